@@ -1,0 +1,395 @@
+"""Firestore adapter: the artifact registry, pending intents, execution log, uploads, idempotency, dedup and outbox.
+
+Layout (every tenant's data lives under its tenant):
+  tenants/{tenant}/artifacts|intents|executions|uploads|idempotency/{id}
+  outbox/{record_id}   dedup/{key}   (cross-tenant machinery; each record carries its tenant_id)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, TypeVar
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from shared.domain.errors import BadRequest, Conflict, TransientError, ValidationFailed
+from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, StageEntry, Upload, utcnow
+from shared.domain.states import ExecutionStatus, IntentStatus
+from shared.ports import OutboxRecord, Page
+
+T = TypeVar("T")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
+IDEMPOTENCY_STALE_AFTER = timedelta(minutes=5)
+
+# Every query shape this adapter runs, for the index check in tests/infra (collection, equality fields, order field).
+QUERY_SHAPES: list[tuple[str, tuple[str, ...], str | None]] = [
+    ("artifacts", ("artifact_type", "lifecycle_state", "session_id"), "created_at"),  # any subset of the filters
+    ("intents", ("target_artifact_id", "status"), "created_at"),
+    ("intents@group", ("status",), "lease_expires_at"),
+    ("outbox", ("status",), "created_at"),
+]
+
+
+def safe_id(value: str | None) -> bool:
+    return bool(value) and bool(_SAFE_ID.match(value or "")) and ".." not in (value or "")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _doc(model: Any) -> dict[str, Any]:
+    return _plain(model.model_dump(mode="python", by_alias=True))
+
+
+def _stage_doc(entry: StageEntry) -> dict[str, Any]:
+    return _plain(entry.model_dump(mode="python"))
+
+
+def _exec_update(
+    entry: StageEntry, status: ExecutionStatus | None, error: str | None, error_code: str | None,
+    result: dict[str, Any] | None, intent_id: str | None = None,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"stages": firestore.ArrayUnion([_stage_doc(entry)]), "updated_at": entry.at}
+    if status is not None:
+        data["status"] = status.value
+    if error is not None:
+        data["error"] = error
+        data["error_code"] = error_code
+    if result is not None:
+        data["result"] = _plain(result)
+    if intent_id is not None:
+        data["intent_id"] = intent_id
+    return data
+
+
+class FirestoreTx:
+    """Implements the Tx port over one firestore.Transaction."""
+
+    def __init__(self, store: FirestoreStore, transaction: firestore.Transaction):
+        self._s = store
+        self._t = transaction
+        self._staged: list[str] = []
+
+    # reads
+    def _get(self, ref: firestore.DocumentReference | None) -> dict[str, Any] | None:
+        if ref is None:
+            return None
+        snap = ref.get(transaction=self._t)
+        return snap.to_dict() if snap.exists else None
+
+    def get_artifact(self, tenant_id: str, artifact_id: str) -> Artifact | None:
+        data = self._get(self._s.ref(tenant_id, "artifacts", artifact_id))
+        return Artifact.model_validate(data) if data else None
+
+    def get_intent(self, tenant_id: str, intent_id: str) -> PendingIntent | None:
+        data = self._get(self._s.ref(tenant_id, "intents", intent_id))
+        return PendingIntent.model_validate(data) if data else None
+
+    def find_intents(
+        self, tenant_id: str, *, target_artifact_id: str | None = None, upload_id: str | None = None,
+        status: str | None = None, limit: int = 20,
+    ) -> list[PendingIntent]:
+        query: Any = self._s.tenant(tenant_id).collection("intents")
+        for field, value in (("target_artifact_id", target_artifact_id), ("upload_id", upload_id), ("status", status)):
+            if value is not None:
+                query = query.where(filter=FieldFilter(field, "==", value))
+        return [PendingIntent.model_validate(s.to_dict()) for s in query.limit(limit).get(transaction=self._t)]
+
+    def get_upload(self, tenant_id: str, upload_id: str) -> Upload | None:
+        data = self._get(self._s.ref(tenant_id, "uploads", upload_id))
+        return Upload.model_validate(data) if data else None
+
+    def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None:
+        data = self._get(self._s.ref(tenant_id, "executions", execution_id))
+        return Execution.model_validate(data) if data else None
+
+    def seen(self, key: str) -> bool:
+        return self._s.client.collection("dedup").document(key).get(transaction=self._t).exists
+
+    # writes (buffered until commit)
+    def put_artifact(self, artifact: Artifact) -> None:
+        self._t.set(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
+
+    def create_artifact(self, artifact: Artifact) -> None:
+        self._t.create(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
+
+    def put_intent(self, intent: PendingIntent) -> None:
+        self._t.set(self._s.ref_required(intent.tenant_id, "intents", intent.intent_id), _doc(intent))
+
+    def put_upload(self, upload: Upload) -> None:
+        self._t.set(self._s.ref_required(upload.tenant_id, "uploads", upload.upload_id), _doc(upload))
+
+    def mark_seen(self, key: str, info: dict[str, Any]) -> None:
+        expire = utcnow() + timedelta(days=self._s.dedup_ttl_days)
+        self._t.set(self._s.client.collection("dedup").document(key), {**_plain(info), "seen_at": utcnow(), "expire_at": expire})
+
+    def _stage(self, record_id: str, kind: str, tenant_id: str, execution_id: str, payload: dict[str, Any]) -> None:
+        self._t.set(
+            self._s.client.collection("outbox").document(record_id),
+            {
+                "record_id": record_id, "kind": kind, "status": "pending", "tenant_id": tenant_id,
+                "execution_id": execution_id, "payload": payload, "attempts": 0, "created_at": utcnow(),
+                "lease_until": None,
+            },
+        )
+        self._staged.append(record_id)
+
+    def stage_event(self, event: Event) -> None:
+        self._stage(event.event_id, "event", event.tenant_id, event.execution_id, event.model_dump(mode="json"))
+
+    def stage_command(self, command: Command) -> None:
+        self._stage(command.command_id, "command", command.tenant_id, command.execution_id, command.model_dump(mode="json"))
+
+    def log_stage(
+        self, tenant_id: str, execution_id: str, entry: StageEntry, *, status: ExecutionStatus | None = None,
+        error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,
+        intent_id: str | None = None,
+    ) -> None:
+        ref = self._s.ref_required(tenant_id, "executions", execution_id)
+        self._t.update(ref, _exec_update(entry, status, error, error_code, result, intent_id))
+
+    @property
+    def staged_ids(self) -> list[str]:
+        return list(self._staged)
+
+
+class FirestoreStore:
+    def __init__(self, client: firestore.Client, dedup_ttl_days: int = 7):
+        self.client = client
+        self.dedup_ttl_days = dedup_ttl_days
+
+    # references
+    def tenant(self, tenant_id: str) -> firestore.DocumentReference:
+        return self.client.collection("tenants").document(tenant_id)
+
+    def ref(self, tenant_id: str, kind: str, doc_id: str | None) -> firestore.DocumentReference | None:
+        """None for an id that cannot exist, so a hostile id is simply not found."""
+        if not (safe_id(tenant_id) and safe_id(doc_id)):
+            return None
+        return self.tenant(tenant_id).collection(kind).document(doc_id)
+
+    def ref_required(self, tenant_id: str, kind: str, doc_id: str) -> firestore.DocumentReference:
+        ref = self.ref(tenant_id, kind, doc_id)
+        if ref is None:
+            raise BadRequest(f"invalid {kind} id", code="INVALID_ID")
+        return ref
+
+    def _read(self, ref: firestore.DocumentReference | None) -> dict[str, Any] | None:
+        if ref is None:
+            return None
+        snap = ref.get()
+        return snap.to_dict() if snap.exists else None
+
+    # transactions
+    def run_in_transaction(self, fn: Callable[[FirestoreTx], T]) -> tuple[T, list[str]]:
+        holder: dict[str, FirestoreTx] = {}
+
+        @firestore.transactional
+        def _body(transaction: firestore.Transaction) -> T:
+            tx = FirestoreTx(self, transaction)
+            holder["tx"] = tx  # a retried attempt replaces the previous one's staged ids
+            return fn(tx)
+
+        try:
+            result = _body(self.client.transaction(max_attempts=8))
+        except gexc.Aborted as exc:
+            raise TransientError(f"transaction contention: {exc}") from exc
+        except gexc.ServiceUnavailable as exc:
+            raise TransientError(f"firestore unavailable: {exc}") from exc
+        return result, holder["tx"].staged_ids
+
+    # artifacts
+    def get_artifact(self, tenant_id: str, artifact_id: str) -> Artifact | None:
+        data = self._read(self.ref(tenant_id, "artifacts", artifact_id))
+        return Artifact.model_validate(data) if data else None
+
+    def list_artifacts(
+        self, tenant_id: str, *, artifact_type: str | None, lifecycle_state: str | None, session_id: str | None,
+        page_size: int, page_token: str | None,
+    ) -> Page:
+        col = self.tenant(tenant_id).collection("artifacts")
+        query: Any = col
+        for field, value in (("artifact_type", artifact_type), ("lifecycle_state", lifecycle_state), ("session_id", session_id)):
+            if value is not None:
+                query = query.where(filter=FieldFilter(field, "==", value))
+        query = query.order_by("created_at", direction=firestore.Query.DESCENDING)
+        if page_token:
+            cursor_id = _decode_token(page_token)
+            snap = col.document(cursor_id).get() if safe_id(cursor_id) else None
+            if snap is None or not snap.exists:
+                raise BadRequest("page_token is not valid", code="INVALID_PAGE_TOKEN")
+            query = query.start_after(snap)
+        snaps = list(query.limit(page_size + 1).stream())
+        items = [Artifact.model_validate(s.to_dict()) for s in snaps[:page_size]]
+        token = _encode_token(items[-1].artifact_id) if len(snaps) > page_size and items else None
+        return Page(items=items, next_page_token=token)
+
+    def list_children(self, tenant_id: str, artifact_id: str) -> list[Artifact]:
+        query = self.tenant(tenant_id).collection("artifacts").where(
+            filter=FieldFilter("lineage.derived_from", "array_contains", artifact_id)
+        )
+        return [Artifact.model_validate(s.to_dict()) for s in query.limit(100).stream()]
+
+    # intents
+    def get_intent(self, tenant_id: str, intent_id: str) -> PendingIntent | None:
+        data = self._read(self.ref(tenant_id, "intents", intent_id))
+        return PendingIntent.model_validate(data) if data else None
+
+    def list_intents(
+        self, tenant_id: str, *, target_artifact_id: str | None, status: str | None, limit: int,
+    ) -> list[PendingIntent]:
+        query: Any = self.tenant(tenant_id).collection("intents")
+        if target_artifact_id is not None:
+            query = query.where(filter=FieldFilter("target_artifact_id", "==", target_artifact_id))
+        if status is not None:
+            query = query.where(filter=FieldFilter("status", "==", status))
+        query = query.order_by("created_at", direction=firestore.Query.DESCENDING).limit(limit)
+        return [PendingIntent.model_validate(s.to_dict()) for s in query.stream()]
+
+    def expired_leases(self, now: datetime, limit: int) -> list[PendingIntent]:
+        query = (
+            self.client.collection_group("intents")
+            .where(filter=FieldFilter("status", "==", IntentStatus.IN_PROGRESS.value))
+            .where(filter=FieldFilter("lease_expires_at", "<=", now))
+            .order_by("lease_expires_at")
+            .limit(limit)
+        )
+        return [PendingIntent.model_validate(s.to_dict()) for s in query.stream()]
+
+    # uploads
+    def get_upload(self, tenant_id: str, upload_id: str) -> Upload | None:
+        data = self._read(self.ref(tenant_id, "uploads", upload_id))
+        return Upload.model_validate(data) if data else None
+
+    # executions
+    def create_execution(self, execution: Execution) -> None:
+        self.ref_required(execution.tenant_id, "executions", execution.execution_id).create(_doc(execution))
+
+    def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None:
+        data = self._read(self.ref(tenant_id, "executions", execution_id))
+        return Execution.model_validate(data) if data else None
+
+    def log_stage(
+        self, tenant_id: str, execution_id: str, entry: StageEntry, *, status: ExecutionStatus | None = None,
+        error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,
+    ) -> None:
+        self.ref_required(tenant_id, "executions", execution_id).update(
+            _exec_update(entry, status, error, error_code, result)
+        )
+
+    # idempotency of HTTP submissions
+    def begin_idempotent(self, tenant_id: str, key: str, request_hash: str, ttl_days: int) -> dict[str, Any] | None:
+        ref = self.ref_required(tenant_id, "idempotency", key)
+
+        @firestore.transactional
+        def _begin(transaction: firestore.Transaction) -> dict[str, Any] | None:
+            snap = ref.get(transaction=transaction)
+            now = utcnow()
+            if snap.exists:
+                data = snap.to_dict() or {}
+                if data.get("request_hash") != request_hash:
+                    raise ValidationFailed(
+                        "This Idempotency-Key was already used with a different request.",
+                        code="IDEMPOTENCY_KEY_REUSED",
+                    )
+                if data.get("state") == "completed":
+                    return {"status": data["status"], "body": data["body"]}
+                if now - data["started_at"] < IDEMPOTENCY_STALE_AFTER:
+                    raise Conflict("A request with this Idempotency-Key is still in progress.", code="IDEMPOTENCY_IN_PROGRESS")
+            transaction.set(ref, {
+                "state": "in_progress", "request_hash": request_hash, "started_at": now,
+                "expire_at": now + timedelta(days=ttl_days),
+            })
+            return None
+
+        return _begin(self.client.transaction())
+
+    def finish_idempotent(self, tenant_id: str, key: str, status: int, body: dict[str, Any]) -> None:
+        self.ref_required(tenant_id, "idempotency", key).update(
+            {"state": "completed", "status": status, "body": body, "completed_at": utcnow()}
+        )
+
+    def abandon_idempotent(self, tenant_id: str, key: str) -> None:
+        self.ref_required(tenant_id, "idempotency", key).delete()
+
+    # outbox
+    def _record(self, data: dict[str, Any]) -> OutboxRecord:
+        return OutboxRecord(
+            record_id=data["record_id"], kind=data["kind"], status=data["status"], payload=data["payload"],
+            attempts=int(data.get("attempts", 0)), created_at=data["created_at"], lease_until=data.get("lease_until"),
+        )
+
+    def claim_outbox(self, record_id: str, lease_seconds: int) -> OutboxRecord | None:
+        ref = self.client.collection("outbox").document(record_id)
+
+        @firestore.transactional
+        def _claim(transaction: firestore.Transaction) -> OutboxRecord | None:
+            snap = ref.get(transaction=transaction)
+            if not snap.exists:
+                return None
+            data = snap.to_dict() or {}
+            now = utcnow()
+            if data["status"] == "delivered":
+                return None
+            if data["status"] == "delivering" and data.get("lease_until") and data["lease_until"] > now:
+                return None
+            update = {"status": "delivering", "lease_until": now + timedelta(seconds=lease_seconds),
+                      "attempts": int(data.get("attempts", 0)) + 1}
+            transaction.update(ref, update)
+            return self._record({**data, **update})
+
+        return _claim(self.client.transaction())
+
+    def mark_delivered(self, record_id: str, ttl_days: int) -> None:
+        now = utcnow()
+        self.client.collection("outbox").document(record_id).update(
+            {"status": "delivered", "delivered_at": now, "lease_until": None, "expire_at": now + timedelta(days=ttl_days)}
+        )
+
+    def release_outbox(self, record_id: str, error: str) -> None:
+        self.client.collection("outbox").document(record_id).update(
+            {"status": "pending", "lease_until": None, "last_error": error[:1000]}
+        )
+
+    def pending_outbox(self, older_than: datetime, limit: int) -> list[str]:
+        ids: list[str] = []
+        for status in ("pending", "delivering"):
+            query = (
+                self.client.collection("outbox")
+                .where(filter=FieldFilter("status", "==", status))
+                .where(filter=FieldFilter("created_at", "<=", older_than))
+                .order_by("created_at")
+                .limit(limit)
+            )
+            ids.extend(s.id for s in query.stream())
+        return ids[:limit]
+
+    def outbox_records(self) -> Iterator[OutboxRecord]:
+        for snap in self.client.collection("outbox").stream():
+            yield self._record(snap.to_dict() or {})
+
+
+def _encode_token(artifact_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": artifact_id}).encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> str:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        return str(json.loads(base64.urlsafe_b64decode(padded.encode()))["after"])
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest("page_token is not valid", code="INVALID_PAGE_TOKEN") from None

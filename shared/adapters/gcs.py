@@ -1,0 +1,127 @@
+"""Cloud Storage adapter: streaming reads and writes, server-side copies, and V4 signed URLs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import IO, Any
+
+import google.auth
+from google.api_core import exceptions as gexc
+from google.auth.credentials import AnonymousCredentials
+from google.auth.transport import requests as auth_requests
+from google.cloud import storage
+from google.oauth2 import service_account
+
+from shared.domain.errors import TransientError
+from shared.ports import BlobInfo
+
+CHUNK = 8 * 1024 * 1024  # streaming window: memory stays flat whatever the object size
+_TRANSIENT = (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyRequests, gexc.GatewayTimeout)
+
+
+class GcsBlobStore:
+    def __init__(self, project: str, signing_key_file: str = "", signing_service_account: str = ""):
+        self._emulator = os.environ.get("STORAGE_EMULATOR_HOST", "").rstrip("/")
+        if self._emulator:
+            self.client = storage.Client(project=project, credentials=AnonymousCredentials())
+        else:
+            self.client = storage.Client(project=project)
+        self._signing_key_file = signing_key_file
+        self._signing_sa = signing_service_account
+        self._signer_creds: Any = None
+
+    def _blob(self, bucket: str, name: str, generation: str | None = None) -> storage.Blob:
+        return self.client.bucket(bucket).blob(name, generation=int(generation) if generation else None)
+
+    def stat(self, bucket: str, name: str) -> BlobInfo | None:
+        try:
+            blob = self.client.bucket(bucket).get_blob(name)
+        except gexc.NotFound:
+            return None
+        except _TRANSIENT as exc:
+            raise TransientError(str(exc)) from exc
+        if blob is None:
+            return None
+        return BlobInfo(bucket, name, int(blob.size or 0), str(blob.generation), blob.content_type, dict(blob.metadata or {}))
+
+    @contextmanager
+    def open_read(self, bucket: str, name: str, generation: str | None = None) -> Iterator[IO[bytes]]:
+        try:
+            with self._blob(bucket, name, generation).open("rb", chunk_size=CHUNK) as reader:
+                yield reader
+        except _TRANSIENT as exc:
+            raise TransientError(str(exc)) from exc
+
+    @contextmanager
+    def open_write(self, bucket: str, name: str, content_type: str) -> Iterator[IO[bytes]]:
+        try:
+            with self._blob(bucket, name).open("wb", content_type=content_type, chunk_size=CHUNK) as writer:
+                yield writer
+        except _TRANSIENT as exc:
+            raise TransientError(str(exc)) from exc
+
+    def write_bytes_if_absent(self, bucket: str, name: str, data: bytes, content_type: str) -> bool:
+        """Create-only write: False when the object already exists (no second stored copy)."""
+        try:
+            self._blob(bucket, name).upload_from_string(data, content_type=content_type, if_generation_match=0)
+        except gexc.PreconditionFailed:
+            return False
+        except _TRANSIENT as exc:
+            raise TransientError(str(exc)) from exc
+        return True
+
+    def copy(self, src_bucket: str, src_name: str, dst_bucket: str, dst_name: str) -> BlobInfo:
+        """Server-side rewrite: the bytes never pass through this function."""
+        src = self._blob(src_bucket, src_name)
+        dst = self._blob(dst_bucket, dst_name)
+        try:
+            token, _, _ = dst.rewrite(src)
+            while token is not None:
+                token, _, _ = dst.rewrite(src, token=token)
+            dst.reload()
+        except _TRANSIENT as exc:
+            raise TransientError(str(exc)) from exc
+        return BlobInfo(dst_bucket, dst_name, int(dst.size or 0), str(dst.generation), dst.content_type, dict(dst.metadata or {}))
+
+    def delete(self, bucket: str, name: str, generation: str | None = None) -> bool:
+        try:
+            self._blob(bucket, name, generation).delete()
+        except gexc.NotFound:
+            return False
+        except _TRANSIENT as exc:
+            raise TransientError(str(exc)) from exc
+        return True
+
+    def list_names(self, bucket: str, prefix: str) -> list[str]:
+        return [b.name for b in self.client.list_blobs(bucket, prefix=prefix)]
+
+    # signing
+    def _sign_kwargs(self) -> dict[str, Any]:
+        if self._signing_key_file:
+            if self._signer_creds is None:
+                self._signer_creds = service_account.Credentials.from_service_account_file(self._signing_key_file)
+            return {"credentials": self._signer_creds}
+        # Production: no key on disk; IAM signBlob signs with the function's own service account.
+        if self._signer_creds is None:
+            self._signer_creds, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+        if not self._signer_creds.valid:
+            self._signer_creds.refresh(auth_requests.Request())
+        email = self._signing_sa or getattr(self._signer_creds, "service_account_email", None)
+        return {"service_account_email": email, "access_token": self._signer_creds.token}
+
+    def _endpoint(self) -> dict[str, Any]:
+        return {"api_access_endpoint": self._emulator} if self._emulator else {}
+
+    def signed_put_url(self, bucket: str, name: str, content_type: str, headers: dict[str, str], ttl_seconds: int) -> str:
+        return str(self._blob(bucket, name).generate_signed_url(
+            version="v4", method="PUT", expiration=timedelta(seconds=ttl_seconds), content_type=content_type,
+            headers=headers, **self._endpoint(), **self._sign_kwargs(),
+        ))
+
+    def signed_get_url(self, bucket: str, name: str, ttl_seconds: int) -> str:
+        return str(self._blob(bucket, name).generate_signed_url(
+            version="v4", method="GET", expiration=timedelta(seconds=ttl_seconds), **self._endpoint(), **self._sign_kwargs(),
+        ))

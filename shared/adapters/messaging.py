@@ -1,0 +1,68 @@
+"""Pub/Sub for events, Cloud Tasks for commands."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from google.api_core import exceptions as gexc
+from google.cloud import pubsub_v1, tasks_v2
+from google.protobuf import duration_pb2
+
+from shared.domain.errors import TransientError
+from shared.domain.models import Command, Event
+
+PUBLISH_TIMEOUT_SECONDS = 30
+DISPATCH_DEADLINE_SECONDS = 1800  # Cloud Tasks' ceiling; a 100 MB parse fits inside it
+
+
+class PubSubEventPublisher:
+    def __init__(self, project: str, topic: str):
+        self._client = pubsub_v1.PublisherClient()
+        self._topic = self._client.topic_path(project, topic)
+
+    def publish(self, event: Event) -> None:
+        data = json.dumps(event.model_dump(mode="json"), separators=(",", ":")).encode()
+        try:
+            self._client.publish(
+                self._topic, data, event_type=event.event_type, event_id=event.event_id,
+                tenant_id=event.tenant_id, execution_id=event.execution_id,
+            ).result(timeout=PUBLISH_TIMEOUT_SECONDS)
+        except (gexc.GoogleAPICallError, TimeoutError) as exc:
+            raise TransientError(f"publish failed: {exc}") from exc
+
+
+class CloudTasksCommandQueue:
+    def __init__(self, project: str, location: str, queue: str, worker_url: str, invoker_sa: str = ""):
+        emulator = os.environ.get("TASKS_EMULATOR_HOST")
+        if emulator:
+            import grpc
+            from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+
+            self._client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel(emulator)))
+        else:
+            self._client = tasks_v2.CloudTasksClient()
+        self._queue = self._client.queue_path(project, location, queue)
+        self._worker_url = worker_url
+        self._invoker_sa = invoker_sa
+
+    def enqueue(self, command: Command) -> None:
+        http_request: dict = {
+            "http_method": tasks_v2.HttpMethod.POST,
+            "url": self._worker_url,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(command.model_dump(mode="json")).encode(),
+        }
+        if self._invoker_sa:
+            http_request["oidc_token"] = {"service_account_email": self._invoker_sa, "audience": self._worker_url}
+        task = {
+            "name": f"{self._queue}/tasks/{command.command_id}",  # deterministic: Cloud Tasks drops the duplicate
+            "http_request": http_request,
+            "dispatch_deadline": duration_pb2.Duration(seconds=DISPATCH_DEADLINE_SECONDS),
+        }
+        try:
+            self._client.create_task(parent=self._queue, task=task)
+        except gexc.AlreadyExists:
+            return
+        except gexc.GoogleAPICallError as exc:
+            raise TransientError(f"enqueue failed: {exc}") from exc

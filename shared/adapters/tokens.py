@@ -1,0 +1,62 @@
+"""Bearer-token verification with google-auth: the local dev issuer, or Identity Platform in production."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from google.auth import exceptions as auth_exc
+from google.auth import jwt
+from google.auth.transport import requests as auth_requests
+from google.oauth2 import id_token
+
+from shared.domain.errors import Unauthenticated
+from shared.ports import Principal
+
+_CLAIM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    firebase = claims.get("firebase") or {}
+    tenant = claims.get("tenant_id") or firebase.get("tenant")
+    user = claims.get("sub") or claims.get("user_id")
+    # A session is one sign-in unless the issuer names it: Identity Platform's auth_time marks the sign-in.
+    session = claims.get("sid") or claims.get("session_id") or (f"auth{claims['auth_time']}" if claims.get("auth_time") else None)
+    for name, value in (("tenant", tenant), ("user", user), ("session", session)):
+        if not isinstance(value, str) or not _CLAIM_ID.match(value):
+            raise Unauthenticated(f"The token carries no valid {name}.", code="INVALID_TOKEN")
+    return Principal(tenant_id=str(tenant), user_id=str(user), session_id=str(session))
+
+
+class DevTokenVerifier:
+    def __init__(self, public_key_file: str, audience: str, issuer: str):
+        with open(public_key_file, "rb") as fh:
+            self._cert = fh.read()
+        self._audience = audience
+        self._issuer = issuer
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(token, certs=self._cert, audience=self._audience)
+        except (ValueError, auth_exc.GoogleAuthError) as exc:
+            raise Unauthenticated(f"The bearer token is not valid: {exc}", code="INVALID_TOKEN") from None
+        if claims.get("iss") != self._issuer:
+            raise Unauthenticated("The bearer token has the wrong issuer.", code="INVALID_TOKEN")
+        return _principal(claims)
+
+
+class IdentityPlatformVerifier:
+    def __init__(self, audience: str, issuer: str, certs_url: str):
+        self._audience = audience
+        self._issuer = issuer
+        self._certs_url = certs_url
+        self._request = auth_requests.Request()
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = id_token.verify_token(token, self._request, audience=self._audience, certs_url=self._certs_url)
+        except (ValueError, auth_exc.GoogleAuthError) as exc:
+            raise Unauthenticated(f"The bearer token is not valid: {exc}", code="INVALID_TOKEN") from None
+        if claims.get("iss") != self._issuer:
+            raise Unauthenticated("The bearer token has the wrong issuer.", code="INVALID_TOKEN")
+        return _principal(claims)

@@ -1,0 +1,73 @@
+"""The one error taxonomy.
+
+- `DomainError` and its children are the client's fault: a 4xx with an `error_code`, never a 5xx.
+- `PermanentError`: retrying cannot help; record it and acknowledge the delivery.
+- `TransientError`: raise it so the platform retries.
+- A duplicate delivery is not an error: use cases return early (see `Duplicate`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status: int = 400
+    code: str = "BAD_REQUEST"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None, details: Any = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        self.details = details
+
+
+class BadRequest(DomainError):
+    status, code = 400, "BAD_REQUEST"
+
+
+class Unauthenticated(DomainError):
+    status, code = 401, "UNAUTHENTICATED"
+
+
+class NotFound(DomainError):
+    status, code = 404, "NOT_FOUND"
+
+
+class Conflict(DomainError):
+    status, code = 409, "CONFLICT"
+
+
+class IllegalTransition(Conflict):
+    code = "ILLEGAL_TRANSITION"
+
+
+class PayloadTooLarge(DomainError):
+    status, code = 413, "FILE_TOO_LARGE"
+
+
+class ValidationFailed(DomainError):
+    status, code = 422, "VALIDATION_ERROR"
+
+
+class PermanentError(Exception):
+    """A failure no retry will fix (corrupt input, unsupported format). Recorded, then acknowledged."""
+
+    def __init__(self, message: str, *, code: str = "PERMANENT_FAILURE"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class TransientError(Exception):
+    """A failure worth retrying (a dependency is unavailable). Raised so the platform retries with backoff."""
+
+
+class Duplicate(Exception):  # noqa: N818 - a signal, not a failure
+    """A delivery that was already handled; the caller treats it as a no-op."""
+
+
+FILE_TOO_LARGE_MESSAGE = "File size exceeds 100MB limit. Maximum allowed size is 100MB."

@@ -1,0 +1,137 @@
+"""The Intent model and the strict parameter model of every intent type."""
+
+from __future__ import annotations
+
+import binascii
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from shared.domain.models import utcnow
+
+IngestionProfile = Literal["structured", "unstructured", "hybrid"]
+RetentionPolicy = Literal["standard", "permanent", "ephemeral_30d", "regulatory_7y"]
+INTENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
+
+
+class Intent(BaseModel):
+    """What a caller asked for. Tenant, user and session come from the verified token, never the body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    intent_id: str
+    intent_type: str = Field(pattern=INTENT_TYPE_PATTERN)
+    tenant_id: str = Field(min_length=1)
+    session_id: str = Field(min_length=1)
+    user_id: str = Field(min_length=1)
+    solution_id: str = "default"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    idempotency_key: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class IntentEnvelope(BaseModel):
+    """The HTTP body of `POST /v1/intents/{intent_type}`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _require_text(value: str | None, code: str, what: str) -> None:
+    if value is None or not str(value).strip():
+        raise PydanticCustomError(code, f"{what} is required")
+
+
+class RequestUploadParams(Params):
+    ui_name: str = Field(min_length=1, max_length=1024)
+    file_size: int = Field(ge=1)
+    mime_type: str = Field(min_length=3, max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    filename: str | None = Field(default=None, max_length=1024)
+    file_type: str | None = Field(default=None, max_length=64)
+    ingestion_profile: IngestionProfile | None = None
+    parse_options: dict[str, Any] = Field(default_factory=dict)
+
+
+def decode_hex(value: str, field: str) -> bytes:
+    try:
+        return binascii.unhexlify(value.strip())
+    except (binascii.Error, ValueError) as exc:
+        raise PydanticCustomError("invalid_hex", f"{field} must be hex-encoded bytes") from exc
+
+
+class IngestFileParams(Params):
+    ui_name: str | None = Field(default=None, max_length=1024)
+    ingestion_type: str = "upload"
+    file_content: str | None = None
+    edi_data: str | None = None
+    partner_id: str | None = Field(default=None, max_length=256)
+    edi_protocol: str = Field(default="as2", max_length=32)
+    api_payload: Any = None
+    endpoint: str | None = Field(default=None, max_length=2048)
+    api_type: str = Field(default="rest", max_length=32)
+    file_type: str = Field(default="unstructured", max_length=64)
+    mime_type: str = Field(default="application/octet-stream", max_length=255)
+    filename: str | None = Field(default=None, max_length=1024)
+    user_id: str | None = None  # accepted for seed compatibility, never trusted: the token decides
+    source_metadata: dict[str, Any] = Field(default_factory=dict)
+    ingestion_options: dict[str, Any] = Field(default_factory=dict)
+    boundary_contract_id: str | None = Field(default=None, max_length=128)
+
+    @model_validator(mode="after")
+    def _check_by_type(self) -> IngestFileParams:
+        _require_text(self.ui_name, "missing_ui_name", "ui_name")
+        if self.ingestion_type not in ("upload", "edi", "api"):
+            raise PydanticCustomError(
+                "invalid_ingestion_type", "ingestion_type must be one of upload, edi, api"
+            )
+        if self.ingestion_type == "upload":
+            _require_text(self.file_content, "missing_file_content", "file_content")
+        elif self.ingestion_type == "edi":
+            _require_text(self.edi_data, "missing_edi_data", "edi_data")
+            _require_text(self.partner_id, "missing_partner_id", "partner_id")
+        elif self.api_payload is None:
+            raise PydanticCustomError("missing_api_payload", "api_payload is required")
+        return self
+
+    @property
+    def hex_content(self) -> str | None:
+        return self.file_content if self.ingestion_type == "upload" else self.edi_data if self.ingestion_type == "edi" else None
+
+
+class ParseContentParams(Params):
+    file_id: str = Field(min_length=1, max_length=128)
+    ingestion_profile: IngestionProfile | None = None
+    parse_options: dict[str, Any] | None = None
+
+
+class SaveMaterializationParams(Params):
+    artifact_id: str = Field(min_length=1, max_length=128)
+    boundary_contract_id: str | None = Field(default=None, max_length=128)
+    retention_policy: RetentionPolicy | None = None
+
+
+class ParseContext(Params):
+    ingestion_profile: IngestionProfile
+    parse_options: dict[str, Any] = Field(default_factory=dict)
+
+
+class CreatePendingIntentBody(Params):
+    intent_type: Literal["parse_content"]
+    target_artifact_id: str = Field(min_length=1, max_length=128)
+    context: ParseContext
+
+    @field_validator("target_artifact_id")
+    @classmethod
+    def _no_slash(cls, v: str) -> str:
+        if "/" in v:
+            raise PydanticCustomError("invalid_artifact_id", "target_artifact_id is not a valid id")
+        return v

@@ -1,0 +1,202 @@
+"""Domain records: artifacts, pending intents, executions, uploads, events and commands. No I/O here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.states import ExecutionStatus, IntentStatus, LifecycleState, PayloadState, UploadStatus
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class Materialization(Strict):
+    materialization_id: str
+    storage_type: Literal["gcs"] = "gcs"
+    uri: str
+    format: str
+    persistent: bool = False
+    compression: str | None = None
+    size_bytes: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Lineage(Strict):
+    derived_from: list[str] = Field(default_factory=list)
+    derivation_intent: str | None = None
+    derivation_run_id: str | None = None
+    generation: int = 0
+    root_artifact_id: str
+
+
+class ProducedBy(Strict):
+    intent: str
+    execution_id: str
+
+
+class SemanticDescriptor(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    schema_: str | list[dict[str, Any]] | None = Field(default=None, alias="schema")
+    record_count: int | None = None
+    parser_type: str | None = None
+    embedding_model: str | None = None
+
+
+class Artifact(Strict):
+    artifact_id: str
+    artifact_type: Literal["file", "parsed_content"]
+    lifecycle_state: LifecycleState = LifecycleState.PENDING
+    tenant_id: str
+    session_id: str
+    user_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    file_reference: str | None = None
+    storage_location: str
+    materializations: list[Materialization] = Field(default_factory=list)
+    materialization_pending: bool = True
+    boundary_contract_id: str
+    produced_by: ProducedBy
+    semantic_descriptor: SemanticDescriptor = Field(default_factory=SemanticDescriptor)
+    lineage: Lineage
+    parent_artifacts: list[str] = Field(default_factory=list)
+    retention_policy: str = "working_material"
+    regenerable: bool = False
+    payload_state: PayloadState = PayloadState.LIVE
+    expires_at: datetime | None = None
+    # File facts (file artifacts) and payload facts (parsed artifacts).
+    ui_name: str | None = None
+    filename: str | None = None
+    file_type: str | None = None
+    mime_type: str | None = None
+    detected_type: str | None = None
+    ingestion_type: str | None = None
+    file_size: int | None = None
+    file_hash: str | None = None
+    content_fingerprint: str | None = None
+    source_metadata: dict[str, Any] = Field(default_factory=dict)
+    outputs: list[dict[str, Any]] = Field(default_factory=list)
+    deleted_at: datetime | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return self.model_dump(mode="python", by_alias=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class PendingIntent(Strict):
+    intent_id: str
+    intent_type: Literal["parse_content"] = "parse_content"
+    status: IntentStatus = IntentStatus.PENDING
+    tenant_id: str
+    session_id: str
+    user_id: str | None = None
+    target_artifact_id: str | None = None  # None while it waits for an upload
+    upload_id: str | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    execution_id: str | None = None
+    attempts: int = 0
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    last_error: str | None = None
+    error_code: str | None = None
+    result_artifact_id: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return self.model_dump(mode="python")
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"lease_owner"})
+
+
+class StageEntry(Strict):
+    stage: str
+    at: datetime = Field(default_factory=utcnow)
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Execution(Strict):
+    execution_id: str
+    tenant_id: str
+    intent_type: str
+    status: ExecutionStatus = ExecutionStatus.ACCEPTED
+    session_id: str | None = None
+    user_id: str | None = None
+    intent_id: str | None = None
+    stages: list[StageEntry] = Field(default_factory=list)
+    error: str | None = None
+    error_code: str | None = None
+    result: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    def to_json(self) -> dict[str, Any]:
+        body = self.model_dump(mode="json", exclude={"tenant_id"})
+        if self.status != ExecutionStatus.FAILED:
+            body.pop("error", None)
+            body.pop("error_code", None)
+        return body
+
+
+class Upload(Strict):
+    upload_id: str
+    tenant_id: str
+    session_id: str
+    user_id: str | None = None
+    bucket: str
+    object_name: str
+    ui_name: str
+    filename: str
+    mime_type: str
+    file_type: str | None = None
+    declared_size: int
+    status: UploadStatus = UploadStatus.AWAITING_UPLOAD
+    file_id: str | None = None
+    reason: str | None = None
+    generation: str | None = None
+    pending_intent_id: str | None = None
+    execution_id: str
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"upload_id": self.upload_id, "status": self.status.value}
+        if self.file_id:
+            body["file_id"] = self.file_id
+        if self.reason:
+            body["reason"] = self.reason
+        return body
+
+
+class Event(Strict):
+    """A fact that happened; fanned out on Pub/Sub. `event_id` is stable across redelivery."""
+
+    event_id: str
+    event_type: str
+    tenant_id: str
+    execution_id: str
+    occurred_at: datetime = Field(default_factory=utcnow)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Command(Strict):
+    """An instruction to one worker; delivered as a named Cloud Task. `command_id` is the task name."""
+
+    command_id: str
+    command_type: Literal["parse_content"]
+    tenant_id: str
+    execution_id: str
+    payload: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,149 @@
+"""The HTTP edge shared by every HTTP function: routing, authentication, intent submission, idempotency and the
+error shape `{error, error_code, execution_id, intent_type}`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import flask
+
+from shared.bootstrap import Services, get_services
+from shared.domain.errors import BadRequest, DomainError, PermanentError, TransientError, Unauthenticated
+from shared.domain.ids import new_id, stable_key
+from shared.domain.intents import Intent, IntentEnvelope
+from shared.logs import get_logger, log_context, trace_from_header
+from shared.ports import Principal
+from shared.runtime.lifecycle import ExecutionLifecycleManager, error_body
+from shared.runtime.validation import validate
+
+log = get_logger(__name__)
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+@dataclass
+class Call:
+    request: flask.Request
+    principal: Principal
+    params: dict[str, str]
+    services: Services
+    request_id: str
+
+    def query(self, name: str) -> str | None:
+        value = self.request.args.get(name)
+        return value if value not in (None, "") else None
+
+    def json_body(self) -> dict[str, Any]:
+        raw = self.request.get_data(cache=True)
+        if not raw:
+            return {}
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("The request body is not valid JSON.", code="INVALID_JSON") from None
+        if not isinstance(data, dict):
+            raise BadRequest("The request body must be a JSON object.", code="INVALID_JSON")
+        return data
+
+
+Handler = Callable[[Call], tuple[int, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    handler: Handler
+    operation: str  # the intent_type that error bodies carry
+
+    def match(self, path: str) -> dict[str, str] | None:
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.template)) + "/?$"
+        found = re.match(pattern, path)
+        return found.groupdict() if found else None
+
+
+def bearer_token(request: flask.Request) -> str:
+    # API Gateway moves the caller's token to X-Forwarded-Authorization when it authenticates to the backend.
+    header = request.headers.get("X-Forwarded-Authorization") or request.headers.get("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("A bearer token is required.", code="MISSING_TOKEN")
+    return token.strip()
+
+
+def respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> flask.Response:
+    return flask.Response(json.dumps(body, default=str), status=status, mimetype="application/json", headers=headers or {})
+
+
+class HttpApp:
+    def __init__(self, routes: list[Route]):
+        self.routes = routes
+
+    def __call__(self, request: flask.Request) -> flask.Response:
+        services = get_services()
+        request_id = new_id("exec")
+        trace = trace_from_header(request.headers.get("X-Cloud-Trace-Context"), services.settings.project_id)
+        path = request.path
+        matches = [(r, p) for r in self.routes if (p := r.match(path)) is not None]
+        if not matches:
+            return respond(404, error_body(f"No route for {request.method} {path}", "ROUTE_NOT_FOUND", request_id, ""))
+        chosen = next(((r, p) for r, p in matches if r.method == request.method), None)
+        if chosen is None:
+            return respond(405, error_body(f"{request.method} is not allowed on {path}", "METHOD_NOT_ALLOWED", request_id, matches[0][0].operation))
+        route, params = chosen
+        with log_context(trace=trace, intent_type=route.operation, execution_id=request_id):
+            try:
+                principal = services.verifier.verify(bearer_token(request))
+                with log_context(tenant_id=principal.tenant_id):
+                    status, body = route.handler(Call(request, principal, params, services, request_id))
+                return respond(status, body)
+            except DomainError as exc:
+                return respond(exc.status, error_body(exc.message, exc.code, request_id, route.operation, exc.details))
+            except PermanentError as exc:
+                return respond(422, error_body(exc.message, exc.code, request_id, route.operation))
+            except TransientError:
+                log.warning("transient failure", exc_info=True)
+                return respond(503, error_body("A dependency is temporarily unavailable; retry.", "UNAVAILABLE", request_id, route.operation))
+            except Exception:
+                log.exception("unexpected failure")
+                return respond(500, error_body("Internal error; it has been logged.", "INTERNAL", request_id, route.operation))
+
+
+def submit_intent(intent_type: str) -> Handler:
+    """`POST /v1/intents/{intent_type}`: idempotent by Idempotency-Key, executed through the lifecycle manager."""
+
+    def handler(call: Call) -> tuple[int, dict[str, Any]]:
+        envelope = validate(IntentEnvelope, call.json_body())
+        key = call.request.headers.get("Idempotency-Key")
+        if key is not None and not _IDEMPOTENCY_KEY.match(key):
+            raise BadRequest("Idempotency-Key must be 1-255 printable characters.", code="INVALID_IDEMPOTENCY_KEY")
+        p = call.principal
+        intent = Intent(
+            intent_id=new_id("intent"), intent_type=intent_type, tenant_id=p.tenant_id, session_id=p.session_id,
+            user_id=p.user_id, parameters=envelope.parameters, metadata=envelope.metadata, idempotency_key=key,
+        )
+        manager = ExecutionLifecycleManager(call.services)
+        if key is None:
+            return manager.execute(intent, call.request_id)
+        store = call.services.store
+        doc_key = stable_key("idempotency", intent_type, key)
+        request_hash = hashlib.sha256(json.dumps(envelope.model_dump(), sort_keys=True, default=str).encode()).hexdigest()
+        replay = store.begin_idempotent(p.tenant_id, doc_key, request_hash, call.services.settings.dedup_ttl_days)
+        if replay is not None:
+            return int(replay["status"]), dict(replay["body"])
+        try:
+            status, body = manager.execute(intent, call.request_id)
+        except BaseException:
+            store.abandon_idempotent(p.tenant_id, doc_key)
+            raise
+        if status >= 500:
+            store.abandon_idempotent(p.tenant_id, doc_key)  # a fault of ours: let the retry run again
+        else:
+            store.finish_idempotent(p.tenant_id, doc_key, status, body)
+        return status, body
+
+    return handler

@@ -1,0 +1,78 @@
+"""The execution lifecycle: accept, create the execution, run the handler, register artifacts, stage events,
+complete or fail. Every step is an entry in the execution's durable log."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from shared.domain.errors import DomainError, PermanentError, TransientError
+from shared.domain.ids import new_id
+from shared.domain.intents import Intent
+from shared.domain.models import Execution, StageEntry
+from shared.domain.states import ExecutionStatus
+from shared.logs import get_logger, log_context
+from shared.runtime.context import ExecutionContext, Outcome
+from shared.runtime.registry import get_intent_handler
+from shared.runtime.validation import validate
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Services
+
+log = get_logger(__name__)
+
+
+def error_body(message: str, code: str, execution_id: str, intent_type: str, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": message, "error_code": code, "execution_id": execution_id, "intent_type": intent_type}
+    if details:
+        body["details"] = details
+    return body
+
+
+class ExecutionLifecycleManager:
+    def __init__(self, services: Services):
+        self._services = services
+
+    def execute(self, intent: Intent, execution_id: str | None = None) -> tuple[int, dict[str, Any]]:
+        execution_id = execution_id or new_id("exec")
+        store = self._services.store
+        with log_context(execution_id=execution_id, intent_type=intent.intent_type, tenant_id=intent.tenant_id):
+            store.create_execution(Execution(
+                execution_id=execution_id, tenant_id=intent.tenant_id, intent_type=intent.intent_type,
+                session_id=intent.session_id, user_id=intent.user_id,
+                stages=[StageEntry(stage="accepted", detail={"intent_id": intent.intent_id})],
+            ))
+            log.info("intent accepted")
+            try:
+                registration = get_intent_handler(intent.intent_type)
+                params = validate(registration.params_model, intent.parameters)
+                store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="started"), status=ExecutionStatus.RUNNING)
+                ctx = ExecutionContext(execution_id=execution_id, intent=intent, services=self._services)
+                outcome: Outcome = registration.handler(ctx, params)
+                if not ctx.committed:
+                    store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="completed", detail=outcome.stage_detail),
+                                    status=ExecutionStatus.COMPLETED, result=outcome.stage_detail)
+                log.info("intent handled", extra={"fields": {"status_code": outcome.status_code}})
+                return outcome.status_code, {"execution_id": execution_id, "intent_type": intent.intent_type, **outcome.body}
+            except DomainError as exc:
+                return self._fail(intent, execution_id, exc.status, exc.message, exc.code, exc.details)
+            except PermanentError as exc:
+                return self._fail(intent, execution_id, 422, exc.message, exc.code)
+            except TransientError as exc:
+                log.warning("transient failure", extra={"fields": {"error": str(exc)}})
+                return self._fail(intent, execution_id, 503, "A dependency is temporarily unavailable; retry with the same Idempotency-Key.", "UNAVAILABLE")
+            except Exception:
+                log.exception("unexpected failure")
+                return self._fail(intent, execution_id, 500, "Internal error; it has been logged.", "INTERNAL")
+
+    def _fail(
+        self, intent: Intent, execution_id: str, status: int, message: str, code: str, details: Any = None
+    ) -> tuple[int, dict[str, Any]]:
+        try:
+            self._services.store.log_stage(
+                intent.tenant_id, execution_id, StageEntry(stage="failed", detail={"error_code": code}),
+                status=ExecutionStatus.FAILED, error=message, error_code=code,
+            )
+        except Exception:  # noqa: BLE001 - the client still gets its answer; the log line keeps the trail
+            log.exception("could not record the failure")
+        log.info("intent rejected" if status < 500 else "intent failed", extra={"fields": {"error_code": code, "status_code": status}})
+        return status, error_body(message, code, execution_id, intent.intent_type, details)

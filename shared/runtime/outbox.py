@@ -1,0 +1,78 @@
+"""The outbox relay: deliver staged records right after commit; the sweep delivers whatever was missed.
+
+A record is claimed with a short lease before it is sent, so the relay in a function and the sweep never send it
+at the same time. A crash after sending and before marking leaves the record leased; once the lease lapses the sweep
+sends it again with the same event id or task name, and consumers deduplicate on those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from shared.domain.models import Command, Event, utcnow
+from shared.logs import get_logger
+from shared.ports import CommandQueue, EventPublisher, Store
+
+log = get_logger(__name__)
+
+
+@dataclass
+class DeliveryReport:
+    delivered: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: Store,
+        publisher: EventPublisher,
+        queue: CommandQueue,
+        *,
+        lease_seconds: int = 60,
+        ttl_days: int = 7,
+        fault: Callable[[str, str], None] | None = None,  # fault injection seam: (point, record_id)
+    ):
+        self._store = store
+        self._publisher = publisher
+        self._queue = queue
+        self._lease = lease_seconds
+        self._ttl_days = ttl_days
+        self._fault = fault
+
+    def _at(self, point: str, record_id: str) -> None:
+        if self._fault is not None:
+            self._fault(point, record_id)
+
+    def deliver(self, record_ids: list[str]) -> DeliveryReport:
+        report = DeliveryReport()
+        for record_id in record_ids:
+            record = self._store.claim_outbox(record_id, self._lease)
+            if record is None:
+                report.skipped.append(record_id)
+                continue
+            self._at("before_publish", record_id)
+            try:
+                if record.kind == "event":
+                    self._publisher.publish(Event.model_validate(record.payload))
+                else:
+                    self._queue.enqueue(Command.model_validate(record.payload))
+            except Exception as exc:  # noqa: BLE001 - any failure leaves the record for the sweep
+                log.warning("outbox delivery failed", extra={"fields": {"record_id": record_id, "error": str(exc)}})
+                self._store.release_outbox(record_id, str(exc))
+                report.failed.append(record_id)
+                continue
+            self._at("after_publish", record_id)
+            self._store.mark_delivered(record_id, self._ttl_days)
+            report.delivered.append(record_id)
+        return report
+
+    def sweep(self, grace_seconds: int, limit: int = 200) -> DeliveryReport:
+        cutoff = utcnow() - timedelta(seconds=grace_seconds)
+        report = self.deliver(self._store.pending_outbox(cutoff, limit))
+        if report.delivered or report.failed:
+            log.info("outbox sweep", extra={"fields": {"delivered": len(report.delivered), "failed": len(report.failed)}})
+        return report

@@ -1,0 +1,44 @@
+"""Turn pydantic errors into one readable 422 with a precise error_code."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from shared.domain.errors import ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+_GENERIC = {"missing": "MISSING", "literal_error": "INVALID", "extra_forbidden": "UNKNOWN"}
+
+
+def _code_for(err: dict[str, Any]) -> str:
+    kind = str(err.get("type", ""))
+    field = "_".join(str(p) for p in err.get("loc", ()) if isinstance(p, str)).upper()
+    if kind in _GENERIC and field:
+        return f"{_GENERIC[kind]}_{field}"
+    if kind in _GENERIC or "_" not in kind or kind.endswith(("_type", "_parsing", "_too_short", "_too_long")):
+        return "VALIDATION_ERROR" if not field else f"INVALID_{field}"
+    return kind.upper()
+
+
+def _describe(err: dict[str, Any]) -> str:
+    where = ".".join(str(p) for p in err.get("loc", ()))
+    msg = str(err.get("msg", "is invalid"))
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return f"{where}: {msg}" if where and where not in msg else msg
+
+
+def validate(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        first = errors[0] if errors else {}
+        raise ValidationFailed(
+            "; ".join(_describe(e) for e in errors) or "invalid request",
+            code=_code_for(dict(first)),
+            details=[{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in errors],
+        ) from None
