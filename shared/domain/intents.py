@@ -64,8 +64,8 @@ class RequestUploadParams(Params):
 def decode_hex(value: str, field: str) -> bytes:
     try:
         return binascii.unhexlify(value.strip())
-    except (binascii.Error, ValueError) as exc:
-        raise PydanticCustomError("invalid_hex", f"{field} must be hex-encoded bytes") from exc
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{field} must be hex-encoded bytes") from None
 
 
 class IngestFileParams(Params):

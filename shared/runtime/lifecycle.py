@@ -3,9 +3,10 @@ complete or fail. Every step is an entry in the execution's durable log."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from shared.domain.errors import DomainError, PermanentError, TransientError
+from shared.domain.errors import DomainError, Duplicate, PermanentError, TransientError
 from shared.domain.ids import new_id
 from shared.domain.intents import Intent
 from shared.domain.models import Execution, StageEntry
@@ -63,6 +64,41 @@ class ExecutionLifecycleManager:
             except Exception:
                 log.exception("unexpected failure")
                 return self._fail(intent, execution_id, 500, "Internal error; it has been logged.", "INTERNAL")
+
+    def run_internal(
+        self, intent: Intent, handler: Callable[[ExecutionContext], Outcome], execution_id: str | None = None
+    ) -> Outcome | None:
+        """Run a platform-initiated intent (an event, a task) with the same execution log as an HTTP one.
+
+        Permanent failures are recorded and swallowed (the delivery is acknowledged); transient ones are recorded and
+        re-raised so the platform retries; a duplicate completes as a no-op."""
+        execution_id = execution_id or new_id("exec")
+        store = self._services.store
+        with log_context(execution_id=execution_id, intent_type=intent.intent_type, tenant_id=intent.tenant_id):
+            store.create_execution(Execution(
+                execution_id=execution_id, tenant_id=intent.tenant_id, intent_type=intent.intent_type,
+                session_id=intent.session_id, user_id=intent.user_id,
+                stages=[StageEntry(stage="accepted", detail={"intent_id": intent.intent_id, **intent.metadata})],
+            ))
+            store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="started"), status=ExecutionStatus.RUNNING)
+            ctx = ExecutionContext(execution_id=execution_id, intent=intent, services=self._services)
+            try:
+                outcome = handler(ctx)
+                if not ctx.committed:
+                    store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="completed", detail=outcome.stage_detail),
+                                    status=ExecutionStatus.COMPLETED, result=outcome.stage_detail)
+                return outcome
+            except Duplicate:
+                store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="completed", detail={"duplicate": True}),
+                                status=ExecutionStatus.COMPLETED, result={"duplicate": True})
+                return None
+            except (PermanentError, DomainError) as exc:
+                code = exc.code
+                self._fail(intent, execution_id, 422, exc.message, code)
+                return None
+            except TransientError as exc:
+                self._fail(intent, execution_id, 503, f"Temporarily unavailable, the platform retries: {exc}", "UNAVAILABLE")
+                raise
 
     def _fail(
         self, intent: Intent, execution_id: str, status: int, message: str, code: str, details: Any = None

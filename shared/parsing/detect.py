@@ -1,0 +1,298 @@
+"""Type detection from content. Magic bytes and structure decide; the filename only breaks ties between text formats."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import struct
+import unicodedata
+import zipfile
+from collections import Counter
+from typing import BinaryIO
+
+from charset_normalizer import from_bytes
+
+from .models import Confidence, DetectedType, Format
+
+HEAD_BYTES = 64 * 1024
+
+MIME_TYPES: dict[str, str] = {
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "json": "application/json",
+    "jsonl": "application/x-ndjson",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "html": "text/html",
+    "markdown": "text/markdown",
+    "text": "text/plain",
+    "edi_x12": "application/edi-x12",
+    "edi_edifact": "application/edifact",
+    "unknown": "application/octet-stream",
+}
+
+# Binary containers we recognise only to name them in the error a person sees.
+_KNOWN_BINARY: tuple[tuple[bytes, str], ...] = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+    (b"Rar!", "application/vnd.rar"),
+)
+
+_EXTENSIONS: dict[str, Format] = {
+    "csv": "csv",
+    "tsv": "tsv",
+    "tab": "tsv",
+    "md": "markdown",
+    "markdown": "markdown",
+    "txt": "text",
+    "text": "text",
+    "log": "text",
+    "json": "json",
+    "jsonl": "jsonl",
+    "ndjson": "jsonl",
+}
+_TEXT_TIES: frozenset[str] = frozenset({"csv", "tsv", "markdown", "text"})
+_DELIMITERS = (",", "\t", ";", "|")
+
+_HTML_START = re.compile(r"^(?:\s|<!--.*?-->|<\?xml[^>]*>)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
+_HTML_ANYWHERE = re.compile(r"<(?:html|body|div|p|table|h[1-6])\b[^>]*>", re.I)
+_MD_SIGNALS = (
+    re.compile(r"^#{1,6}\s+\S", re.M),
+    re.compile(r"^```", re.M),
+    re.compile(r"^\s{0,3}[-*+]\s+\S", re.M),
+    re.compile(r"^\s{0,3}\d+\.\s+\S", re.M),
+    re.compile(r"\[[^\]\n]+\]\([^)\s]+\)"),
+    re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$", re.M),
+    re.compile(r"(\*\*|__)\S.*?\S\1"),
+)
+
+
+def _detected(fmt: Format, confidence: Confidence, encoding: str | None = None, mime: str | None = None) -> DetectedType:
+    return DetectedType(format=fmt, mime_type=mime or MIME_TYPES[fmt], encoding=encoding, confidence=confidence)
+
+
+def _extension(filename: str | None) -> str:
+    if not filename or "." not in filename:
+        return ""
+    return filename.rsplit(".", 1)[1].strip().lower()
+
+
+def sniff(head: bytes, filename: str | None = None) -> DetectedType:
+    """Detect the type of a file from its first bytes (`HEAD_BYTES` of them).
+
+    Zip-based formats are recognised from the local entry names in the head; `sniff_stream` reads the zip's
+    directory and is exact.
+    """
+    if not head:
+        return _detected("unknown", "high", mime="application/x-empty")
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_from_names(_local_zip_names(head), complete=len(head) < HEAD_BYTES)
+    if head.startswith(b"PAR1"):
+        return _detected("parquet", "high")
+    if b"%PDF-" in head[:1024]:
+        return _detected("pdf", "high")
+    for magic, mime in _KNOWN_BINARY:
+        if head.startswith(magic):
+            return _detected("unknown", "high", mime=mime)
+    truncated = len(head) >= HEAD_BYTES
+    encoding = detect_encoding(head, truncated=truncated)
+    if encoding is None:
+        return _detected("unknown", "medium")
+    text = _decode_head(head, encoding)
+    if text is None or _looks_binary(text):
+        return _detected("unknown", "medium")
+    fmt, confidence = _text_format(text, _extension(filename), truncated)
+    return _detected(fmt, confidence, encoding=encoding)
+
+
+def sniff_stream(stream: BinaryIO, filename: str | None = None) -> DetectedType:
+    """Detect the type of a seekable stream: the head, plus the zip directory for zip-based formats. Seeks back to 0."""
+    stream.seek(0)
+    try:
+        head = stream.read(HEAD_BYTES)
+        if not head.startswith(b"PK\x03\x04"):
+            return sniff(head, filename)
+        stream.seek(0)
+        try:
+            with zipfile.ZipFile(stream) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error):
+            # A damaged directory: fall back to the local entries in the head.
+            return sniff(head, filename)
+        return _zip_from_names(names, complete=True)
+    finally:
+        stream.seek(0)
+
+
+def _local_zip_names(head: bytes) -> list[str]:
+    names = []
+    position = head.find(b"PK\x03\x04")
+    while 0 <= position and position + 30 <= len(head):
+        name_length, extra_length = struct.unpack_from("<HH", head, position + 26)
+        raw = head[position + 30 : position + 30 + name_length]
+        names.append(raw.decode("utf-8", "replace"))
+        position = head.find(b"PK\x03\x04", position + 30 + name_length + extra_length)
+    return names
+
+
+def _zip_from_names(names: list[str], complete: bool) -> DetectedType:
+    if any(name == "xl/workbook.xml" or name.startswith("xl/worksheets/") for name in names):
+        return _detected("xlsx", "high" if complete else "medium")
+    if any(name == "word/document.xml" for name in names):
+        return _detected("docx", "high" if complete else "medium")
+    return _detected("unknown", "high" if complete else "low", mime="application/zip")
+
+
+def detect_encoding(head: bytes, truncated: bool = False) -> str | None:
+    """The codec that decodes `head`, or None when it is not text. A multibyte character cut at the end is allowed."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if truncated and exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8"
+    best = from_bytes(head).best()
+    if best is None:
+        return None
+    return codecs.lookup(best.encoding).name
+
+
+def _decode_head(head: bytes, encoding: str) -> str | None:
+    try:
+        return codecs.getincrementaldecoder(encoding)(errors="strict").decode(head, final=False)
+    except UnicodeDecodeError:
+        return None
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:8192]
+    if not sample:
+        return False
+    controls = sum(1 for ch in sample if ch not in "\t\n\r\f\v" and unicodedata.category(ch) == "Cc")
+    return controls / len(sample) > 0.02
+
+
+def _text_format(text: str, extension: str, truncated: bool) -> tuple[Format, Confidence]:
+    body = text.lstrip("\ufeff \t\r\n")
+    if not body:
+        return _EXTENSIONS.get(extension, "text"), "low"
+    edi = _edi_format(body)
+    if edi is not None:
+        return edi, "high"
+    structured = _json_format(body, extension, truncated)
+    if structured is not None:
+        return structured
+    if _HTML_START.match(body) or (extension in ("html", "htm") and _HTML_ANYWHERE.search(body[:4096])):
+        return "html", "high"
+    by_name = _EXTENSIONS.get(extension)
+    delimited = _delimited_format(body, truncated)
+    markdown_score = sum(1 for signal in _MD_SIGNALS if signal.search(body[:HEAD_BYTES]))
+    if delimited is not None and delimited[1] == "high" and markdown_score < 2:
+        # Clean columns on every sampled row outweigh a name such as .txt.
+        return delimited[0], "high" if by_name == delimited[0] else "medium"
+    if by_name in _TEXT_TIES:
+        return by_name, "medium"
+    if markdown_score >= 2:
+        return "markdown", "medium"
+    if delimited is not None:
+        return delimited[0], "low"
+    return "text", "medium"
+
+
+def _edi_format(body: str) -> Format | None:
+    if body.startswith("ISA") and len(body) > 4 and not body[3].isalnum() and not body[3].isspace():
+        return "edi_x12"
+    if body.startswith("UNA") and len(body) >= 9:
+        return "edi_edifact"
+    if body.startswith("UNB") and len(body) > 4 and not body[3].isalnum():
+        return "edi_edifact"
+    return None
+
+
+def _json_format(body: str, extension: str, truncated: bool) -> tuple[Format, Confidence] | None:
+    if body[0] not in "[{":
+        return None
+    if not truncated:
+        try:
+            whole = json.loads(body)
+        except ValueError:
+            whole = None
+        else:
+            if isinstance(whole, dict) and extension in ("jsonl", "ndjson"):
+                return "jsonl", "high"
+            return "json", "high"
+    lines = [line for line in body.splitlines() if line.strip()]
+    if truncated and lines:
+        lines = lines[:-1]  # the last line may be cut
+    parsed = 0
+    for line in lines[:50]:
+        try:
+            value = json.loads(line)
+        except ValueError:
+            break
+        if not isinstance(value, dict | list):
+            break
+        parsed += 1
+    else:
+        if parsed >= 2:
+            return "jsonl", "high"
+    if parsed >= 2:
+        return "jsonl", "medium"
+    if body[0] == "[" or truncated:
+        # A pretty-printed document larger than the head.
+        return "json", "medium"
+    return None
+
+
+def _delimited_format(body: str, truncated: bool) -> tuple[Format, Confidence] | None:
+    choice = detect_delimiter(body, truncated)
+    if choice is None:
+        return None
+    delimiter, consistent = choice
+    fmt: Format = "tsv" if delimiter == "\t" else "csv"
+    return fmt, "high" if consistent else "low"
+
+
+def detect_delimiter(text: str, truncated: bool = True) -> tuple[str, bool] | None:
+    """The delimiter whose field count is the same on most sampled rows, and whether it is the same on all of them."""
+    sample = text[:HEAD_BYTES]
+    if truncated and "\n" in sample:
+        sample = sample[: sample.rfind("\n")]
+    best: tuple[float, int, str, bool] | None = None
+    for delimiter in _DELIMITERS:
+        if delimiter not in sample:
+            continue
+        try:
+            rows = [len(row) for row, _ in zip(csv.reader(io.StringIO(sample), delimiter=delimiter), range(200))]
+        except csv.Error:
+            continue
+        rows = [count for count in rows if count > 0]
+        if len(rows) < 2:
+            continue
+        width, hits = Counter(rows).most_common(1)[0]
+        if width < 2:
+            continue
+        share = hits / len(rows)
+        if share < 0.8:
+            continue
+        score = (share, width, delimiter, hits == len(rows) and len(rows) >= 3)
+        if best is None or score[:2] > best[:2]:
+            best = score
+    if best is None:
+        return None
+    return best[2], best[3]

@@ -1,0 +1,73 @@
+"""Value objects of the parsing engine: what was detected, what was written."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Format = Literal[
+    "csv",
+    "tsv",
+    "json",
+    "jsonl",
+    "xlsx",
+    "parquet",
+    "pdf",
+    "docx",
+    "html",
+    "markdown",
+    "text",
+    "edi_x12",
+    "edi_edifact",
+    "unknown",
+]
+Profile = Literal["structured", "unstructured", "hybrid"]
+PROFILES: tuple[Profile, ...] = ("structured", "unstructured", "hybrid")
+Confidence = Literal["high", "medium", "low"]
+
+
+class DetectedType(BaseModel):
+    """The type of a file as its content shows it (the filename only breaks ties between text-like formats)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Format
+    mime_type: str
+    encoding: str | None = Field(default=None, description="Python codec name for text-like content, else None.")
+    confidence: Confidence
+
+
+class SchemaField(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    type: str
+
+
+class ParseOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    format: Literal["parquet", "jsonl"]
+    content_type: str
+    record_count: int
+    bytes_written: int
+
+
+# `schema` shadows pydantic's deprecated `BaseModel.schema()`; the field name is the worker's contract.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message='Field name "schema"', category=UserWarning)
+
+    class ParseResult(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
+
+        detected_format: Format
+        parser_type: str
+        outputs: list[ParseOutput]
+        schema: list[SchemaField] | None = None  # type: ignore[assignment]
+        record_count: int | None = None
+        chunk_count: int | None = None
+        page_count: int | None = None
+        warnings: list[str] = Field(default_factory=list)

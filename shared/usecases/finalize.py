@@ -1,0 +1,168 @@
+"""The GCS finalize handler: a signed-URL upload becomes a PENDING file artifact, exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.bootstrap import Services
+from shared.domain.errors import Duplicate
+from shared.domain.events import intent_event
+from shared.domain.ids import new_id, stable_key
+from shared.domain.intents import Intent
+from shared.domain.models import Upload, utcnow
+from shared.domain.states import IntentStatus, UploadStatus
+from shared.logs import get_logger
+from shared.ports import Tx
+from shared.runtime.context import ExecutionContext, Outcome
+from shared.runtime.lifecycle import ExecutionLifecycleManager
+from shared.usecases.ingestion import FileSpec, build_file_artifact, detect_type, facts_of_stream, register_file
+from shared.usecases.objects import parse_upload_object
+
+log = get_logger(__name__)
+
+
+class StorageObjectData(BaseModel):
+    """The object resource Eventarc delivers with google.cloud.storage.object.v1.finalized."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    bucket: str
+    name: str
+    generation: str
+    size: int = 0
+    content_type: str | None = Field(default=None, alias="contentType")
+    metageneration: str | None = None
+
+
+@dataclass(frozen=True)
+class FinalizeResult:
+    outcome: str  # ingested | deduplicated | duplicate | ignored | rejected
+    reason: str | None = None
+    file_id: str | None = None
+
+
+def _keys(obj: StorageObjectData, source: str, event_id: str) -> tuple[str, str]:
+    return (stable_key("gcs-finalize", obj.bucket, obj.name, obj.generation),
+            stable_key("cloudevent", source, event_id))
+
+
+def _record_ignored(services: Services, keys: tuple[str, str], obj: StorageObjectData, reason: str) -> FinalizeResult:
+    def step(tx: Tx) -> None:
+        for key in keys:
+            tx.mark_seen(key, {"kind": "finalize", "outcome": "ignored", "reason": reason, "object": obj.name,
+                               "generation": obj.generation})
+
+    services.store.run_in_transaction(step)
+    log.warning("finalize ignored", extra={"fields": {"object": obj.name, "reason": reason}})
+    return FinalizeResult("ignored", reason)
+
+
+def _reject(services: Services, keys: tuple[str, str], upload: Upload, obj: StorageObjectData, reason: str) -> FinalizeResult:
+    """The upload says why; a waiting intent fails with the same reason; the object is not kept."""
+
+    def step(tx: Tx) -> list[str]:
+        current = tx.get_upload(upload.tenant_id, upload.upload_id)
+        intent = tx.get_intent(upload.tenant_id, upload.pending_intent_id) if upload.pending_intent_id else None
+        if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
+            raise Duplicate()
+        tx.put_upload(current.model_copy(update={"status": UploadStatus.REJECTED, "reason": reason,
+                                                 "generation": obj.generation, "updated_at": utcnow()}))
+        if intent is not None and intent.status == IntentStatus.PENDING:
+            failed = intent.model_copy(update={"status": IntentStatus.FAILED, "last_error": reason,
+                                               "error_code": "UPLOAD_REJECTED", "updated_at": utcnow()})
+            tx.put_intent(failed)
+            tx.stage_event(intent_event("intent_failed", failed, upload.execution_id, reason=reason))
+        for key in keys:
+            tx.mark_seen(key, {"kind": "finalize", "outcome": "rejected", "reason": reason, "object": obj.name})
+        return tx.staged_ids
+
+    try:
+        _, staged = services.store.run_in_transaction(step)
+    except Duplicate:
+        return FinalizeResult("duplicate")
+    if staged:
+        services.relay.deliver(staged)
+    services.blobs.delete(obj.bucket, obj.name, obj.generation)
+    log.warning("upload rejected", extra={"fields": {"upload_id": upload.upload_id, "reason": reason}})
+    return FinalizeResult("rejected", reason)
+
+
+def handle_finalize(services: Services, event_id: str, source: str, obj: StorageObjectData) -> FinalizeResult:
+    settings = services.settings
+    if obj.bucket != settings.uploads_bucket:
+        return FinalizeResult("ignored", "not the uploads bucket")  # Eventarc filters this; never trust it alone
+    keys = _keys(obj, source, event_id)
+    store = services.store
+
+    def already_seen(tx: Tx) -> bool:
+        return any(tx.seen(k) for k in keys)
+
+    if store.run_in_transaction(already_seen)[0]:
+        return FinalizeResult("duplicate")
+    where = parse_upload_object(obj.name)
+    if where is None:
+        return _record_ignored(services, keys, obj, "object is outside the uploads layout")
+    tenant_id, session_id, upload_id = where
+    upload = store.get_upload(tenant_id, upload_id)
+    if upload is None or upload.session_id != session_id or upload.object_name != obj.name:
+        return _record_ignored(services, keys, obj, "no upload record for this object")
+    if upload.status != UploadStatus.AWAITING_UPLOAD:
+        if upload.generation == obj.generation:
+            return FinalizeResult("duplicate")
+        # Signed URLs are create-only; a later generation is not a new upload.
+        return _record_ignored(services, keys, obj, f"upload {upload_id} was already {upload.status.value}; "
+                               f"generation {obj.generation} ignored")
+    if obj.size <= 0:
+        return _reject(services, keys, upload, obj, "The uploaded file is empty.")
+    if obj.size > settings.max_upload_bytes:
+        return _reject(services, keys, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
+
+    with services.blobs.open_read(obj.bucket, obj.name, obj.generation) as stream:
+        facts = facts_of_stream(stream, session_id, settings.max_upload_bytes)
+    if facts is None:
+        return _reject(services, keys, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
+    if facts.size == 0:
+        return _reject(services, keys, upload, obj, "The uploaded file is empty.")
+    detected_format, detected_mime = detect_type(facts.head, upload.filename)
+
+    intent = Intent(intent_id=new_id("intent"), intent_type="ingest_file", tenant_id=tenant_id, session_id=session_id,
+                    user_id=upload.user_id or "unknown", parameters={},
+                    metadata={"upload_id": upload_id, "object": obj.name, "generation": obj.generation, "trigger": "finalize"})
+    result: dict[str, Any] = {}
+
+    def handler(ctx: ExecutionContext) -> Outcome:
+        spec = FileSpec(
+            tenant_id=tenant_id, session_id=session_id, user_id=upload.user_id, execution_id=ctx.execution_id,
+            bucket=obj.bucket, object_name=obj.name, generation=obj.generation, ui_name=upload.ui_name,
+            filename=upload.filename, file_type=upload.file_type, mime_type=upload.mime_type, ingestion_type="upload",
+            boundary_contract_id=None, source_metadata={"upload_id": upload_id},
+        )
+        candidate = build_file_artifact(spec, facts, detected_format, detected_mime)
+
+        def step(tx: Tx) -> Outcome:
+            if already_seen(tx):
+                raise Duplicate()
+            current = tx.get_upload(tenant_id, upload_id)
+            if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
+                raise Duplicate()
+            artifact, deduplicated, outcome = register_file(tx, candidate)
+            tx.put_upload(current.model_copy(update={"status": UploadStatus.INGESTED, "file_id": artifact.artifact_id,
+                                                     "generation": obj.generation, "updated_at": utcnow()}))
+            for key in keys:
+                tx.mark_seen(key, {"kind": "finalize", "outcome": "ingested", "file_id": artifact.artifact_id})
+            result.update(file_id=artifact.artifact_id, deduplicated=deduplicated)
+            return outcome
+
+        return ctx.transact(step)
+
+    outcome = ExecutionLifecycleManager(services).run_internal(intent, handler)
+    if outcome is None:
+        return FinalizeResult("duplicate")
+    if result.get("deduplicated"):
+        # Same bytes already ingested in this session: keep one stored copy.
+        services.blobs.delete(obj.bucket, obj.name, obj.generation)
+        return FinalizeResult("deduplicated", file_id=result["file_id"])
+    return FinalizeResult("ingested", file_id=result.get("file_id"))

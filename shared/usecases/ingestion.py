@@ -1,0 +1,135 @@
+"""What inline `ingest_file` and the finalize handler share: hashing, type sniffing and registering the file artifact."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import IO, Any
+
+from shared.domain.events import artifact_event
+from shared.domain.ids import content_fingerprint, file_id_for, stable_key
+from shared.domain.lineage import root_lineage
+from shared.domain.models import Artifact, Materialization, ProducedBy, SemanticDescriptor
+from shared.domain.states import LifecycleState
+from shared.ports import Tx
+from shared.runtime.context import Outcome
+from shared.usecases.objects import gs_uri
+
+HEAD_BYTES = 64 * 1024
+READ_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ContentFacts:
+    size: int
+    sha256: str
+    fingerprint: str
+    head: bytes
+
+
+def facts_of_bytes(data: bytes, session_id: str) -> ContentFacts:
+    h = hashlib.sha256(data)
+    return ContentFacts(len(data), h.hexdigest(), content_fingerprint(h, session_id), data[:HEAD_BYTES])
+
+
+def facts_of_stream(stream: IO[bytes], session_id: str, max_bytes: int) -> ContentFacts | None:
+    """Hash in constant memory; None when the stream is longer than max_bytes."""
+    h = hashlib.sha256()
+    head = b""
+    size = 0
+    while chunk := stream.read(READ_CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            return None
+        if len(head) < HEAD_BYTES:
+            head += chunk[: HEAD_BYTES - len(head)]
+        h.update(chunk)
+    return ContentFacts(size, h.hexdigest(), content_fingerprint(h, session_id), head)
+
+
+def detect_type(head: bytes, filename: str | None) -> tuple[str, str]:
+    """(format, mime type) from the bytes themselves; the client's claim never decides."""
+    from shared.parsing.detect import sniff
+
+    detected = sniff(head, filename)
+    return detected.format, detected.mime_type
+
+
+def boundary_contract_for(tenant_id: str, file_id: str) -> str:
+    return f"bc_{stable_key('boundary', tenant_id, file_id)[:24]}"
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    tenant_id: str
+    session_id: str
+    user_id: str | None
+    execution_id: str
+    bucket: str
+    object_name: str
+    generation: str | None
+    ui_name: str
+    filename: str
+    file_type: str | None
+    mime_type: str
+    ingestion_type: str
+    boundary_contract_id: str | None
+    source_metadata: dict[str, Any]
+
+
+def build_file_artifact(spec: FileSpec, facts: ContentFacts, detected_format: str, detected_mime: str) -> Artifact:
+    file_id = file_id_for(spec.tenant_id, facts.fingerprint)
+    location = gs_uri(spec.bucket, spec.object_name)
+    return Artifact(
+        artifact_id=file_id, artifact_type="file", lifecycle_state=LifecycleState.PENDING,
+        tenant_id=spec.tenant_id, session_id=spec.session_id, user_id=spec.user_id,
+        file_reference=f"file:{spec.tenant_id}:{spec.session_id}:{file_id}",
+        storage_location=location,
+        materializations=[Materialization(
+            materialization_id=f"mat_{file_id}", uri=location, format=spec.mime_type, persistent=False,
+            size_bytes=facts.size,
+        )],
+        materialization_pending=True,
+        boundary_contract_id=spec.boundary_contract_id or boundary_contract_for(spec.tenant_id, file_id),
+        produced_by=ProducedBy(intent="ingest_file", execution_id=spec.execution_id),
+        semantic_descriptor=SemanticDescriptor(schema="file_v1", record_count=None, parser_type=None, embedding_model=None),
+        lineage=root_lineage(file_id), parent_artifacts=[], retention_policy="working_material", regenerable=False,
+        ui_name=spec.ui_name, filename=spec.filename, file_type=spec.file_type or detected_format,
+        mime_type=spec.mime_type, detected_type=detected_format, ingestion_type=spec.ingestion_type,
+        file_size=facts.size, file_hash=f"sha256:{facts.sha256}", content_fingerprint=facts.fingerprint,
+        source_metadata={**spec.source_metadata, "detected_mime_type": detected_mime,
+                         **({"object_generation": spec.generation} if spec.generation else {})},
+    )
+
+
+def ingest_response(artifact: Artifact, deduplicated: bool) -> dict[str, Any]:
+    """The seed contract's success shape."""
+    payload = {
+        "artifact_id": artifact.artifact_id, "file_id": artifact.artifact_id, "artifact_type": "file",
+        "lifecycle_state": artifact.lifecycle_state.value, "file_reference": artifact.file_reference,
+        "storage_location": artifact.storage_location, "ui_name": artifact.ui_name, "filename": artifact.filename,
+        "file_type": artifact.file_type, "mime_type": artifact.mime_type, "detected_type": artifact.detected_type,
+        "ingestion_type": artifact.ingestion_type, "boundary_contract_id": artifact.boundary_contract_id,
+        "materialization_pending": artifact.materialization_pending, "file_size": artifact.file_size,
+        "file_hash": artifact.file_hash, "content_fingerprint": artifact.content_fingerprint,
+        "materializations": [m.model_dump(mode="json") for m in artifact.materializations],
+        "created_at": artifact.created_at.isoformat(),
+    }
+    return {
+        "file_id": artifact.artifact_id, "artifact_id": artifact.artifact_id, "deduplicated": deduplicated,
+        "artifacts": {"artifact": {"result_type": "artifact", "semantic_payload": payload, "renderings": {}}},
+        "events": [{"type": "artifact_ingested", "artifact_id": artifact.artifact_id, "artifact_type": "file",
+                    "ingestion_type": artifact.ingestion_type}],
+    }
+
+
+def register_file(tx: Tx, candidate: Artifact) -> tuple[Artifact, bool, Outcome]:
+    """Create the file artifact unless the same bytes already exist in this session. Call after the tx's other reads."""
+    existing = tx.get_artifact(candidate.tenant_id, candidate.artifact_id)
+    if existing is not None:
+        return existing, True, Outcome(201, ingest_response(existing, True), stage_detail={
+            "artifact_id": existing.artifact_id, "deduplicated": True})
+    event = artifact_event("artifact_ingested", candidate, candidate.produced_by.execution_id,
+                           ingestion_type=candidate.ingestion_type, file_size=candidate.file_size)
+    return candidate, False, Outcome(201, ingest_response(candidate, False), artifacts=[candidate], events=[event],
+                                     stage_detail={"artifact_id": candidate.artifact_id, "deduplicated": False})

@@ -1,0 +1,78 @@
+"""`request_upload`: a short-lived V4 signed PUT URL for a server-chosen object name, and an upload record."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from shared.domain.errors import FILE_TOO_LARGE_MESSAGE, PayloadTooLarge
+from shared.domain.events import intent_event
+from shared.domain.filenames import sanitize_filename
+from shared.domain.ids import new_id
+from shared.domain.intents import RequestUploadParams
+from shared.domain.models import PendingIntent, Upload, utcnow
+from shared.ports import Tx
+from shared.runtime.context import ExecutionContext, Outcome
+from shared.runtime.registry import register_intent
+from shared.settings import MAX_UPLOAD_BYTES
+from shared.usecases.objects import upload_object
+
+CONTENT_LENGTH_RANGE = f"0,{MAX_UPLOAD_BYTES}"
+
+
+def upload_headers(mime_type: str) -> dict[str, str]:
+    """Headers the client must send with the PUT; all of them are signed."""
+    return {
+        "Content-Type": mime_type,
+        "x-goog-content-length-range": CONTENT_LENGTH_RANGE,  # GCS itself refuses more than 100 MB
+        "x-goog-if-generation-match": "0",  # create-only: the signed URL cannot overwrite
+    }
+
+
+def handle_request_upload(ctx: ExecutionContext, params: RequestUploadParams) -> Outcome:
+    settings = ctx.services.settings
+    if params.file_size > settings.max_upload_bytes:
+        raise PayloadTooLarge(FILE_TOO_LARGE_MESSAGE, code="FILE_TOO_LARGE")
+    upload_id = new_id("upl")
+    object_name = upload_object(ctx.tenant_id, ctx.session_id, upload_id)
+    headers = upload_headers(params.mime_type)
+    signed_headers = {k: v for k, v in headers.items() if k != "Content-Type"}
+    url = ctx.services.blobs.signed_put_url(
+        settings.uploads_bucket, object_name, params.mime_type, signed_headers, settings.upload_url_ttl_seconds
+    )
+    now = utcnow()
+    expires_at = now + timedelta(seconds=settings.upload_url_ttl_seconds)
+    filename = sanitize_filename(params.filename or params.ui_name)
+    pending = None
+    if params.ingestion_profile:
+        pending = PendingIntent(
+            intent_id=new_id("intent"), tenant_id=ctx.tenant_id, session_id=ctx.session_id, user_id=ctx.user_id,
+            upload_id=upload_id, context={"ingestion_profile": params.ingestion_profile, "parse_options": params.parse_options},
+        )
+    upload = Upload(
+        upload_id=upload_id, tenant_id=ctx.tenant_id, session_id=ctx.session_id, user_id=ctx.user_id,
+        bucket=settings.uploads_bucket, object_name=object_name, ui_name=params.ui_name, filename=filename,
+        mime_type=params.mime_type, file_type=params.file_type, declared_size=params.file_size,
+        pending_intent_id=pending.intent_id if pending else None, execution_id=ctx.execution_id, expires_at=expires_at,
+    )
+    body: dict[str, Any] = {
+        "upload_id": upload_id, "upload_url": url, "method": "PUT", "headers": headers,
+        "expires_at": expires_at.isoformat(), "object_name": object_name, "bucket": settings.uploads_bucket,
+        "max_bytes": settings.max_upload_bytes,
+    }
+    if pending:
+        body["pending_intent_id"] = pending.intent_id
+
+    def step(tx: Tx) -> Outcome:
+        tx.put_upload(upload)
+        events = []
+        if pending:
+            tx.put_intent(pending)
+            events.append(intent_event("intent_pending", pending, ctx.execution_id, upload_id=upload_id))
+        return Outcome(201, body, events=events, intent_id=pending.intent_id if pending else None,
+                       stage_detail={"upload_id": upload_id})
+
+    return ctx.transact(step)
+
+
+register_intent("request_upload", RequestUploadParams, handle_request_upload, "Issue a signed upload URL.")
