@@ -6,7 +6,7 @@ the platform redelivers; duplicates are no-ops inside the use cases."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from cloudevents.http.event import CloudEvent
 from pydantic import BaseModel, ValidationError
@@ -16,10 +16,9 @@ from shared.domain.errors import DomainError, PermanentError
 from shared.logs import get_logger, log_context
 
 log = get_logger(__name__)
-M = TypeVar("M", bound=BaseModel)
 
 
-def run_cloud_event(event: CloudEvent, model: type[M], use_case: Callable[[M], Any]) -> Any:
+def run_cloud_event[M: BaseModel](event: CloudEvent, model: type[M], use_case: Callable[[M], Any]) -> Any:
     get_services()  # configures logging once per instance
     with log_context(event_id=event["id"], event_type=event["type"]):
         try:

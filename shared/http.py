@@ -93,7 +93,8 @@ class HttpApp:
             return respond(404, error_body(f"No route for {request.method} {path}", "ROUTE_NOT_FOUND", request_id, ""))
         chosen = next(((r, p) for r, p in matches if r.method == request.method), None)
         if chosen is None:
-            return respond(405, error_body(f"{request.method} is not allowed on {path}", "METHOD_NOT_ALLOWED", request_id, matches[0][0].operation))
+            message = f"{request.method} is not allowed on {path}"
+            return respond(405, error_body(message, "METHOD_NOT_ALLOWED", request_id, matches[0][0].operation))
         route, params = chosen
         with log_context(trace=trace, intent_type=route.operation, execution_id=request_id):
             try:
@@ -107,7 +108,8 @@ class HttpApp:
                 return respond(422, error_body(exc.message, exc.code, request_id, route.operation))
             except TransientError:
                 log.warning("transient failure", exc_info=True)
-                return respond(503, error_body("A dependency is temporarily unavailable; retry.", "UNAVAILABLE", request_id, route.operation))
+                message = "A dependency is temporarily unavailable; retry."
+                return respond(503, error_body(message, "UNAVAILABLE", request_id, route.operation))
             except Exception:
                 log.exception("unexpected failure")
                 return respond(500, error_body("Internal error; it has been logged.", "INTERNAL", request_id, route.operation))

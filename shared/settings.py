@@ -18,7 +18,9 @@ class Settings(BaseSettings):
     region: str = Field(default="us-central1", description="Region of the functions and the tasks queue.")
     environment: str = Field(default="local", description="Deployment environment name (local, dev, prod).")
 
-    uploads_bucket: str = Field(default="local-uploads", description="Signed-URL uploads land here; the only bucket that triggers ingest.")
+    uploads_bucket: str = Field(
+        default="local-uploads", description="Signed-URL uploads land here; the only bucket that triggers ingest."
+    )
     derived_bucket: str = Field(default="local-derived", description="Working material derived by parse; never triggers ingest.")
     records_bucket: str = Field(default="local-records", description="Persistent materializations written by save.")
 
@@ -31,19 +33,30 @@ class Settings(BaseSettings):
     auth_mode: Literal["dev", "identity_platform"] = Field(default="dev", description="Which token issuer is trusted.")
     auth_audience: str = Field(default="ingestion-local", description="Expected token audience (the project id for Identity Platform).")
     auth_issuer: str = Field(default="https://dev-issuer.local", description="Expected token issuer.")
-    auth_dev_public_key_file: str = Field(default="", description="PEM public key of the local dev issuer.")
+    auth_dev_public_key_file: str = Field(
+        default="", description="PEM public key of the local dev issuer.", json_schema_extra={"local_only": True}
+    )
     auth_certs_url: str = Field(
         default="https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com",
         description="Certificates of the production issuer (Identity Platform).",
     )
 
-    signing_service_account: str = Field(default="", description="Service account that signs URLs through IAM signBlob when no key is present.")
-    signing_key_file: str = Field(default="", description="Local dev only: a service-account-style JSON key used to sign URLs.")
+    signing_service_account: str = Field(
+        default="", description="Service account that signs URLs through IAM signBlob when no key is present."
+    )
+    signing_key_file: str = Field(
+        default="", description="Local dev only: a service-account-style JSON key used to sign URLs.",
+        json_schema_extra={"local_only": True},
+    )
     upload_url_ttl_seconds: int = Field(default=900, ge=60, le=3600, description="Lifetime of a signed upload URL.")
     download_url_ttl_seconds: int = Field(default=300, ge=60, le=3600, description="Lifetime of a signed download URL.")
     max_upload_bytes: int = Field(default=MAX_UPLOAD_BYTES, description="Largest accepted file.")
-    inline_max_bytes: int = Field(default=15 * 1024 * 1024, description="Largest decoded inline ingest_file payload (hex doubles it; requests cap at 32 MB).")
-    inline_payload_max_bytes: int = Field(default=256 * 1024, description="Parsed payloads up to this size are returned inline by the read API.")
+    inline_max_bytes: int = Field(
+        default=15 * 1024 * 1024, description="Largest decoded inline ingest_file payload (hex doubles it; requests cap at 32 MB)."
+    )
+    inline_payload_max_bytes: int = Field(
+        default=256 * 1024, description="Parsed payloads up to this size are returned inline by the read API."
+    )
 
     lease_seconds: int = Field(default=600, ge=5, description="How long a parse claim holds before another worker may reclaim it.")
     max_parse_attempts: int = Field(default=3, ge=1, description="Claims after which an intent is failed.")

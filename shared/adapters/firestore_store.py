@@ -127,6 +127,9 @@ class FirestoreTx:
     def create_artifact(self, artifact: Artifact) -> None:
         self._t.create(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
 
+    def create_execution(self, execution: Execution) -> None:
+        self._t.create(self._s.ref_required(execution.tenant_id, "executions", execution.execution_id), _doc(execution))
+
     def put_intent(self, intent: PendingIntent) -> None:
         self._t.set(self._s.ref_required(intent.tenant_id, "intents", intent.intent_id), _doc(intent))
 

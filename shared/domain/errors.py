@@ -66,7 +66,7 @@ class TransientError(Exception):
     """A failure worth retrying (a dependency is unavailable). Raised so the platform retries with backoff."""
 
 
-class Duplicate(Exception):  # noqa: N818 - a signal, not a failure
+class Duplicate(Exception):
     """A delivery that was already handled; the caller treats it as a no-op."""
 
 

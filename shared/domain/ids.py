@@ -14,7 +14,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def content_fingerprint(content_sha256_hasher_after_content: "hashlib._Hash", session_id: str) -> str:
+def content_fingerprint(content_sha256_hasher_after_content: hashlib._Hash, session_id: str) -> str:
     """sha256(content + session_id), per the seed; computed from a hasher that has already seen the content."""
     h = content_sha256_hasher_after_content.copy()
     h.update(session_id.encode())

@@ -113,6 +113,7 @@ class PendingIntent(Strict):
     last_error: str | None = None
     error_code: str | None = None
     result_artifact_id: str | None = None
+    superseded_by: str | None = None
 
     def to_doc(self) -> dict[str, Any]:
         return self.model_dump(mode="python")

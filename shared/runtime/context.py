@@ -28,6 +28,7 @@ class Outcome:
     complete: bool = True  # False: the execution goes on elsewhere (a worker completes it)
     intent_id: str | None = None
     stage_detail: dict[str, Any] = field(default_factory=dict)
+    failure: tuple[str, str] | None = None  # (error, error_code): the execution ends failed, recorded last
 
 
 @dataclass
@@ -79,7 +80,11 @@ def write_outcome(tx: Tx, tenant_id: str, execution_id: str, outcome: Outcome) -
     if outcome.events or outcome.commands:
         tx.log_stage(tenant_id, execution_id, StageEntry(stage="events_staged", detail={
             "events": [e.event_type for e in outcome.events], "commands": [c.command_id for c in outcome.commands]}))
-    if outcome.complete:
+    if outcome.failure is not None:
+        error, code = outcome.failure
+        tx.log_stage(tenant_id, execution_id, StageEntry(stage="failed", detail={"error_code": code, **outcome.stage_detail}),
+                     status=ExecutionStatus.FAILED, error=error, error_code=code)
+    elif outcome.complete:
         tx.log_stage(tenant_id, execution_id, StageEntry(stage="completed", detail=outcome.stage_detail),
                      status=ExecutionStatus.COMPLETED, result=_summary(outcome), intent_id=outcome.intent_id)
     elif outcome.intent_id:

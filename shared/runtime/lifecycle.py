@@ -60,7 +60,8 @@ class ExecutionLifecycleManager:
                 return self._fail(intent, execution_id, 422, exc.message, exc.code)
             except TransientError as exc:
                 log.warning("transient failure", extra={"fields": {"error": str(exc)}})
-                return self._fail(intent, execution_id, 503, "A dependency is temporarily unavailable; retry with the same Idempotency-Key.", "UNAVAILABLE")
+                message = "A dependency is temporarily unavailable; retry with the same Idempotency-Key."
+                return self._fail(intent, execution_id, 503, message, "UNAVAILABLE")
             except Exception:
                 log.exception("unexpected failure")
                 return self._fail(intent, execution_id, 500, "Internal error; it has been logged.", "INTERNAL")
@@ -108,7 +109,7 @@ class ExecutionLifecycleManager:
                 intent.tenant_id, execution_id, StageEntry(stage="failed", detail={"error_code": code}),
                 status=ExecutionStatus.FAILED, error=message, error_code=code,
             )
-        except Exception:  # noqa: BLE001 - the client still gets its answer; the log line keeps the trail
+        except Exception:
             log.exception("could not record the failure")
         log.info("intent rejected" if status < 500 else "intent failed", extra={"fields": {"error_code": code, "status_code": status}})
         return status, error_body(message, code, execution_id, intent.intent_type, details)

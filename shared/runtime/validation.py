@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from shared.domain.errors import ValidationFailed
-
-M = TypeVar("M", bound=BaseModel)
 
 _GENERIC = {"missing": "MISSING", "literal_error": "INVALID", "extra_forbidden": "UNKNOWN"}
 
@@ -31,7 +29,7 @@ def _describe(err: dict[str, Any]) -> str:
     return f"{where}: {msg}" if where and where not in msg else msg
 
 
-def validate(model: type[M], data: Any) -> M:
+def validate[M: BaseModel](model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:

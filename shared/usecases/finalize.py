@@ -139,6 +139,7 @@ def handle_finalize(services: Services, event_id: str, source: str, obj: Storage
             bucket=obj.bucket, object_name=obj.name, generation=obj.generation, ui_name=upload.ui_name,
             filename=upload.filename, file_type=upload.file_type, mime_type=upload.mime_type, ingestion_type="upload",
             boundary_contract_id=None, source_metadata={"upload_id": upload_id},
+            ttl_days=settings.working_material_ttl_days,
         )
         candidate = build_file_artifact(spec, facts, detected_format, detected_mime)
 
@@ -148,7 +149,7 @@ def handle_finalize(services: Services, event_id: str, source: str, obj: Storage
             current = tx.get_upload(tenant_id, upload_id)
             if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
                 raise Duplicate()
-            artifact, deduplicated, outcome = register_file(tx, candidate)
+            artifact, deduplicated, outcome = register_file(tx, candidate, announce_duplicate=True)
             tx.put_upload(current.model_copy(update={"status": UploadStatus.INGESTED, "file_id": artifact.artifact_id,
                                                      "generation": obj.generation, "updated_at": utcnow()}))
             for key in keys:

@@ -82,6 +82,7 @@ def handle_ingest_file(ctx: ExecutionContext, params: IngestFileParams) -> Outco
         bucket=settings.uploads_bucket, object_name=object_name, generation=None, ui_name=ui_name, filename=filename,
         file_type=params.file_type, mime_type=mime, ingestion_type=params.ingestion_type,
         boundary_contract_id=params.boundary_contract_id, source_metadata=source_metadata,
+        ttl_days=settings.working_material_ttl_days,
     )
     candidate = build_file_artifact(spec, facts, detected_format, detected_mime)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import IO, Any
 
 from shared.domain.events import artifact_event
 from shared.domain.ids import content_fingerprint, file_id_for, stable_key
 from shared.domain.lineage import root_lineage
-from shared.domain.models import Artifact, Materialization, ProducedBy, SemanticDescriptor
+from shared.domain.models import Artifact, Materialization, ProducedBy, SemanticDescriptor, utcnow
 from shared.domain.states import LifecycleState
 from shared.ports import Tx
 from shared.runtime.context import Outcome
@@ -75,6 +76,7 @@ class FileSpec:
     ingestion_type: str
     boundary_contract_id: str | None
     source_metadata: dict[str, Any]
+    ttl_days: int = 7
 
 
 def build_file_artifact(spec: FileSpec, facts: ContentFacts, detected_format: str, detected_mime: str) -> Artifact:
@@ -97,6 +99,7 @@ def build_file_artifact(spec: FileSpec, facts: ContentFacts, detected_format: st
         ui_name=spec.ui_name, filename=spec.filename, file_type=spec.file_type or detected_format,
         mime_type=spec.mime_type, detected_type=detected_format, ingestion_type=spec.ingestion_type,
         file_size=facts.size, file_hash=f"sha256:{facts.sha256}", content_fingerprint=facts.fingerprint,
+        expires_at=utcnow() + timedelta(days=spec.ttl_days),
         source_metadata={**spec.source_metadata, "detected_mime_type": detected_mime,
                          **({"object_generation": spec.generation} if spec.generation else {})},
     )
@@ -123,13 +126,20 @@ def ingest_response(artifact: Artifact, deduplicated: bool) -> dict[str, Any]:
     }
 
 
-def register_file(tx: Tx, candidate: Artifact) -> tuple[Artifact, bool, Outcome]:
-    """Create the file artifact unless the same bytes already exist in this session. Call after the tx's other reads."""
+def register_file(tx: Tx, candidate: Artifact, *, announce_duplicate: bool = False) -> tuple[Artifact, bool, Outcome]:
+    """Create the file artifact unless the same bytes already exist in this session. Call after the tx's other reads.
+
+    `announce_duplicate`: a second upload of known bytes still announces itself (with its upload id), so whatever
+    waits on that upload, such as an auto-dispatch intent, is not left waiting."""
+    execution_id = candidate.produced_by.execution_id
+    upload_id = candidate.source_metadata.get("upload_id")
     existing = tx.get_artifact(candidate.tenant_id, candidate.artifact_id)
     if existing is not None:
-        return existing, True, Outcome(201, ingest_response(existing, True), stage_detail={
+        events = [artifact_event("artifact_ingested", existing, execution_id, ingestion_type=candidate.ingestion_type,
+                                 file_size=existing.file_size, upload_id=upload_id, deduplicated=True)] if announce_duplicate else []
+        return existing, True, Outcome(201, ingest_response(existing, True), events=events, stage_detail={
             "artifact_id": existing.artifact_id, "deduplicated": True})
-    event = artifact_event("artifact_ingested", candidate, candidate.produced_by.execution_id,
-                           ingestion_type=candidate.ingestion_type, file_size=candidate.file_size)
+    event = artifact_event("artifact_ingested", candidate, execution_id, ingestion_type=candidate.ingestion_type,
+                           file_size=candidate.file_size, upload_id=upload_id, deduplicated=False)
     return candidate, False, Outcome(201, ingest_response(candidate, False), artifacts=[candidate], events=[event],
                                      stage_detail={"artifact_id": candidate.artifact_id, "deduplicated": False})

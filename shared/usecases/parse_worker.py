@@ -1,0 +1,213 @@
+"""The parse worker: a Cloud Tasks target. Claims the intent under a lease, parses in a stream, writes the payload
+to the derived bucket and registers a PENDING `parsed_content` artifact with structured lineage.
+
+Re-parsing a file is an explicit new intent, and it yields a new parsed artifact with its own lineage
+(derivation_run_id = its execution); a redelivered task of the same intent yields the same artifact id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.bootstrap import Services
+from shared.domain.errors import Duplicate, PermanentError, TransientError
+from shared.domain.events import artifact_event, intent_event
+from shared.domain.ids import new_id, parsed_id_for
+from shared.domain.lineage import derived_lineage
+from shared.domain.models import (
+    Artifact,
+    Materialization,
+    PendingIntent,
+    ProducedBy,
+    SemanticDescriptor,
+    StageEntry,
+    utcnow,
+)
+from shared.domain.states import IntentStatus, LifecycleState
+from shared.logs import get_logger, log_context
+from shared.ports import Tx
+from shared.runtime.context import Outcome, commit_outcome
+from shared.usecases.objects import gs_uri, parsed_prefix, split_gs_uri
+from shared.usecases.pending_intents import update_intent_status
+
+log = get_logger(__name__)
+
+
+class ParseTask(BaseModel):
+    """The body Cloud Tasks delivers: a Command whose payload names the intent."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    command_id: str
+    tenant_id: str
+    execution_id: str
+    payload: dict[str, Any]
+
+    @property
+    def intent_id(self) -> str:
+        return str(self.payload.get("intent_id", ""))
+
+
+@dataclass(frozen=True)
+class WorkResult:
+    status: str  # completed | failed | duplicate | lease_held | retry
+    http_status: int
+    detail: dict[str, Any]
+
+
+def _fail_step(intent_id: str, tenant_id: str, reason: str, code: str) -> Any:
+    def step(tx: Tx) -> Outcome:
+        intent = tx.get_intent(tenant_id, intent_id)
+        if intent is None or intent.status != IntentStatus.IN_PROGRESS:
+            raise Duplicate()
+        failed = update_intent_status(intent, IntentStatus.FAILED, last_error=reason, error_code=code,
+                                      lease_owner=None, lease_expires_at=None)
+        tx.put_intent(failed)
+        execution_id = intent.execution_id or ""
+        return Outcome(200, {}, events=[intent_event("intent_failed", failed, execution_id, reason=reason, error_code=code)],
+                       failure=(reason, code), stage_detail={"attempts": intent.attempts})
+    return step
+
+
+def _claim(services: Services, task: ParseTask, worker_id: str) -> PendingIntent | WorkResult:
+    settings = services.settings
+
+    def step(tx: Tx) -> PendingIntent | WorkResult:
+        intent = tx.get_intent(task.tenant_id, task.intent_id)
+        now = utcnow()
+        if intent is None or intent.status != IntentStatus.IN_PROGRESS:
+            return WorkResult("duplicate", 200, {"reason": "intent is not in progress"})
+        if intent.lease_owner and intent.lease_expires_at and intent.lease_expires_at > now:
+            return WorkResult("lease_held", 200, {"reason": "another worker holds the lease"})
+        attempts = intent.attempts + 1
+        if attempts > settings.max_parse_attempts:
+            return WorkResult("exhausted", 200, {"attempts": intent.attempts})
+        claimed = intent.model_copy(update={"attempts": attempts, "lease_owner": worker_id, "updated_at": now,
+                                            "lease_expires_at": now + timedelta(seconds=settings.lease_seconds)})
+        tx.put_intent(claimed)
+        tx.log_stage(task.tenant_id, intent.execution_id or task.execution_id,
+                     StageEntry(stage="claimed", detail={"attempt": attempts, "worker": worker_id}))
+        return claimed
+
+    claimed, _ = services.store.run_in_transaction(step)
+    if isinstance(claimed, WorkResult) and claimed.status == "exhausted":
+        reason = f"Gave up after {settings.max_parse_attempts} attempts."
+        return _finish_failure(services, task, reason, "MAX_ATTEMPTS_EXCEEDED")
+    return claimed
+
+
+def _finish_failure(services: Services, task: ParseTask, reason: str, code: str) -> WorkResult:
+    intent = services.store.get_intent(task.tenant_id, task.intent_id)
+    execution_id = (intent.execution_id if intent else None) or task.execution_id
+    try:
+        commit_outcome(services, task.tenant_id, execution_id, _fail_step(task.intent_id, task.tenant_id, reason, code))
+    except Duplicate:
+        return WorkResult("duplicate", 200, {})
+    log.warning("parse failed", extra={"fields": {"intent_id": task.intent_id, "error_code": code, "reason": reason}})
+    return WorkResult("failed", 200, {"error_code": code, "error": reason})
+
+
+def _release(services: Services, task: ParseTask, worker_id: str, error: str) -> None:
+    """Give the lease back so the platform's retry (with backoff) can claim at once."""
+
+    def step(tx: Tx) -> None:
+        intent = tx.get_intent(task.tenant_id, task.intent_id)
+        if intent is None or intent.lease_owner != worker_id or intent.status != IntentStatus.IN_PROGRESS:
+            return
+        tx.put_intent(intent.model_copy(update={"lease_owner": None, "lease_expires_at": utcnow(), "last_error": error[:500]}))
+        tx.log_stage(task.tenant_id, intent.execution_id or task.execution_id,
+                     StageEntry(stage="attempt_failed", detail={"attempt": intent.attempts, "error": error[:500]}))
+
+    services.store.run_in_transaction(step)
+
+
+def _parse_to_derived(services: Services, source: Artifact, intent: PendingIntent, parsed_id: str) -> Any:
+    from shared.parsing import ParseError, parse, sniff_stream
+
+    bucket, name = split_gs_uri(source.storage_location)
+    generation = source.source_metadata.get("object_generation")
+    derived = services.settings.derived_bucket
+    prefix = parsed_prefix(source.tenant_id, parsed_id)
+    profile = str(intent.context.get("ingestion_profile"))
+    options = dict(intent.context.get("parse_options") or {})
+    if services.blobs.stat(bucket, name) is None:
+        raise PermanentError("The source file's payload no longer exists (it expired or was deleted).", code="SOURCE_MISSING")
+    try:
+        with services.blobs.open_read(bucket, name, generation) as stream:
+            detected = sniff_stream(stream, source.filename)
+            result = parse(stream, detected, profile, options,
+                           lambda out_name, content_type: services.blobs.open_write(derived, prefix + out_name, content_type))
+    except ParseError as exc:
+        raise PermanentError(exc.message, code=exc.code) from None
+    return result, derived, prefix
+
+
+def _build_parsed(source: Artifact, intent: PendingIntent, parsed_id: str, result: Any, derived: str, prefix: str,
+                  execution_id: str, ttl_days: int) -> Artifact:
+    outputs = [{**o.model_dump(mode="json"), "uri": gs_uri(derived, prefix + o.name)} for o in result.outputs]
+    mats = [Materialization(materialization_id=f"mat_{parsed_id}_{i}", uri=o["uri"], format=o["format"],
+                            persistent=False, size_bytes=o.get("bytes_written")) for i, o in enumerate(outputs)]
+    now = utcnow()
+    return Artifact(
+        artifact_id=parsed_id, artifact_type="parsed_content", lifecycle_state=LifecycleState.PENDING,
+        tenant_id=source.tenant_id, session_id=intent.session_id, user_id=intent.user_id,
+        storage_location=outputs[0]["uri"] if outputs else gs_uri(derived, prefix),
+        materializations=mats, materialization_pending=True, boundary_contract_id=source.boundary_contract_id,
+        produced_by=ProducedBy(intent="parse_content", execution_id=execution_id),
+        semantic_descriptor=SemanticDescriptor.model_validate({
+            "schema": result.schema_ if hasattr(result, "schema_") else getattr(result, "schema", None),
+            "record_count": result.record_count, "parser_type": result.parser_type,
+            "embedding_model": None, "detected_format": result.detected_format,
+            "ingestion_profile": intent.context.get("ingestion_profile"), "chunk_count": result.chunk_count,
+            "page_count": result.page_count, "warnings": list(result.warnings)}),
+        lineage=derived_lineage([source], "parse_content", execution_id), parent_artifacts=[source.artifact_id],
+        retention_policy="working_material", regenerable=True, expires_at=now + timedelta(days=ttl_days),
+        ui_name=source.ui_name, filename=source.filename, detected_type=result.detected_format, outputs=outputs,
+    )
+
+
+def handle_parse_task(services: Services, task: ParseTask) -> WorkResult:
+    worker_id = new_id("worker")
+    with log_context(execution_id=task.execution_id, tenant_id=task.tenant_id, intent_type="parse_content"):
+        claimed = _claim(services, task, worker_id)
+        if isinstance(claimed, WorkResult):
+            return claimed
+        intent = claimed
+        execution_id = intent.execution_id or task.execution_id
+        source = services.store.get_artifact(task.tenant_id, intent.target_artifact_id or "")
+        if source is None or source.lifecycle_state == LifecycleState.DELETED:
+            return _finish_failure(services, task, "The source file no longer exists.", "SOURCE_MISSING")
+        parsed_id = parsed_id_for(task.tenant_id, intent.intent_id)
+        try:
+            result, derived, prefix = _parse_to_derived(services, source, intent, parsed_id)
+        except PermanentError as exc:
+            return _finish_failure(services, task, exc.message, exc.code)
+        except Exception as exc:
+            log.warning("parse attempt failed; will retry", exc_info=not isinstance(exc, TransientError))
+            _release(services, task, worker_id, str(exc))
+            return WorkResult("retry", 503, {"error": "transient failure; retried with backoff"})
+        parsed = _build_parsed(source, intent, parsed_id, result, derived, prefix, execution_id,
+                               services.settings.working_material_ttl_days)
+
+        def complete(tx: Tx) -> Outcome:
+            current = tx.get_intent(task.tenant_id, intent.intent_id)
+            if current is None or current.lease_owner != worker_id or current.status != IntentStatus.IN_PROGRESS:
+                raise Duplicate()  # the lease was lost; whoever holds it writes the same artifact
+            done = update_intent_status(current, IntentStatus.COMPLETED, result_artifact_id=parsed_id,
+                                        lease_owner=None, lease_expires_at=None, last_error=None)
+            tx.put_intent(done)
+            body = {"artifact_id": parsed_id, "intent_id": intent.intent_id}
+            return Outcome(200, body, artifacts=[parsed], intent_id=intent.intent_id,
+                           events=[artifact_event("parse_completed", parsed, execution_id, source_artifact_id=source.artifact_id,
+                                                  intent_id=intent.intent_id, record_count=parsed.semantic_descriptor.record_count)],
+                           stage_detail={"artifact_id": parsed_id, "record_count": parsed.semantic_descriptor.record_count})
+
+        try:
+            commit_outcome(services, task.tenant_id, execution_id, complete)
+        except Duplicate:
+            return WorkResult("duplicate", 200, {"reason": "lease lost"})
+        log.info("parse completed", extra={"fields": {"artifact_id": parsed_id}})
+        return WorkResult("completed", 200, {"artifact_id": parsed_id})

@@ -1,0 +1,97 @@
+"""Reactions to events on Pub/Sub. Each delivery is deduplicated on its stable event id, in the same transaction as
+the state change it causes, so a redelivery is a no-op and a crash leaves nothing half-done."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.bootstrap import Services
+from shared.domain.events import intent_event, parse_command
+from shared.domain.ids import new_id, stable_key
+from shared.domain.models import Event, Execution, StageEntry
+from shared.domain.states import ExecutionStatus, IntentStatus, LifecycleState
+from shared.logs import get_logger
+from shared.ports import Tx
+from shared.runtime.context import Outcome, write_outcome
+from shared.usecases.pending_intents import dispatch_lease, update_intent_status
+
+log = get_logger(__name__)
+
+
+class PubSubMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    data: str = ""
+    attributes: dict[str, str] = {}
+    messageId: str | None = None
+
+
+class MessagePublished(BaseModel):
+    """The data of google.cloud.pubsub.topic.v1.messagePublished."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message: PubSubMessage
+    subscription: str | None = None
+
+    def event(self) -> Event:
+        return Event.model_validate(json.loads(base64.b64decode(self.message.data or "")))
+
+
+def auto_dispatch(services: Services, event: Event) -> str:
+    """artifact_ingested for an upload that asked for a profile: bind the waiting intent to the file and dispatch it."""
+    upload_id = event.data.get("upload_id")
+    file_id = event.data.get("artifact_id")
+    if not upload_id or not file_id:
+        return "no_upload"
+    dedup_key = stable_key("reaction", "auto_dispatch", event.event_id)
+    execution_id = new_id("exec")
+
+    def step(tx: Tx) -> str:
+        if tx.seen(dedup_key):
+            return "duplicate"
+        waiting = [i for i in tx.find_intents(event.tenant_id, upload_id=upload_id, status=IntentStatus.PENDING.value)
+                   if i.target_artifact_id is None]
+        artifact = tx.get_artifact(event.tenant_id, file_id)
+        tx.mark_seen(dedup_key, {"kind": "reaction", "event_id": event.event_id})
+        if not waiting or artifact is None or artifact.lifecycle_state not in (LifecycleState.PENDING, LifecycleState.READY):
+            return "nothing_waiting"
+        intent = waiting[0]
+        tx.create_execution(Execution(
+            execution_id=execution_id, tenant_id=intent.tenant_id, intent_type="parse_content", intent_id=intent.intent_id,
+            session_id=intent.session_id, user_id=intent.user_id, status=ExecutionStatus.RUNNING,
+            stages=[StageEntry(stage="accepted", detail={"trigger": "auto_dispatch", "event_id": event.event_id}),
+                    StageEntry(stage="started")],
+        ))
+        running = update_intent_status(intent.model_copy(update={"target_artifact_id": file_id}), IntentStatus.IN_PROGRESS,
+                                       execution_id=execution_id, **dispatch_lease(services))
+        tx.put_intent(running)
+        write_outcome(tx, event.tenant_id, execution_id, Outcome(
+            202, {}, commands=[parse_command(running, execution_id)],
+            events=[intent_event("intent_dispatched", running, execution_id, trigger="auto_dispatch")],
+            complete=False, intent_id=running.intent_id, stage_detail={"intent_id": running.intent_id, "file_id": file_id}))
+        return "dispatched"
+
+    result, staged = services.store.run_in_transaction(step)
+    if staged:
+        services.relay.deliver(staged)
+    return result
+
+
+REACTIONS: dict[str, Any] = {"artifact_ingested": auto_dispatch}
+
+
+def handle_event_message(services: Services, message: MessagePublished) -> str:
+    try:
+        event = message.event()
+    except (ValueError, TypeError) as exc:
+        log.error("undecodable event acknowledged", extra={"fields": {"error": str(exc)}})
+        return "malformed"
+    reaction = REACTIONS.get(event.event_type)
+    if reaction is None:
+        return "ignored"
+    return str(reaction(services, event))

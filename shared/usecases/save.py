@@ -1,0 +1,194 @@
+"""`save_materialization`: working material (PENDING) becomes a record of fact (READY).
+
+The payload is copied server-side into the records bucket BEFORE the transaction, under names derived from the
+artifact alone. A crash between the copy and the commit therefore leaves the artifact PENDING and a retry re-copies
+onto the same names and commits: nothing half-done survives a retry. The transaction re-reads the artifact, so a
+concurrent or repeated save that finds it READY returns the stored result without a second event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.events import artifact_event
+from shared.domain.ids import stable_key
+from shared.domain.intents import SaveMaterializationParams
+from shared.domain.models import Artifact, Materialization, utcnow
+from shared.domain.states import LifecycleState, PayloadState, check_lifecycle_transition
+from shared.ports import BlobStore, Tx
+from shared.runtime.context import ExecutionContext, Outcome
+from shared.runtime.registry import register_intent
+from shared.usecases.objects import gs_uri, record_prefix, split_gs_uri
+from shared.usecases.reads import payload_expired
+
+DEFAULT_RETENTION = "standard"
+
+
+@dataclass(frozen=True)
+class RecordCopy:
+    source: Materialization
+    bucket: str
+    name: str
+
+    @property
+    def uri(self) -> str:
+        return gs_uri(self.bucket, self.name)
+
+
+def artifact_not_found(artifact_id: str) -> NotFound:
+    return NotFound(f"Artifact {artifact_id} not found.", code="ARTIFACT_NOT_FOUND")
+
+
+def record_copies(artifact: Artifact, records_bucket: str) -> list[RecordCopy]:
+    """Where each working materialization goes; a function of the artifact alone, so a retry picks the same names."""
+    prefix = record_prefix(artifact.tenant_id, artifact.artifact_id)
+    copies: list[RecordCopy] = []
+    taken: set[str] = set()
+    for index, mat in enumerate(m for m in artifact.materializations if not m.persistent):
+        base = mat.uri.rstrip("/").rsplit("/", 1)[-1] or "payload"
+        name = f"{prefix}{base}" if base not in taken else f"{prefix}{index}-{base}"
+        taken.add(base)
+        copies.append(RecordCopy(mat, records_bucket, name))
+    return copies
+
+
+def check_saveable(artifact: Artifact, params: SaveMaterializationParams) -> None:
+    """The refusals every save applies, before any copy and again inside the transaction."""
+    if params.boundary_contract_id is not None and params.boundary_contract_id != artifact.boundary_contract_id:
+        raise Conflict(
+            f"boundary_contract_id {params.boundary_contract_id} does not match the artifact's boundary contract.",
+            code="BOUNDARY_CONTRACT_MISMATCH",
+        )
+    if artifact.lifecycle_state == LifecycleState.REJECTED:
+        raise Conflict(f"Artifact {artifact.artifact_id} was rejected and cannot be saved.", code="ARTIFACT_REJECTED")
+    if artifact.lifecycle_state == LifecycleState.DELETED:
+        raise Conflict(f"Artifact {artifact.artifact_id} was deleted and cannot be saved.", code="ARTIFACT_DELETED")
+
+
+def check_sources(artifact: Artifact, parents: list[Artifact | None]) -> None:
+    """A record of fact must not rest on working material that will expire: every source must be saved first."""
+    unsaved = [
+        pid for pid, parent in zip(artifact.lineage.derived_from, parents, strict=True)
+        if parent is None or parent.lifecycle_state != LifecycleState.READY
+    ]
+    if unsaved:
+        raise Conflict(
+            f"Save the source file first: {', '.join(unsaved)} is not saved, and a record of fact cannot derive "
+            "from working material that expires.",
+            code="SOURCE_NOT_SAVED", details={"unsaved_sources": unsaved},
+        )
+
+
+def save_response(artifact: Artifact) -> dict[str, Any]:
+    """Built from the stored artifact only, so a repeated save answers with the same body."""
+    doc = artifact.to_json()
+    return {
+        "artifact_id": artifact.artifact_id,
+        "artifact_type": artifact.artifact_type,
+        "lifecycle_state": artifact.lifecycle_state.value,
+        "materialization_pending": artifact.materialization_pending,
+        "boundary_contract_id": artifact.boundary_contract_id,
+        "retention_policy": artifact.retention_policy,
+        "storage_location": artifact.storage_location,
+        "saved_at": doc["updated_at"],
+        "materializations": doc["materializations"],
+        "artifact": doc,
+    }
+
+
+def saved_artifact(artifact: Artifact, copies: list[RecordCopy], sizes: dict[str, int | None],
+                   retention_policy: str) -> Artifact:
+    check_lifecycle_transition(artifact.lifecycle_state, LifecycleState.READY)
+    now = utcnow()
+    records = [
+        Materialization(
+            materialization_id=f"rec_{stable_key('record', artifact.tenant_id, artifact.artifact_id, c.name)[:32]}",
+            uri=c.uri, format=c.source.format, persistent=True, compression=c.source.compression,
+            size_bytes=sizes.get(c.name, c.source.size_bytes), created_at=now,
+        )
+        for c in copies
+    ]
+    record_of = {c.source.uri: c.uri for c in copies}
+    outputs = [{**o, "record_uri": record_of[o["uri"]]} if o.get("uri") in record_of else dict(o) for o in artifact.outputs]
+    return artifact.model_copy(update={
+        "lifecycle_state": LifecycleState.READY,
+        "materializations": [*artifact.materializations, *records],
+        "materialization_pending": False,
+        # The working copy expires by bucket rule; the record copy is where the payload now lives.
+        "storage_location": record_of.get(artifact.storage_location, records[0].uri if records else artifact.storage_location),
+        "outputs": outputs,
+        "retention_policy": retention_policy,
+        "payload_state": PayloadState.LIVE,
+        "expires_at": None,
+        "updated_at": now,
+    })
+
+
+def copy_to_records(blobs: BlobStore, copies: list[RecordCopy]) -> dict[str, int | None]:
+    """Server-side rewrites: the bytes never pass through this function. Same names on every retry."""
+    sizes: dict[str, int | None] = {}
+    for c in copies:
+        src_bucket, src_name = split_gs_uri(c.source.uri)
+        info = blobs.copy(src_bucket, src_name, c.bucket, c.name)
+        sizes[c.name] = info.size
+    return sizes
+
+
+def _working_payload_gone(blobs: BlobStore, copies: list[RecordCopy]) -> bool:
+    for c in copies:
+        if blobs.stat(*split_gs_uri(c.source.uri)) is None:
+            return True
+    return False
+
+
+def handle_save(ctx: ExecutionContext, params: SaveMaterializationParams) -> Outcome:
+    services = ctx.services
+    artifact = services.store.get_artifact(ctx.tenant_id, params.artifact_id)
+    if artifact is None:
+        raise artifact_not_found(params.artifact_id)
+    check_saveable(artifact, params)
+
+    if artifact.lifecycle_state == LifecycleState.PENDING:
+        parents = [services.store.get_artifact(ctx.tenant_id, pid) for pid in artifact.lineage.derived_from]
+        check_sources(artifact, parents)
+        copies = record_copies(artifact, services.settings.records_bucket)
+        if payload_expired(artifact, utcnow()) or _working_payload_gone(services.blobs, copies):
+            raise Conflict(
+                f"The working material of artifact {artifact.artifact_id} has expired; ingest the file again to save it.",
+                code="PAYLOAD_EXPIRED",
+            )
+        sizes = copy_to_records(services.blobs, copies)
+    else:  # already READY: no copy; the transaction returns the stored result
+        copies, sizes = [], {}
+    retention = params.retention_policy or DEFAULT_RETENTION
+
+    def step(tx: Tx) -> Outcome:
+        current = tx.get_artifact(ctx.tenant_id, params.artifact_id)
+        if current is None:
+            raise artifact_not_found(params.artifact_id)
+        check_saveable(current, params)
+        if current.lifecycle_state == LifecycleState.READY:
+            return Outcome(200, save_response(current), stage_detail={"artifact_id": current.artifact_id,
+                                                                     "already_saved": True})
+        check_sources(current, [tx.get_artifact(ctx.tenant_id, pid) for pid in current.lineage.derived_from])
+        if [c.name for c in record_copies(current, services.settings.records_bucket)] != [c.name for c in copies]:
+            raise Conflict("The artifact changed while it was being saved; retry.", code="CONCURRENT_MODIFICATION")
+        saved = saved_artifact(current, copies, sizes, retention)
+        event = artifact_event(
+            "artifact_saved", saved, ctx.execution_id, retention_policy=retention,
+            boundary_contract_id=saved.boundary_contract_id,
+            record_uris=[m.uri for m in saved.materializations if m.persistent],
+        )
+        return Outcome(200, save_response(saved), artifacts=[saved], events=[event], stage_detail={
+            "artifact_id": saved.artifact_id, "already_saved": False, "boundary_contract_id": saved.boundary_contract_id,
+            "retention_policy": retention})
+
+    return ctx.transact(step)
+
+
+register_intent(
+    "save_materialization", SaveMaterializationParams, handle_save,
+    "Save working material as a record of fact: PENDING becomes READY with a persistent copy in the records bucket.",
+)
