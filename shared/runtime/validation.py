@@ -14,11 +14,11 @@ _GENERIC = {"missing": "MISSING", "literal_error": "INVALID", "extra_forbidden":
 def _code_for(err: dict[str, Any]) -> str:
     kind = str(err.get("type", ""))
     field = "_".join(str(p) for p in err.get("loc", ()) if isinstance(p, str)).upper()
+    if kind.startswith(("missing_", "invalid_")):  # our own PydanticCustomError codes
+        return kind.upper()
     if kind in _GENERIC and field:
         return f"{_GENERIC[kind]}_{field}"
-    if kind in _GENERIC or "_" not in kind or kind.endswith(("_type", "_parsing", "_too_short", "_too_long")):
-        return "VALIDATION_ERROR" if not field else f"INVALID_{field}"
-    return kind.upper()
+    return f"INVALID_{field}" if field else "VALIDATION_ERROR"
 
 
 def _describe(err: dict[str, Any]) -> str:
