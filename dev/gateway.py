@@ -1,0 +1,331 @@
+"""The local API gateway: a threaded reverse proxy driven by infra/routes.json, the table production's gateway uses.
+
+    python -m dev.gateway --port 8080 --routes infra/routes.json --upstream ingest-http=http://127.0.0.1:PORT ...
+
+It routes by method and path template, forwards method, path, query, headers and body unchanged, and relays the
+function's status, headers and body. It holds no auth logic: the functions verify tokens themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import re
+import secrets
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+MAX_REQUEST_BYTES = 32 * 1024 * 1024  # Cloud Functions (2nd gen) refuses larger HTTP requests with 413
+DRAIN_LIMIT_BYTES = 256 * 1024 * 1024  # read (and drop) at most this much of a refused body so the client sees the 413
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-connection",
+}
+HEALTH_PATH = "/_gateway/health"
+
+log = logging.getLogger("gateway")
+
+
+class RouteTableError(Exception):
+    """The routing table is unreadable or inconsistent with the known functions."""
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    function: str
+    pattern: re.Pattern[str]
+    literal_segments: int
+
+
+def compile_template(template: str) -> re.Pattern[str]:
+    """`/v1/artifacts/{artifact_id}` -> a regex where each {param} matches one non-empty path segment."""
+    parts = re.split(r"(\{[A-Za-z_][A-Za-z0-9_]*\})", template)
+    regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(f"^{regex}$")
+
+
+def load_routes(path: Path, functions: set[str] | None = None) -> list[Route]:
+    try:
+        entries = json.loads(path.read_text())["routes"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise RouteTableError(f"cannot read routes from {path}: {exc}") from exc
+    routes = []
+    for entry in entries:
+        if functions is not None and entry["function"] not in functions:
+            raise RouteTableError(f"route {entry['method']} {entry['path']} names unknown function {entry['function']}")
+        template = entry["path"]
+        literal = sum(1 for seg in template.split("/") if seg and not seg.startswith("{"))
+        routes.append(Route(entry["method"].upper(), template, entry["function"], compile_template(template), literal))
+    # A literal segment beats a parameter when two templates match the same path.
+    routes.sort(key=lambda r: -r.literal_segments)
+    return routes
+
+
+def resolve(routes: list[Route], method: str, path: str) -> tuple[Route | None, list[str]]:
+    """The route for method+path, or None with the methods the path does allow (empty: unknown path)."""
+    allowed: list[str] = []
+    for route in routes:
+        if route.pattern.match(path):
+            if route.method == method:
+                return route, []
+            allowed.append(route.method)
+    return None, sorted(set(allowed))
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "local-gateway"
+    server: GatewayServer
+
+    # -- plumbing ---------------------------------------------------------------------------------------------------
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), format % args)
+
+    def _send_json(self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _error(self, status: int, code: str, message: str, extra: dict[str, str] | None = None) -> None:
+        self._send_json(status, {"error": message, "error_code": code, "execution_id": "", "intent_type": ""}, extra)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length_header = self.headers.get("Content-Length")
+        if not length_header:
+            return b""
+        try:
+            length = int(length_header)
+        except ValueError as exc:
+            raise ValueError("invalid Content-Length") from exc
+        if length < 0:
+            raise ValueError("invalid Content-Length")
+        if length > MAX_REQUEST_BYTES:
+            self._drain(length)
+            raise BodyTooLarge
+        return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        too_large = False
+        while True:
+            size_line = self.rfile.readline(1024)
+            try:
+                size = int(size_line.split(b";")[0].strip(), 16)
+            except ValueError as exc:
+                raise ValueError("invalid chunked body") from exc
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                break
+            total += size
+            data = self.rfile.read(size)
+            self.rfile.readline(8)
+            if total > MAX_REQUEST_BYTES:
+                too_large = True
+                chunks.clear()
+                if total > DRAIN_LIMIT_BYTES:
+                    break
+            elif not too_large:
+                chunks.append(data)
+        if too_large:
+            raise BodyTooLarge
+        return b"".join(chunks)
+
+    def _drain(self, length: int) -> None:
+        remaining = min(length, DRAIN_LIMIT_BYTES)
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 1024 * 1024))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+
+    # -- request handling -------------------------------------------------------------------------------------------
+    def handle_expect_100(self) -> bool:
+        length = self.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > MAX_REQUEST_BYTES:
+            self._too_large()
+            return False
+        return super().handle_expect_100()
+
+    def _too_large(self) -> None:
+        self.close_connection = True
+        self._error(
+            413,
+            "REQUEST_TOO_LARGE",
+            f"Request body exceeds the {MAX_REQUEST_BYTES // (1024 * 1024)} MB limit",
+            {"Connection": "close"},
+        )
+
+    def _dispatch(self) -> None:
+        split = urllib.parse.urlsplit(self.path)
+        path = split.path or "/"
+        if path == HEALTH_PATH and self.command == "GET":
+            self._send_json(200, {"status": "ok", "routes": len(self.server.routes)})
+            return
+        route, allowed = resolve(self.server.routes, self.command, path)
+        try:
+            body = self._read_body()
+        except BodyTooLarge:
+            self._too_large()
+            return
+        except ValueError as exc:
+            self.close_connection = True
+            self._error(400, "BAD_REQUEST", str(exc), {"Connection": "close"})
+            return
+        if route is None:
+            if allowed:
+                self._error(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    f"Method {self.command} is not allowed for {path}",
+                    {"Allow": ", ".join(allowed)},
+                )
+            else:
+                self._error(404, "ROUTE_NOT_FOUND", f"No route for {self.command} {path}")
+            return
+        self._forward(route, body)
+
+    def _forward(self, route: Route, body: bytes) -> None:
+        upstream = self.server.upstreams.get(route.function)
+        if upstream is None:
+            self._error(502, "UPSTREAM_UNAVAILABLE", f"Function {route.function} is not running")
+            return
+        target = urllib.parse.urlsplit(upstream)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "host"}
+        headers["Host"] = target.netloc
+        headers["Content-Length"] = str(len(body))
+        headers["X-Forwarded-For"] = self.client_address[0]
+        headers["X-Forwarded-Host"] = self.headers.get("Host", "")
+        headers["X-Forwarded-Proto"] = "http"
+        if not any(k.lower() in ("x-cloud-trace-context", "traceparent") for k in headers):
+            # Google's front end starts a trace for every request; the functions log it.
+            headers["X-Cloud-Trace-Context"] = f"{secrets.token_hex(16)}/{secrets.randbits(63)};o=1"
+        timeout = self.server.timeouts.get(route.function, 3600) + 5
+        conn = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port or 80, timeout=timeout)
+        started = time.monotonic()
+        try:
+            # putrequest directly: http.client.request would add an Accept-Encoding the client never sent.
+            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for key, value in headers.items():
+                conn.putheader(key, value)
+            conn.endheaders(body)
+            resp = conn.getresponse()
+            payload = resp.read()
+        except TimeoutError:
+            self._error(504, "UPSTREAM_TIMEOUT", f"Function {route.function} did not answer within {timeout}s")
+            return
+        except OSError as exc:
+            self._error(502, "UPSTREAM_UNAVAILABLE", f"Function {route.function} is not reachable: {exc}")
+            return
+        finally:
+            conn.close()
+        self.send_response(resp.status, resp.reason)
+        for key, value in resp.getheaders():
+            if key.lower() not in HOP_BY_HOP and key.lower() not in ("content-length", "server", "date"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-Gateway-Function", route.function)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        log.debug(
+            "%s %s -> %s %s in %.0f ms",
+            self.command,
+            self.path,
+            route.function,
+            resp.status,
+            (time.monotonic() - started) * 1000,
+        )
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+
+class GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        routes: list[Route],
+        upstreams: dict[str, str],
+        timeouts: dict[str, int] | None = None,
+    ) -> None:
+        self.routes = routes
+        self.upstreams = upstreams
+        self.timeouts = timeouts or {}
+        super().__init__(address, GatewayHandler)
+
+
+def _pairs(values: list[str], flag: str) -> dict[str, str]:
+    result = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name or not rest:
+            raise SystemExit(f"{flag} expects NAME=VALUE, got {value!r}")
+        result[name] = rest
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dev.gateway", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--routes", type=Path, default=Path(__file__).resolve().parents[1] / "infra" / "routes.json")
+    parser.add_argument("--upstream", action="append", default=[], help="FUNCTION=URL, once per function")
+    parser.add_argument("--timeout", action="append", default=[], help="FUNCTION=SECONDS, the function's timeout")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s")
+    upstreams = _pairs(args.upstream, "--upstream")
+    timeouts = {k: int(v) for k, v in _pairs(args.timeout, "--timeout").items()}
+    try:
+        routes = load_routes(args.routes)
+        for name in sorted({r.function for r in routes} - set(upstreams)):
+            log.warning("no upstream for %s: its routes answer 502", name)
+        server = GatewayServer((args.host, args.port), routes, upstreams, timeouts)
+    except (RouteTableError, OSError) as exc:
+        log.error("gateway cannot start: %s", exc)
+        return 1
+    log.info("gateway on http://%s:%s with %d routes", args.host, server.server_address[1], len(routes))
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,708 @@
+"""The local stack: four emulators, every function in its own functions-framework process, the Eventarc bridge and
+the gateway.
+
+    python -m dev.stack up       # start everything (or report that it already runs); writes .local/stack.json
+    python -m dev.stack status   # what runs, and whether it answers
+    python -m dev.stack down     # delete push subscriptions, then stop every process we started
+
+The pytest fixtures in tests/conftest.py call the same functions (start_emulators, start_services, teardown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dev.prereqs import PrereqError, Prereqs, check_prereqs
+from dev.procs import (
+    LOOPBACK,
+    ManagedProcess,
+    StackError,
+    free_ports,
+    http_ok,
+    port_is_free,
+    start_process,
+    stop_processes,
+    wait_until,
+)
+from dev.provision import Topology
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_STATE_DIR = REPO_ROOT / ".local"
+DEFAULT_GATEWAY_PORT = 8080
+FUNCTIONS_MANIFEST = REPO_ROOT / "infra" / "functions.json"
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+ROUTES_FILE = REPO_ROOT / "infra" / "routes.json"
+TASKS_MAX_RETRIES = 5  # the emulator retries a failed task without backoff; bound it
+EMULATOR_READY_TIMEOUT = 60.0
+SERVICE_READY_TIMEOUT = 60.0
+SIGNATURE_BY_TRIGGER = {
+    "http": "http",
+    "task": "http",
+    "scheduler": "http",
+    "storage_finalize": "cloudevent",
+    "pubsub": "cloudevent",
+}
+
+
+# ---- emulators ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Emulators:
+    topology: Topology
+    firestore_host: str
+    pubsub_host: str
+    storage_url: str
+    tasks_host: str
+    processes: list[ManagedProcess] = field(default_factory=list)
+
+    @property
+    def project_id(self) -> str:
+        return self.topology.project_id
+
+    @property
+    def buckets(self) -> tuple[str, ...]:
+        return self.topology.buckets
+
+    def env(self) -> dict[str, str]:
+        return {
+            "FIRESTORE_EMULATOR_HOST": self.firestore_host,
+            "PUBSUB_EMULATOR_HOST": self.pubsub_host,
+            "STORAGE_EMULATOR_HOST": self.storage_url,
+            "TASKS_EMULATOR_HOST": self.tasks_host,
+            "GOOGLE_CLOUD_PROJECT": self.project_id,
+        }
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "firestore": self.firestore_host,
+            "pubsub": self.pubsub_host,
+            "storage": self.storage_url,
+            "tasks": self.tasks_host,
+        }
+
+
+def _tasks_ready(tasks_host: str, topology: Topology) -> bool:
+    import grpc
+    from google.api_core import exceptions as gexc
+
+    from dev.provision import tasks_client
+
+    try:
+        client = tasks_client(tasks_host)
+        client.list_queues(parent=f"projects/{topology.project_id}/locations/{topology.location}", timeout=1)
+        return True
+    except (gexc.GoogleAPIError, grpc.RpcError, ValueError):
+        return False
+
+
+def start_emulators(
+    prereqs: Prereqs,
+    log_dir: Path,
+    topology: Topology | None = None,
+    avoid_ports: Sequence[int] = (DEFAULT_GATEWAY_PORT,),
+) -> Emulators:
+    """Start the four emulators in parallel on free ports and wait until each really answers."""
+    topology = topology or Topology()
+    fs_port, ps_port, gcs_port, tasks_port = free_ports(4, avoid=avoid_ports)
+    pubsub_host = f"{LOOPBACK}:{ps_port}"
+    storage_url = f"http://{LOOPBACK}:{gcs_port}"
+    emulators = Emulators(topology, f"{LOOPBACK}:{fs_port}", pubsub_host, storage_url, f"{LOOPBACK}:{tasks_port}")
+    env = dict(os.environ)
+    env["JAVA_HOME"] = str(prereqs.java.resolve().parents[1])
+    specs: list[tuple[str, list[str], dict[str, str]]] = [
+        (
+            "firestore-emulator",
+            [str(prereqs.firestore_emulator), "start", f"--host={LOOPBACK}", f"--port={fs_port}"],
+            env,
+        ),
+        ("pubsub-emulator", [str(prereqs.pubsub_emulator), f"--host={LOOPBACK}", f"--port={ps_port}"], env),
+        (
+            "storage-emulator",
+            [
+                str(prereqs.fake_gcs_server),
+                "-scheme",
+                "http",
+                "-host",
+                LOOPBACK,
+                "-port",
+                str(gcs_port),
+                "-backend",
+                "memory",
+                "-external-url",
+                storage_url,
+                "-public-host",
+                f"{LOOPBACK}:{gcs_port}",
+                "-event.pubsub-project-id",
+                topology.project_id,
+                "-event.pubsub-topic",
+                topology.notifications_topic,
+                "-event.list",
+                "finalize,delete",
+            ],
+            {**env, "PUBSUB_EMULATOR_HOST": pubsub_host},
+        ),
+        (
+            "tasks-emulator",
+            [str(prereqs.tasks_emulator), "start", "-p", str(tasks_port), "-r", str(TASKS_MAX_RETRIES)],
+            env,
+        ),
+    ]
+    try:
+        for name, argv, proc_env in specs:
+            emulators.processes.append(start_process(name, argv, log_dir / f"{name}.log", proc_env))
+        fs, ps, gcs, tasks = emulators.processes
+        probes = [
+            (fs, lambda: http_ok(f"http://{emulators.firestore_host}/", accept=lambda s: s == 200), "HTTP 200 on /"),
+            (ps, lambda: http_ok(f"http://{pubsub_host}/", accept=lambda s: s == 200), "HTTP 200 on /"),
+            (gcs, lambda: http_ok(f"{storage_url}/storage/v1/b", accept=lambda s: s == 200), "bucket listing"),
+            (tasks, lambda: _tasks_ready(emulators.tasks_host, topology), "gRPC ListQueues"),
+        ]
+        wait_all(probes, EMULATOR_READY_TIMEOUT)
+    except BaseException:
+        stop_processes(emulators.processes)
+        raise
+    return emulators
+
+
+def wait_all(probes: Sequence[tuple[ManagedProcess, Callable[[], bool], str]], timeout: float) -> dict[str, float]:
+    with ThreadPoolExecutor(max_workers=max(1, len(probes))) as pool:
+        futures = {proc.name: pool.submit(wait_until, proc, probe, timeout, what) for proc, probe, what in probes}
+        errors: list[str] = []
+        took: dict[str, float] = {}
+        for name, future in futures.items():
+            try:
+                took[name] = future.result()
+            except StackError as exc:
+                errors.append(str(exc))
+    if errors:
+        raise StackError("\n\n".join(errors))
+    return took
+
+
+def provision(emulators: Emulators) -> None:
+    """Buckets, topics, pull subscriptions and the queue. Clients read the emulator env of this process."""
+    from dev.provision import provision_base
+
+    with scoped_env(emulators.env()):
+        provision_base(emulators.topology, emulators.tasks_host)
+
+
+@contextlib.contextmanager
+def scoped_env(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+# ---- functions, bridge, gateway -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    source: Path  # the main.py file
+    entry_point: str
+    trigger: str
+    timeout_seconds: int
+
+    @property
+    def signature_type(self) -> str:
+        return SIGNATURE_BY_TRIGGER[self.trigger]
+
+
+def load_functions(manifest: Path = FUNCTIONS_MANIFEST, functions_dir: Path = FUNCTIONS_DIR) -> list[FunctionSpec]:
+    try:
+        entries = json.loads(manifest.read_text())["functions"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise StackError(f"cannot read the function list {manifest}: {exc}") from exc
+    specs: list[FunctionSpec] = []
+    missing: list[str] = []
+    for entry in entries:
+        if entry["trigger"] not in SIGNATURE_BY_TRIGGER:
+            raise StackError(f"{manifest}: function {entry['name']} has unknown trigger {entry['trigger']!r}")
+        source = functions_dir / entry["source"] / "main.py"
+        if not source.is_file():
+            missing.append(f"{entry['name']} ({source})")
+        specs.append(FunctionSpec(entry["name"], source, entry["entry_point"], entry["trigger"], int(entry.get("timeout_seconds", 60))))
+    if missing:
+        raise StackError("function sources are missing: " + ", ".join(missing))
+    return specs
+
+
+def settings_env(emulators: Emulators, parse_worker_url: str) -> dict[str, str]:
+    """What shared.settings.Settings reads in a function process, pointed at this stack."""
+    from dev.issuer import DEFAULT_KEY_DIR, DEV_AUDIENCE, DEV_ISSUER, ensure_dev_keys
+
+    keys = ensure_dev_keys(DEFAULT_KEY_DIR)  # the same keys `python -m dev.token` signs with
+    topo = emulators.topology
+    return {
+        **emulators.env(),
+        "PROJECT_ID": topo.project_id,
+        "REGION": topo.location,
+        "ENVIRONMENT": "local",
+        "UPLOADS_BUCKET": topo.uploads_bucket,
+        "DERIVED_BUCKET": topo.derived_bucket,
+        "RECORDS_BUCKET": topo.records_bucket,
+        "EVENTS_TOPIC": topo.events_topic,
+        "TASKS_QUEUE": topo.queue,
+        "TASKS_LOCATION": topo.location,
+        "PARSE_WORKER_URL": parse_worker_url,
+        "AUTH_MODE": "dev",
+        "AUTH_AUDIENCE": DEV_AUDIENCE,
+        "AUTH_ISSUER": DEV_ISSUER,
+        "AUTH_DEV_PUBLIC_KEY_FILE": str(keys.public_key_file),
+        "SIGNING_KEY_FILE": str(keys.signing_key_file),
+    }
+
+
+Probe = tuple[ManagedProcess, Callable[[], bool], str]
+
+
+def function_url(port: int) -> str:
+    return f"http://{LOOPBACK}:{port}"
+
+
+def parse_worker_url(functions: Sequence[FunctionSpec], ports: Mapping[str, int]) -> str:
+    worker = next((s for s in functions if s.trigger == "task"), None)
+    return f"{function_url(ports[worker.name])}/" if worker else ""
+
+
+def launch_function(spec: FunctionSpec, port: int, env: Mapping[str, str], log_dir: Path) -> Probe:
+    """One functions-framework process, as Cloud Functions runs the deployed source."""
+    argv = [
+        sys.executable,
+        "-m",
+        "functions_framework",
+        "--source",
+        str(spec.source),
+        "--target",
+        spec.entry_point,
+        "--signature-type",
+        spec.signature_type,
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+    ]
+    proc_env = {
+        **env,
+        "PYTHONPATH": str(REPO_ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "K_SERVICE": spec.name,
+        "FUNCTION_TARGET": spec.entry_point,
+        "FUNCTION_SIGNATURE_TYPE": spec.signature_type,
+    }
+    proc = start_process(spec.name, argv, log_dir / f"{spec.name}.log", proc_env, cwd=REPO_ROOT)
+    url = function_url(port)
+    # Any HTTP answer means the function is serving (a CloudEvent function answers GET with 405).
+    return proc, lambda: http_ok(url + "/", accept=lambda status: True), f"an HTTP answer on {url}"
+
+
+def launch_bridge(
+    topology: Topology,
+    subscription: str,
+    target_url: str,
+    timeout_seconds: int,
+    env: Mapping[str, str],
+    log_dir: Path,
+    ready_file: Path,
+) -> Probe:
+    ready_file.unlink(missing_ok=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "dev.bridge",
+        "--subscription",
+        subscription,
+        "--bucket",
+        topology.uploads_bucket,
+        "--target",
+        target_url,
+        "--timeout",
+        str(timeout_seconds),
+        "--ready-file",
+        str(ready_file),
+    ]
+    proc = start_process(
+        "eventarc-bridge",
+        argv,
+        log_dir / "eventarc-bridge.log",
+        {**env, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"},
+        cwd=REPO_ROOT,
+    )
+    return proc, ready_file.exists, "its subscription attached"
+
+
+def launch_gateway(
+    port: int,
+    routes_file: Path,
+    upstreams: Mapping[str, str],
+    timeouts: Mapping[str, int],
+    env: Mapping[str, str],
+    log_dir: Path,
+) -> Probe:
+    argv = [sys.executable, "-m", "dev.gateway", "--port", str(port), "--routes", str(routes_file)]
+    for name, url in upstreams.items():
+        argv += ["--upstream", f"{name}={url}"]
+    for name, seconds in timeouts.items():
+        argv += ["--timeout", f"{name}={seconds}"]
+    proc = start_process(
+        "gateway",
+        argv,
+        log_dir / "gateway.log",
+        {**env, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"},
+        cwd=REPO_ROOT,
+    )
+    url = function_url(port)
+    return proc, lambda: http_ok(url + "/_gateway/health", accept=lambda s: s == 200), "HTTP 200 on /_gateway/health"
+
+
+@dataclass
+class Services:
+    gateway_url: str
+    function_urls: dict[str, str]
+    push_endpoints: list[str]
+    processes: list[ManagedProcess]
+    env: dict[str, str]
+
+
+def plan_ports(
+    functions: Sequence[FunctionSpec] | Sequence[str],
+    gateway_port: int | None = None,
+    taken: Mapping[str, int] | None = None,
+) -> tuple[dict[str, int], int]:
+    """Ports for each function and the gateway. Ports in `taken` are kept while still free; gateway_port None, or
+    taken, means any free port."""
+    names = [f if isinstance(f, str) else f.name for f in functions]
+    fresh = iter(free_ports(len(names) + 1, avoid=(DEFAULT_GATEWAY_PORT, *(taken or {}).values())))
+    ports = {}
+    for name in names:
+        kept = (taken or {}).get(name)
+        ports[name] = kept if kept and port_is_free(kept) else next(fresh)
+    gateway = next(fresh)
+    return ports, gateway_port if gateway_port and port_is_free(gateway_port) else gateway
+
+
+def start_services(
+    emulators: Emulators,
+    functions: Sequence[FunctionSpec],
+    state_dir: Path,
+    gateway_port: int | None = DEFAULT_GATEWAY_PORT,
+    routes_file: Path = ROUTES_FILE,
+    function_ports: Mapping[str, int] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> Services:
+    """Start every function, the bridge and the gateway at once, wait until each answers, then wire the push
+    subscription (only once its consumer is up, so the emulator never pushes into a closed port)."""
+    from dev.provision import delete_push_subscriptions, ensure_consumer_push_subscription
+
+    ports, gw_port = plan_ports(functions, gateway_port, function_ports)
+    urls = {spec.name: function_url(ports[spec.name]) for spec in functions}
+    env = {**os.environ, **settings_env(emulators, parse_worker_url(functions, ports)), **(extra_env or {})}
+    log_dir = state_dir / "logs"
+    topo = emulators.topology
+    processes: list[ManagedProcess] = []
+    probes: list[Probe] = []
+    try:
+        for spec in functions:
+            probes.append(launch_function(spec, ports[spec.name], env, log_dir))
+            processes.append(probes[-1][0])
+        for spec in (s for s in functions if s.trigger == "storage_finalize"):
+            probes.append(
+                launch_bridge(
+                    topo,
+                    topo.subscription_path(topo.bridge_subscription),
+                    urls[spec.name] + "/",
+                    spec.timeout_seconds,
+                    env,
+                    log_dir,
+                    state_dir / f"bridge-{spec.name}.ready",
+                )
+            )
+            processes.append(probes[-1][0])
+        http_functions = [s for s in functions if s.signature_type == "http"]
+        probes.append(
+            launch_gateway(
+                gw_port,
+                routes_file,
+                {s.name: urls[s.name] for s in http_functions},
+                {s.name: s.timeout_seconds for s in http_functions},
+                env,
+                log_dir,
+            )
+        )
+        processes.append(probes[-1][0])
+        wait_all(probes, SERVICE_READY_TIMEOUT)
+        push_endpoints: list[str] = []
+        with scoped_env(emulators.env()):
+            for spec in (s for s in functions if s.trigger == "pubsub"):
+                push_endpoints.append(ensure_consumer_push_subscription(topo, urls[spec.name]))
+    except BaseException:
+        with contextlib.suppress(Exception), scoped_env(emulators.env()):
+            delete_push_subscriptions(topo)
+        stop_processes(processes)
+        raise
+    client_env = {k: v for k, v in env.items() if k in _CLIENT_ENV}
+    return Services(function_url(gw_port), urls, push_endpoints, processes, client_env)
+
+
+_CLIENT_ENV = {
+    "FIRESTORE_EMULATOR_HOST",
+    "PUBSUB_EMULATOR_HOST",
+    "STORAGE_EMULATOR_HOST",
+    "TASKS_EMULATOR_HOST",
+    "GOOGLE_CLOUD_PROJECT",
+    "PROJECT_ID",
+    "REGION",
+    "ENVIRONMENT",
+    "UPLOADS_BUCKET",
+    "DERIVED_BUCKET",
+    "RECORDS_BUCKET",
+    "EVENTS_TOPIC",
+    "TASKS_QUEUE",
+    "TASKS_LOCATION",
+    "PARSE_WORKER_URL",
+    "AUTH_MODE",
+    "AUTH_AUDIENCE",
+    "AUTH_ISSUER",
+    "AUTH_DEV_PUBLIC_KEY_FILE",
+    "SIGNING_KEY_FILE",
+}
+
+
+def teardown(processes: Sequence[ManagedProcess], topology: Topology | None, pubsub_host: str | None) -> dict[str, Any]:
+    """Delete push subscriptions FIRST (a push to a stopped function is retried without pause), then stop every
+    process group. Returns what was done."""
+    report: dict[str, Any] = {"deleted_push_subscriptions": [], "push_cleanup_error": None}
+    pubsub_alive = pubsub_host is not None and http_ok(f"http://{pubsub_host}/", accept=lambda s: s == 200)
+    if topology is not None and pubsub_host is not None and pubsub_alive:
+        from dev.provision import delete_push_subscriptions
+
+        try:
+            with scoped_env({"PUBSUB_EMULATOR_HOST": pubsub_host}):
+                report["deleted_push_subscriptions"] = delete_push_subscriptions(topology)
+        except Exception as exc:  # noqa: BLE001 - still stop the processes; the error is reported
+            report["push_cleanup_error"] = str(exc)
+    # Services first, emulators last, so nothing talks to an emulator that is already gone.
+    ordered = sorted(processes, key=lambda p: p.name.endswith("-emulator"))
+    report["stopped"] = stop_processes([p for p in ordered if not p.name.endswith("-emulator")])
+    report["stopped"] += stop_processes([p for p in ordered if p.name.endswith("-emulator")])
+    report["left_behind"] = [p.name for p in processes if p.group_members()]
+    return report
+
+
+# ---- the whole stack, as `make up` runs it --------------------------------------------------------------------------
+
+
+@dataclass
+class StackPaths:
+    state_dir: Path
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "stack.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.state_dir / "stack.lock"
+
+
+@contextlib.contextmanager
+def _locked(paths: StackPaths) -> Iterator[None]:
+    paths.state_dir.mkdir(parents=True, exist_ok=True)
+    with paths.lock_file.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def read_state(paths: StackPaths) -> dict[str, Any] | None:
+    try:
+        data = json.loads(paths.state_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def state_processes(state: Mapping[str, Any]) -> list[ManagedProcess]:
+    return [ManagedProcess.from_json(p) for p in state.get("processes", [])]
+
+
+def build_state(emulators: Emulators, services: Services, started: float, took: float) -> dict[str, Any]:
+    processes = emulators.processes + services.processes
+    return {
+        "gateway_url": services.gateway_url,
+        "project_id": emulators.project_id,
+        "location": emulators.topology.location,
+        "emulators": emulators.describe(),
+        **emulators.topology.describe(),
+        "functions": services.function_urls,
+        "push_endpoints": services.push_endpoints,
+        "pids": {p.name: p.pid for p in processes},
+        "processes": [p.to_json() for p in processes],
+        "logs": {p.name: p.log for p in processes},
+        "env": {**services.env, "GATEWAY_URL": services.gateway_url},
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "startup_seconds": round(took, 2),
+    }
+
+
+def write_state(paths: StackPaths, state: Mapping[str, Any]) -> None:
+    tmp = paths.state_file.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    tmp.replace(paths.state_file)
+
+
+def _alive(state: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    procs = state_processes(state)
+    return [p.name for p in procs if p.is_ours()], [p.name for p in procs if not p.is_ours()]
+
+
+def stack_up(
+    paths: StackPaths,
+    gateway_port: int | None = DEFAULT_GATEWAY_PORT,
+    manifest: Path = FUNCTIONS_MANIFEST,
+    functions_dir: Path = FUNCTIONS_DIR,
+    routes_file: Path = ROUTES_FILE,
+    out: Any = sys.stdout,
+) -> dict[str, Any]:
+    started = time.time()
+    t0 = time.monotonic()
+    with _locked(paths):
+        state = read_state(paths)
+        if state is not None:
+            _, dead = _alive(state)
+            if not dead:
+                out.write(f"stack already running: gateway {state['gateway_url']} (state {paths.state_file})\n")
+                return state
+            out.write(f"previous stack is partly down ({', '.join(dead)} gone); cleaning it up\n")
+            teardown(
+                state_processes(state),
+                Topology(project_id=state["project_id"]),
+                state.get("emulators", {}).get("pubsub"),
+            )
+            paths.state_file.unlink(missing_ok=True)
+        prereqs = check_prereqs()
+        functions = load_functions(manifest, functions_dir)
+        log_dir = paths.state_dir / "logs"
+        emulators = start_emulators(prereqs, log_dir)
+        t_emulators = time.monotonic() - t0
+        services: Services | None = None
+        try:
+            provision(emulators)
+            services = start_services(emulators, functions, paths.state_dir, gateway_port, routes_file)
+            took = time.monotonic() - t0
+            state = build_state(emulators, services, started, took)
+            state["startup_breakdown_seconds"] = {"emulators_ready": round(t_emulators, 2), "all_ready": round(took, 2)}
+            write_state(paths, state)
+        except BaseException:
+            teardown(
+                emulators.processes + (services.processes if services else []),
+                emulators.topology,
+                emulators.pubsub_host,
+            )
+            raise
+    if gateway_port and not services.gateway_url.endswith(f":{gateway_port}"):
+        out.write(f"port {gateway_port} is taken; the gateway listens on {services.gateway_url} instead\n")
+    out.write(
+        f"stack up in {took:.1f}s (emulators ready after {t_emulators:.1f}s): gateway {services.gateway_url}, "
+        f"{len(services.function_urls)} functions; state in {paths.state_file}\n"
+    )
+    return state
+
+
+def stack_down(paths: StackPaths, out: Any = sys.stdout) -> dict[str, Any]:
+    with _locked(paths):
+        state = read_state(paths)
+        if state is None:
+            out.write("no stack is recorded; nothing to stop\n")
+            return {"stopped": []}
+        report = teardown(state_processes(state), Topology(project_id=state["project_id"]), state.get("emulators", {}).get("pubsub"))
+        paths.state_file.unlink(missing_ok=True)
+    for sub in report["deleted_push_subscriptions"]:
+        out.write(f"deleted push subscription {sub}\n")
+    if report["push_cleanup_error"]:
+        out.write(f"could not delete push subscriptions: {report['push_cleanup_error']}\n")
+    out.write(f"stopped {len(report['stopped'])} processes: {', '.join(report['stopped']) or '-'}\n")
+    if report["left_behind"]:
+        out.write(f"still running after SIGKILL: {', '.join(report['left_behind'])}\n")
+    return report
+
+
+def stack_status(paths: StackPaths, out: Any = sys.stdout) -> int:
+    state = read_state(paths)
+    if state is None:
+        out.write("stack: not running\n")
+        return 3
+    rows = []
+    for proc in state_processes(state):
+        url = state["functions"].get(proc.name) or (state["gateway_url"] if proc.name == "gateway" else "")
+        alive = proc.is_ours()
+        answers = ""
+        if alive and url:
+            probe = url + ("/_gateway/health" if proc.name == "gateway" else "/")
+            answers = "answers" if http_ok(probe, accept=lambda s: True) else "NO ANSWER"
+        rows.append((proc.name, str(proc.pid), "running" if alive else "DEAD", url, answers))
+    width = max(len(r[0]) for r in rows)
+    out.write(f"stack started {state.get('started_at')} in {state.get('startup_seconds')}s; gateway {state['gateway_url']}\n")
+    for name, pid, status, url, answers in rows:
+        out.write(f"  {name:<{width}}  pid {pid:>7}  {status:<7}  {url}  {answers}\n".rstrip() + "\n")
+    healthy = all(r[2] == "running" and r[4] != "NO ANSWER" for r in rows)
+    return 0 if healthy else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dev.stack", description="Run the local stack.")
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="where stack.json and logs go")
+    parser.add_argument("--gateway-port", type=int, default=DEFAULT_GATEWAY_PORT, help="0 picks any free port")
+    parser.add_argument("--functions-manifest", type=Path, default=FUNCTIONS_MANIFEST)
+    parser.add_argument("--functions-dir", type=Path, default=FUNCTIONS_DIR)
+    parser.add_argument("--routes", type=Path, default=ROUTES_FILE)
+    args = parser.parse_args(argv)
+    paths = StackPaths(args.state_dir.resolve())
+    try:
+        if args.command == "up":
+            stack_up(
+                paths,
+                args.gateway_port or None,
+                args.functions_manifest.resolve(),
+                args.functions_dir.resolve(),
+                args.routes.resolve(),
+            )
+            return 0
+        if args.command == "down":
+            report = stack_down(paths)
+            return 1 if report.get("left_behind") else 0
+        return stack_status(paths)
+    except (PrereqError, StackError) as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a CLI answers with one line, the details are in the logs
+        sys.stderr.write(f"stack {args.command} failed: {type(exc).__name__}: {exc}\nlogs are in {paths.state_dir / 'logs'}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
