@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.domain.intents import Intent
 from shared.domain.models import Artifact, Command, Event, StageEntry, utcnow
+from shared.domain.policy import check_two_phase
 from shared.domain.states import ExecutionStatus
 from shared.ports import Tx
 
@@ -61,7 +62,7 @@ class ExecutionContext:
 
     def transact(self, step: Callable[[Tx], Outcome]) -> Outcome:
         """Run `step` in one transaction together with its artifacts, outbox records and execution log entries."""
-        outcome = commit_outcome(self.services, self.tenant_id, self.execution_id, step)
+        outcome = commit_outcome(self.services, self.tenant_id, self.execution_id, step, self.intent.intent_type)
         self.committed = True
         return outcome
 
@@ -96,9 +97,12 @@ def _summary(outcome: Outcome) -> dict[str, Any]:
     return {"artifact_ids": [a.artifact_id for a in outcome.artifacts], **outcome.stage_detail}
 
 
-def commit_outcome(services: Services, tenant_id: str, execution_id: str, step: Callable[[Tx], Outcome]) -> Outcome:
+def commit_outcome(
+    services: Services, tenant_id: str, execution_id: str, step: Callable[[Tx], Outcome], intent_type: str
+) -> Outcome:
     def _run(tx: Tx) -> Outcome:
         outcome = step(tx)
+        check_two_phase(intent_type, outcome.artifacts)  # before any write is buffered: nothing is committed
         write_outcome(tx, tenant_id, execution_id, outcome)
         return outcome
 

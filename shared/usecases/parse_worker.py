@@ -103,7 +103,7 @@ def _finish_failure(services: Services, task: ParseTask, reason: str, code: str)
     intent = services.store.get_intent(task.tenant_id, task.intent_id)
     execution_id = (intent.execution_id if intent else None) or task.execution_id
     try:
-        commit_outcome(services, task.tenant_id, execution_id, _fail_step(task.intent_id, task.tenant_id, reason, code))
+        commit_outcome(services, task.tenant_id, execution_id, _fail_step(task.intent_id, task.tenant_id, reason, code), "parse_content")
     except Duplicate:
         return WorkResult("duplicate", 200, {})
     log.warning("parse failed", extra={"fields": {"intent_id": task.intent_id, "error_code": code, "reason": reason}})
@@ -206,7 +206,7 @@ def handle_parse_task(services: Services, task: ParseTask) -> WorkResult:
                            stage_detail={"artifact_id": parsed_id, "record_count": parsed.semantic_descriptor.record_count})
 
         try:
-            commit_outcome(services, task.tenant_id, execution_id, complete)
+            commit_outcome(services, task.tenant_id, execution_id, complete, "parse_content")
         except Duplicate:
             return WorkResult("duplicate", 200, {"reason": "lease lost"})
         log.info("parse completed", extra={"fields": {"artifact_id": parsed_id}})

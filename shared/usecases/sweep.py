@@ -41,7 +41,7 @@ def _redispatch(services: Services, stale: PendingIntent) -> str:
         return Outcome(202, {}, commands=[parse_command(again, execution_id, dispatch_round=intent.attempts + 1)], complete=False)
 
     try:
-        outcome = commit_outcome(services, stale.tenant_id, execution_id, step)
+        outcome = commit_outcome(services, stale.tenant_id, execution_id, step, "parse_content")
     except Duplicate:
         return "skipped"
     return "failed" if outcome.failure else "redispatched"

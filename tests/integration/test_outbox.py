@@ -13,7 +13,7 @@ from shared.usecases.finalize import StorageObjectData, handle_finalize
 from shared.usecases.reactions import MessagePublished, handle_event_message
 
 
-class SimulatedCrash(BaseException):  # noqa: N818 - a process death, not an error anything should catch
+class SimulatedCrash(BaseException):
     """The relay's process dies here."""
 
 

@@ -1,0 +1,150 @@
+"""`DELETE /v1/artifacts/{artifact_id}`: remove an artifact's payloads and leave a tombstone that lineage resolves.
+
+Policy: deletion REFUSES (409 HAS_DERIVED_ARTIFACTS, listing them) while live derived artifacts exist, and while a
+derivation from it is in progress; it never cascades. Pending intents that target it are cancelled. The payload
+objects are deleted before the tombstone is committed, so a crash in between leaves a live-looking artifact whose
+retry finishes the job; a tombstone is never left pointing at objects that still exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from shared.bootstrap import Services
+from shared.domain.errors import Conflict
+from shared.domain.events import artifact_event, intent_event
+from shared.domain.ids import new_id
+from shared.domain.intents import Intent, Params
+from shared.domain.models import Artifact, utcnow
+from shared.domain.states import IntentStatus, LifecycleState, PayloadState, check_lifecycle_transition
+from shared.ports import BlobStore, Principal, Tx
+from shared.runtime.context import ExecutionContext, Outcome
+from shared.runtime.lifecycle import ExecutionLifecycleManager
+from shared.runtime.registry import register_intent
+from shared.settings import Settings
+from shared.usecases.objects import parsed_prefix, record_prefix, split_gs_uri
+from shared.usecases.save import artifact_not_found
+
+INTENT_TYPE = "delete_artifact"
+
+
+class DeleteArtifactParams(Params):
+    artifact_id: str = Field(min_length=1, max_length=128)
+
+
+def payload_objects(artifact: Artifact, blobs: BlobStore, settings: Settings) -> list[tuple[str, str]]:
+    """Every object that holds this artifact's payload, in any bucket; only names under its tenant."""
+    uris = [m.uri for m in artifact.materializations] + [artifact.storage_location]
+    for output in artifact.outputs:
+        uris += [str(output[k]) for k in ("uri", "record_uri") if output.get(k)]
+    found: set[tuple[str, str]] = set()
+    for uri in uris:
+        if uri.startswith("gs://"):
+            bucket, name = split_gs_uri(uri)
+            if name and not name.endswith("/"):
+                found.add((bucket, name))
+    # Leftovers of an interrupted save or parse live under the artifact's own prefixes.
+    found.update((settings.records_bucket, n) for n in blobs.list_names(
+        settings.records_bucket, record_prefix(artifact.tenant_id, artifact.artifact_id)))
+    if artifact.artifact_type == "parsed_content":
+        found.update((settings.derived_bucket, n) for n in blobs.list_names(
+            settings.derived_bucket, parsed_prefix(artifact.tenant_id, artifact.artifact_id)))
+    tenant_root = f"tenants/{artifact.tenant_id}/"
+    return sorted((b, n) for b, n in found if n.startswith(tenant_root))
+
+
+def live_children(children: list[Artifact]) -> list[Artifact]:
+    return [c for c in children if c.lifecycle_state != LifecycleState.DELETED]
+
+
+def tombstone_of(artifact: Artifact) -> Artifact:
+    check_lifecycle_transition(artifact.lifecycle_state, LifecycleState.DELETED)
+    now = utcnow()
+    return artifact.model_copy(update={
+        "lifecycle_state": LifecycleState.DELETED, "payload_state": PayloadState.DELETED, "deleted_at": now,
+        "updated_at": now, "materializations": [], "materialization_pending": False, "storage_location": "",
+        "outputs": [], "expires_at": None,
+    })
+
+
+def delete_response(tombstone: Artifact) -> dict[str, Any]:
+    """Built from the stored tombstone only, so deleting again answers with the same body."""
+    doc = tombstone.to_json()
+    return {
+        "artifact_id": tombstone.artifact_id,
+        "lifecycle_state": tombstone.lifecycle_state.value,
+        "payload_state": tombstone.payload_state.value,
+        "deleted_at": doc["deleted_at"],
+        "artifact": doc,
+    }
+
+
+def _refuse_children(artifact_id: str, children: list[Artifact]) -> Conflict:
+    ids = [c.artifact_id for c in children]
+    return Conflict(
+        f"Artifact {artifact_id} has derived artifacts ({', '.join(ids)}); delete them first.",
+        code="HAS_DERIVED_ARTIFACTS", details={"derived_artifacts": ids},
+    )
+
+
+def handle_delete(ctx: ExecutionContext, params: DeleteArtifactParams) -> Outcome:
+    services = ctx.services
+    store = services.store
+    artifact = store.get_artifact(ctx.tenant_id, params.artifact_id)
+    if artifact is None:
+        raise artifact_not_found(params.artifact_id)
+    if artifact.lifecycle_state == LifecycleState.DELETED:
+        return Outcome(200, delete_response(artifact), stage_detail={"artifact_id": artifact.artifact_id,
+                                                                     "already_deleted": True})
+    children = live_children(store.list_children(ctx.tenant_id, artifact.artifact_id))
+    if children:
+        raise _refuse_children(artifact.artifact_id, children)
+    running = store.list_intents(ctx.tenant_id, target_artifact_id=artifact.artifact_id,
+                                 status=IntentStatus.IN_PROGRESS.value, limit=1)
+    if running:
+        raise Conflict(f"A derivation from artifact {artifact.artifact_id} is in progress; retry when it ends.",
+                       code="DERIVATION_IN_PROGRESS", details={"intent_id": running[0].intent_id})
+
+    objects = payload_objects(artifact, services.blobs, services.settings)
+    for bucket, name in objects:
+        services.blobs.delete(bucket, name)  # absent already is fine: a retry passes here again
+
+    def step(tx: Tx) -> Outcome:
+        current = tx.get_artifact(ctx.tenant_id, params.artifact_id)
+        if current is None:
+            raise artifact_not_found(params.artifact_id)
+        if current.lifecycle_state == LifecycleState.DELETED:
+            return Outcome(200, delete_response(current), stage_detail={"artifact_id": current.artifact_id,
+                                                                        "already_deleted": True})
+        intents = tx.find_intents(ctx.tenant_id, target_artifact_id=current.artifact_id, limit=50)
+        if any(i.status == IntentStatus.IN_PROGRESS for i in intents):
+            raise Conflict(f"A derivation from artifact {current.artifact_id} is in progress; retry when it ends.",
+                           code="DERIVATION_IN_PROGRESS")
+        tombstone = tombstone_of(current)
+        events = [artifact_event("artifact_deleted", tombstone, ctx.execution_id, deleted_objects=len(objects))]
+        for intent in intents:
+            if intent.status == IntentStatus.PENDING:
+                cancelled = intent.model_copy(update={
+                    "status": IntentStatus.CANCELLED, "updated_at": utcnow(), "error_code": "TARGET_DELETED",
+                    "last_error": f"Artifact {current.artifact_id} was deleted."})
+                tx.put_intent(cancelled)
+                events.append(intent_event("intent_cancelled", cancelled, ctx.execution_id, reason="target_deleted"))
+        return Outcome(200, delete_response(tombstone), artifacts=[tombstone], events=events, stage_detail={
+            "artifact_id": tombstone.artifact_id, "already_deleted": False, "deleted_objects": len(objects)})
+
+    return ctx.transact(step)
+
+
+def delete_artifact(services: Services, principal: Principal, artifact_id: str, request_id: str) -> tuple[int, dict[str, Any]]:
+    """The HTTP door: a deletion is an execution like any intent, with its own log and events."""
+    intent = Intent(
+        intent_id=new_id("intent"), intent_type=INTENT_TYPE, tenant_id=principal.tenant_id,
+        session_id=principal.session_id, user_id=principal.user_id, parameters={"artifact_id": artifact_id},
+    )
+    return ExecutionLifecycleManager(services).execute(intent, request_id)
+
+
+register_intent(INTENT_TYPE, DeleteArtifactParams, handle_delete,
+                "Delete an artifact's payloads and leave a tombstone; refused while derived artifacts are live.")
