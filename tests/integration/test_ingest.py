@@ -108,6 +108,7 @@ def test_ingest_file_idempotency(services, function_client, auth):
     assert first["artifacts"]["artifact"]["semantic_payload"]["boundary_contract_id"] == \
         again["artifacts"]["artifact"]["semantic_payload"]["boundary_contract_id"]
     assert other_session["file_id"] != first["file_id"]
+    assert other_tenant["file_id"] != first["file_id"] and other_tenant["deduplicated"] is False
     assert len(artifacts_of(services)) == 2 and len(artifacts_of(services, "tenant-b")) == 1
     stored = services.blobs.list_names(services.settings.uploads_bucket, "tenants/tenant-a/sessions/s1/")
     assert len(stored) == 1  # no second stored copy
