@@ -37,10 +37,10 @@ def say(text: str) -> None:
 
 
 def ensure_stack() -> str:
-    if subprocess.run([sys.executable, "-m", "dev.stack", "status"], cwd=REPO_ROOT, capture_output=True).returncode != 0:  # noqa: S603
+    if subprocess.run([sys.executable, "-m", "dev.stack", "status"], cwd=REPO_ROOT, capture_output=True).returncode != 0:
         say("starting the local stack ...")
         started = time.monotonic()
-        if subprocess.run([sys.executable, "-m", "dev.stack", "up"], cwd=REPO_ROOT).returncode != 0:  # noqa: S603
+        if subprocess.run([sys.executable, "-m", "dev.stack", "up"], cwd=REPO_ROOT).returncode != 0:
             raise DemoError("the local stack did not start; see .local/logs")
         say(f"stack up in {time.monotonic() - started:.1f}s")
     return str(json.loads(STACK_FILE.read_text())["gateway_url"])
