@@ -58,7 +58,7 @@ class GcsBlobStore:
     @contextmanager
     def open_write(self, bucket: str, name: str, content_type: str) -> Iterator[IO[bytes]]:
         try:
-            with self._blob(bucket, name).open("wb", content_type=content_type, chunk_size=CHUNK) as writer:
+            with self._blob(bucket, name).open("wb", content_type=content_type, chunk_size=CHUNK, ignore_flush=True) as writer:
                 yield writer
         except _TRANSIENT as exc:
             raise TransientError(str(exc)) from exc

@@ -158,7 +158,7 @@ def _build_parsed(source: Artifact, intent: PendingIntent, parsed_id: str, resul
         materializations=mats, materialization_pending=True, boundary_contract_id=source.boundary_contract_id,
         produced_by=ProducedBy(intent="parse_content", execution_id=execution_id),
         semantic_descriptor=SemanticDescriptor.model_validate({
-            "schema": result.schema_ if hasattr(result, "schema_") else getattr(result, "schema", None),
+            "schema": [field.model_dump(mode="json") for field in result.schema] if result.schema else None,
             "record_count": result.record_count, "parser_type": result.parser_type,
             "embedding_model": None, "detected_format": result.detected_format,
             "ingestion_profile": intent.context.get("ingestion_profile"), "chunk_count": result.chunk_count,

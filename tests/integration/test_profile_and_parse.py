@@ -1,0 +1,308 @@
+"""Profile selection, parse_content, the parse worker and auto-dispatch (issue 4), in-process over the emulators."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pyarrow.parquet as pq
+import pytest
+
+from shared.domain.errors import TransientError
+from shared.domain.models import utcnow
+from shared.domain.states import ExecutionStatus, IntentStatus, LifecycleState
+from shared.usecases.parse_worker import ParseTask, handle_parse_task
+
+INGEST = ("ingest", "ingest_http")
+PROFILE = ("profile_selection", "profile_selection_http")
+CSV = b"id,name,amount\n1,alpha,3.5\n2,beta,4.25\n3,gamma,10\n"
+
+
+def ingest(function_client, headers, content: bytes = CSV, ui_name: str = "data.csv") -> str:
+    resp = function_client(*INGEST).post("/v1/intents/ingest_file", headers=headers,
+                                         json={"parameters": {"ui_name": ui_name, "filename": ui_name, "file_content": content.hex()}})
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["file_id"]
+
+
+def select(function_client, headers, file_id: str, profile: str = "structured", **options):
+    return function_client(*PROFILE).post("/v1/pending-intents", headers=headers, json={
+        "intent_type": "parse_content", "target_artifact_id": file_id,
+        "context": {"ingestion_profile": profile, "parse_options": options}})
+
+
+def submit(function_client, headers, file_id: str, **params):
+    return function_client(*PROFILE).post("/v1/intents/parse_content", headers=headers,
+                                          json={"parameters": {"file_id": file_id, **params}})
+
+
+def pending_tasks(services) -> list[ParseTask]:
+    return [ParseTask.model_validate(r.payload) for r in services.store.outbox_records() if r.kind == "command"]
+
+
+def run_worker(services, task: ParseTask | None = None):
+    task = task or pending_tasks(services)[-1]
+    return handle_parse_task(services, task)
+
+
+def stages(services, tenant, execution_id) -> list[str]:
+    return [s.stage for s in services.store.get_execution(tenant, execution_id).stages]
+
+
+# ---- profile selection -------------------------------------------------------------------------------------------
+
+def test_profile_lives_on_the_pending_intent_never_on_the_artifact(services, function_client, auth):
+    file_id = ingest(function_client, auth())
+    resp = select(function_client, auth(), file_id, "hybrid", delimiter=",")
+    assert resp.status_code == 201
+    body = resp.get_json()
+    assert body["status"] == "pending" and body["context"] == {"ingestion_profile": "hybrid", "parse_options": {"delimiter": ","}}
+    stored = services.store.get_intent("tenant-a", body["intent_id"])
+    assert stored.context["ingestion_profile"] == "hybrid" and stored.target_artifact_id == file_id
+    raw = services.store.tenant("tenant-a").collection("artifacts").document(file_id).get().to_dict()
+    assert "ingestion_profile" not in str(raw)
+
+
+def test_pending_intents_are_listed_from_any_session_of_the_tenant(services, function_client, auth):
+    file_id = ingest(function_client, auth(session="monday"))
+    created = select(function_client, auth(session="monday"), file_id).get_json()
+    client = function_client(*PROFILE)
+    listed = client.get(f"/v1/pending-intents?target_artifact_id={file_id}&status=pending", headers=auth(session="tuesday"))
+    assert listed.status_code == 200
+    intents = listed.get_json()["intents"]
+    assert [i["intent_id"] for i in intents] == [created["intent_id"]]
+    for key in ("intent_id", "intent_type", "status", "target_artifact_id", "context", "session_id", "created_at", "updated_at"):
+        assert key in intents[0]
+    assert intents[0]["session_id"] == "monday"
+    assert client.get(f"/v1/pending-intents?target_artifact_id={file_id}", headers=auth(tenant="tenant-b")).get_json() == {"intents": []}
+    bad = client.get("/v1/pending-intents?status=sleeping", headers=auth())
+    assert bad.status_code == 422 and bad.get_json()["error_code"] == "INVALID_STATUS"
+
+
+def test_cancel_moves_a_pending_intent_to_cancelled(services, function_client, auth):
+    file_id = ingest(function_client, auth())
+    intent_id = select(function_client, auth(), file_id).get_json()["intent_id"]
+    resp = function_client(*PROFILE).delete(f"/v1/pending-intents/{intent_id}", headers=auth(session="other"))
+    assert resp.status_code == 200 and resp.get_json()["status"] == "cancelled"
+    assert function_client(*PROFILE).delete(f"/v1/pending-intents/{intent_id}", headers=auth()).status_code == 200
+    foreign = function_client(*PROFILE).delete(f"/v1/pending-intents/{intent_id}", headers=auth(tenant="tenant-b"))
+    assert foreign.status_code == 404
+
+
+def test_profile_for_a_missing_or_foreign_file_is_404_and_unknown_profile_is_422(services, function_client, auth):
+    file_id = ingest(function_client, auth(tenant="tenant-a"))
+    assert select(function_client, auth(), "file_nope").status_code == 404
+    foreign = select(function_client, auth(tenant="tenant-b"), file_id)
+    assert foreign.status_code == 404 and foreign.get_json()["error_code"] == "ARTIFACT_NOT_FOUND"
+    unknown = select(function_client, auth(), file_id, "telepathic")
+    assert unknown.status_code == 422 and "ingestion_profile" in unknown.get_json()["error"]
+
+
+def test_a_second_pending_intent_replaces_the_first(services, function_client, auth):
+    file_id = ingest(function_client, auth())
+    first = select(function_client, auth(), file_id, "structured").get_json()
+    second = select(function_client, auth(session="s2"), file_id, "unstructured").get_json()
+    assert second["replaced_intent_ids"] == [first["intent_id"]]
+    old = services.store.get_intent("tenant-a", first["intent_id"])
+    assert old.status == IntentStatus.CANCELLED and old.superseded_by == second["intent_id"]
+    pending = function_client(*PROFILE).get(f"/v1/pending-intents?target_artifact_id={file_id}&status=pending", headers=auth())
+    assert [i["intent_id"] for i in pending.get_json()["intents"]] == [second["intent_id"]]
+
+
+# ---- parse_content and the worker ----------------------------------------------------------------------------------
+
+def test_parse_resumes_the_pending_intent_in_another_session_and_writes_lineage(services, function_client, auth):
+    file_id = ingest(function_client, auth(session="monday"))
+    intent_id = select(function_client, auth(session="monday"), file_id, "structured").get_json()["intent_id"]
+    resp = submit(function_client, auth(session="tuesday"), file_id)
+    assert resp.status_code == 202
+    body = resp.get_json()
+    assert body["intent_id"] == intent_id and body["status"] == "in_progress" and body["resumed_pending_intent"] is True
+    task = pending_tasks(services)[0]
+    assert task.payload["intent_id"] == intent_id
+
+    result = run_worker(services, task)
+    assert result.status == "completed", result
+    intent = services.store.get_intent("tenant-a", intent_id)
+    assert intent.status == IntentStatus.COMPLETED
+    parsed = services.store.get_artifact("tenant-a", intent.result_artifact_id)
+    assert parsed.artifact_type == "parsed_content" and parsed.lifecycle_state == LifecycleState.PENDING
+    assert parsed.lineage.model_dump() == {"derived_from": [file_id], "derivation_intent": "parse_content",
+                                           "derivation_run_id": body["execution_id"], "generation": 1,
+                                           "root_artifact_id": file_id}
+    assert parsed.parent_artifacts == [file_id]
+    descriptor = parsed.semantic_descriptor.model_dump(by_alias=True)
+    assert descriptor["record_count"] == 3
+    assert [f["name"] for f in descriptor["schema"]] == ["id", "name", "amount"]
+    assert parsed.storage_location.startswith(f"gs://{services.settings.derived_bucket}/tenants/tenant-a/parsed/")
+    with services.blobs.open_read(services.settings.derived_bucket, parsed.storage_location.split("/", 3)[3]) as fh:
+        table = pq.read_table(io.BytesIO(fh.read()))
+    assert table.num_rows == 3 and table.column("name").to_pylist() == ["alpha", "beta", "gamma"]
+    assert stages(services, "tenant-a", body["execution_id"]) == [
+        "accepted", "started", "events_staged", "dispatched", "claimed", "artifacts_registered", "events_staged", "completed"]
+    assert services.store.get_execution("tenant-a", body["execution_id"]).status == ExecutionStatus.COMPLETED
+    completed = [r for r in services.store.outbox_records() if r.payload.get("event_type") == "parse_completed"]
+    assert len(completed) == 1
+    source = services.store.get_artifact("tenant-a", file_id)
+    assert source.lifecycle_state == LifecycleState.PENDING and "ingestion_profile" not in str(source.model_dump())
+
+
+def test_parse_without_a_pending_intent_needs_a_profile(services, function_client, auth):
+    file_id = ingest(function_client, auth())
+    missing = submit(function_client, auth(), file_id)
+    assert missing.status_code == 422 and missing.get_json()["error_code"] == "MISSING_INGESTION_PROFILE"
+    explicit = submit(function_client, auth(), file_id, ingestion_profile="unstructured")
+    assert explicit.status_code == 202
+    busy = submit(function_client, auth(), file_id, ingestion_profile="unstructured")
+    assert busy.status_code == 409 and busy.get_json()["error_code"] == "PARSE_IN_PROGRESS"
+    assert submit(function_client, auth(tenant="tenant-b"), file_id, ingestion_profile="structured").status_code == 404
+
+
+def test_a_duplicate_delivery_or_second_worker_does_nothing(services, function_client, auth):
+    file_id = ingest(function_client, auth())
+    submit(function_client, auth(), file_id, ingestion_profile="structured")
+    task = pending_tasks(services)[0]
+    intent = services.store.get_intent("tenant-a", task.intent_id)
+    held = intent.model_copy(update={"lease_owner": "worker_other", "lease_expires_at": utcnow() + timedelta(minutes=5)})
+    services.store.run_in_transaction(lambda tx: tx.put_intent(held))
+    assert run_worker(services, task).status == "lease_held"
+    assert services.store.get_intent("tenant-a", task.intent_id).attempts == 0
+
+    expired = held.model_copy(update={"lease_expires_at": utcnow() - timedelta(seconds=1)})
+    services.store.run_in_transaction(lambda tx: tx.put_intent(expired))
+    assert run_worker(services, task).status == "completed"  # an expired lease is reclaimed
+    assert run_worker(services, task).status == "duplicate"  # and a redelivery after completion is a no-op
+    assert len([a for a in services.store.list_children("tenant-a", file_id)]) == 1
+
+
+class FlakyBlobs:
+    """Wraps the real blob store; the first N reads fail the way an unavailable dependency does."""
+
+    def __init__(self, inner, failures: int):
+        self._inner = inner
+        self.failures = failures
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def open_read(self, *args, **kwargs):
+        if self.failures > 0:
+            self.failures -= 1
+            raise TransientError("storage unavailable")
+        return self._inner.open_read(*args, **kwargs)
+
+
+def _with_blobs(services, blobs):
+    from shared.bootstrap import Services
+
+    return Services(services.settings, store=services.store, blobs=blobs, publisher=services.publisher,
+                    queue=services.queue, verifier=services.verifier, relay=services.relay)
+
+
+def test_transient_failure_releases_the_lease_for_a_retry(services, function_client, auth):
+    file_id = ingest(function_client, auth())
+    execution_id = submit(function_client, auth(), file_id, ingestion_profile="structured").get_json()["execution_id"]
+    flaky = _with_blobs(services, FlakyBlobs(services.blobs, failures=1))
+    first = run_worker(flaky)
+    assert first.status == "retry" and first.http_status == 503
+    intent = services.store.get_intent("tenant-a", pending_tasks(services)[0].intent_id)
+    assert intent.status == IntentStatus.IN_PROGRESS and intent.lease_owner is None and intent.attempts == 1
+    assert run_worker(flaky).status == "completed"
+    assert "attempt_failed" in stages(services, "tenant-a", execution_id)
+
+
+def test_attempts_run_out_into_failed_with_intent_failed_event(services, function_client, auth):
+    file_id = ingest(function_client, auth())
+    execution_id = submit(function_client, auth(), file_id, ingestion_profile="structured").get_json()["execution_id"]
+    flaky = _with_blobs(services, FlakyBlobs(services.blobs, failures=100))
+    results = [run_worker(flaky).status for _ in range(services.settings.max_parse_attempts + 1)]
+    assert results == ["retry"] * services.settings.max_parse_attempts + ["failed"]
+    intent = services.store.get_intent("tenant-a", pending_tasks(services)[0].intent_id)
+    assert intent.status == IntentStatus.FAILED and intent.error_code == "MAX_ATTEMPTS_EXCEEDED"
+    execution = services.store.get_execution("tenant-a", execution_id)
+    assert execution.status == ExecutionStatus.FAILED and "attempts" in execution.error
+    assert [r for r in services.store.outbox_records() if r.payload.get("event_type") == "intent_failed"]
+
+
+def test_sweep_redispatches_a_lapsed_lease_then_gives_up(services, function_client, auth):
+    from shared.usecases.sweep import run_sweep
+
+    file_id = ingest(function_client, auth())
+    submit(function_client, auth(), file_id, ingestion_profile="structured")
+    intent_id = pending_tasks(services)[0].intent_id
+    intent = services.store.get_intent("tenant-a", intent_id)
+    lapsed = intent.model_copy(update={"attempts": 1, "lease_owner": "worker_dead", "lease_expires_at": utcnow() - timedelta(seconds=1)})
+    services.store.run_in_transaction(lambda tx: tx.put_intent(lapsed))
+    assert run_sweep(services)["leases"] == {"redispatched": 1}
+    assert len({t.command_id for t in pending_tasks(services)}) == 2  # a new task name for the new round
+    final = services.store.get_intent("tenant-a", intent_id).model_copy(update={
+        "attempts": services.settings.max_parse_attempts, "lease_expires_at": utcnow() - timedelta(seconds=1)})
+    services.store.run_in_transaction(lambda tx: tx.put_intent(final))
+    assert run_sweep(services)["leases"] == {"failed": 1}
+    assert services.store.get_intent("tenant-a", intent_id).status == IntentStatus.FAILED
+
+
+def _xlsx_bytes() -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["sku", "qty"])
+    ws.append(["A-1", 3])
+    ws.append(["B-2", 5])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("content", "name", "profile", "expect"), [
+    (b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\nthis is not a pdf body\n%%EOF", "report.pdf", "unstructured", "failed"),
+    (b'id,name\n1,"unterminated\n2,ok\n', "broken.csv", "structured", "failed"),
+    ("id,name\n1,Müller\n2,Đặng\n3,Ørsted\n".encode("latin-1", errors="replace"), "latin.csv", "structured", "completed"),
+    (None, "sheet.csv", "structured", "completed"),
+])
+def test_real_files_parse_or_fail_permanently_without_touching_the_source(services, function_client, auth,
+                                                                          content, name, profile, expect):
+    content = _xlsx_bytes() if content is None else content
+    file_id = ingest(function_client, auth(), content, name)
+    before = services.store.get_artifact("tenant-a", file_id)
+    execution_id = submit(function_client, auth(), file_id, ingestion_profile=profile).get_json()["execution_id"]
+    result = run_worker(services)
+    assert result.status == expect, result
+    execution = services.store.get_execution("tenant-a", execution_id)
+    intent = services.store.get_intent("tenant-a", pending_tasks(services)[0].intent_id)
+    if expect == "failed":
+        assert intent.status == IntentStatus.FAILED and intent.last_error and intent.attempts == 1  # no retry of the hopeless
+        assert execution.status == ExecutionStatus.FAILED and execution.error == intent.last_error
+    else:
+        parsed = services.store.get_artifact("tenant-a", intent.result_artifact_id)
+        assert parsed.semantic_descriptor.record_count in (2, 3)
+        if name == "sheet.csv":
+            assert parsed.detected_type == "xlsx"  # the content decides, not the name
+    assert services.store.get_artifact("tenant-a", file_id) == before
+
+
+def test_upload_with_a_profile_is_dispatched_when_it_is_ingested(services, function_client, auth):
+    import base64
+
+    import requests
+
+    from shared.usecases.finalize import StorageObjectData, handle_finalize
+    from shared.usecases.reactions import MessagePublished, handle_event_message
+
+    upload = function_client(*INGEST).post("/v1/intents/request_upload", headers=auth(), json={"parameters": {
+        "ui_name": "orders.csv", "file_size": len(CSV), "mime_type": "text/csv", "ingestion_profile": "structured"}}).get_json()
+    assert upload["pending_intent_id"]
+    requests.put(upload["upload_url"], data=CSV, headers=upload["headers"], timeout=30).raise_for_status()
+    info = services.blobs.stat(upload["bucket"], upload["object_name"])
+    result = handle_finalize(services, "ce-9", "//storage.googleapis.com/projects/_/buckets/local-uploads",
+                             StorageObjectData(bucket=info.bucket, name=info.name, generation=info.generation, size=info.size))
+    ingested = next(r for r in services.store.outbox_records() if r.payload.get("event_type") == "artifact_ingested")
+    message = MessagePublished.model_validate({"message": {
+        "data": base64.b64encode(__import__("json").dumps(ingested.payload).encode()).decode(), "attributes": {}}})
+    assert handle_event_message(services, message) == "dispatched"
+    assert handle_event_message(services, message) == "duplicate"
+    intent = services.store.get_intent("tenant-a", upload["pending_intent_id"])
+    assert intent.status == IntentStatus.IN_PROGRESS and intent.target_artifact_id == result.file_id
+    assert run_worker(services).status == "completed"
+    assert services.store.get_intent("tenant-a", upload["pending_intent_id"]).status == IntentStatus.COMPLETED
