@@ -18,7 +18,13 @@ from shared.domain.events import artifact_event, intent_event
 from shared.domain.ids import new_id
 from shared.domain.intents import Intent, Params
 from shared.domain.models import Artifact, utcnow
-from shared.domain.states import IntentStatus, LifecycleState, PayloadState, check_lifecycle_transition
+from shared.domain.states import (
+    IntentStatus,
+    LifecycleState,
+    PayloadState,
+    check_intent_transition,
+    check_lifecycle_transition,
+)
 from shared.ports import BlobStore, Principal, Tx
 from shared.runtime.context import ExecutionContext, Outcome
 from shared.runtime.lifecycle import ExecutionLifecycleManager
@@ -126,6 +132,7 @@ def handle_delete(ctx: ExecutionContext, params: DeleteArtifactParams) -> Outcom
         events = [artifact_event("artifact_deleted", tombstone, ctx.execution_id, deleted_objects=len(objects))]
         for intent in intents:
             if intent.status == IntentStatus.PENDING:
+                check_intent_transition(intent.status, IntentStatus.CANCELLED)
                 cancelled = intent.model_copy(update={
                     "status": IntentStatus.CANCELLED, "updated_at": utcnow(), "error_code": "TARGET_DELETED",
                     "last_error": f"Artifact {current.artifact_id} was deleted."})

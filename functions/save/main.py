@@ -1,0 +1,23 @@
+"""Save: `save_materialization` (working material becomes a record of fact) and artifact deletion."""
+
+import functions_framework
+
+from shared.http import Call, HttpApp, Route, submit_intent
+from shared.usecases import save  # noqa: F401 - registers the intent
+from shared.usecases.delete_artifact import INTENT_TYPE as DELETE_ARTIFACT
+from shared.usecases.delete_artifact import delete_artifact
+
+
+def _delete(call: Call) -> tuple[int, dict]:
+    return delete_artifact(call.services, call.principal, call.params["artifact_id"], call.request_id)
+
+
+_app = HttpApp([
+    Route("POST", "/v1/intents/save_materialization", submit_intent("save_materialization"), "save_materialization"),
+    Route("DELETE", "/v1/artifacts/{artifact_id}", _delete, DELETE_ARTIFACT),
+])
+
+
+@functions_framework.http
+def save_http(request):
+    return _app(request)
