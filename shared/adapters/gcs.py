@@ -12,7 +12,7 @@ import google.auth
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
 from google.auth.transport import requests as auth_requests
-from google.cloud import storage
+from google.cloud import storage  # type: ignore[attr-defined]
 from google.oauth2 import service_account
 
 from shared.domain.errors import TransientError

@@ -6,7 +6,7 @@ import json
 import os
 
 from google.api_core import exceptions as gexc
-from google.cloud import pubsub_v1, tasks_v2
+from google.cloud import pubsub_v1, tasks_v2  # type: ignore[attr-defined]
 from google.protobuf import duration_pb2
 
 from shared.domain.errors import TransientError
@@ -55,11 +55,11 @@ class CloudTasksCommandQueue:
         }
         if self._invoker_sa:
             http_request["oidc_token"] = {"service_account_email": self._invoker_sa, "audience": self._worker_url}
-        task = {
-            "name": f"{self._queue}/tasks/{command.command_id}",  # deterministic: Cloud Tasks drops the duplicate
-            "http_request": http_request,
-            "dispatch_deadline": duration_pb2.Duration(seconds=DISPATCH_DEADLINE_SECONDS),
-        }
+        task = tasks_v2.Task(
+            name=f"{self._queue}/tasks/{command.command_id}",  # deterministic: Cloud Tasks drops the duplicate
+            http_request=tasks_v2.HttpRequest(**http_request),
+            dispatch_deadline=duration_pb2.Duration(seconds=DISPATCH_DEADLINE_SECONDS),
+        )
         try:
             self._client.create_task(parent=self._queue, task=task)
         except gexc.AlreadyExists:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from google.auth import exceptions as auth_exc
@@ -16,7 +17,7 @@ from shared.ports import Principal
 _CLAIM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
-def _principal(claims: dict[str, Any]) -> Principal:
+def _principal(claims: Mapping[str, Any]) -> Principal:
     firebase = claims.get("firebase") or {}
     tenant = claims.get("tenant_id") or firebase.get("tenant")
     user = claims.get("sub") or claims.get("user_id")

@@ -33,10 +33,10 @@ def validate[M: BaseModel](model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False, include_context=False)
-        first = errors[0] if errors else {}
+        errors: list[dict[str, Any]] = [dict(e) for e in exc.errors(include_url=False, include_input=False, include_context=False)]
+        first: dict[str, Any] = errors[0] if errors else {}
         raise ValidationFailed(
             "; ".join(_describe(e) for e in errors) or "invalid request",
-            code=_code_for(dict(first)),
+            code=_code_for(first),
             details=[{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in errors],
         ) from None

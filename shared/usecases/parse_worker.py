@@ -16,6 +16,7 @@ from shared.bootstrap import Services
 from shared.domain.errors import Duplicate, PermanentError, TransientError
 from shared.domain.events import artifact_event, intent_event
 from shared.domain.ids import new_id, parsed_id_for
+from shared.domain.intents import ParseContext
 from shared.domain.lineage import derived_lineage
 from shared.domain.models import (
     Artifact,
@@ -131,7 +132,7 @@ def _parse_to_derived(services: Services, source: Artifact, intent: PendingInten
     generation = source.source_metadata.get("object_generation")
     derived = services.settings.derived_bucket
     prefix = parsed_prefix(source.tenant_id, parsed_id)
-    profile = str(intent.context.get("ingestion_profile"))
+    profile = ParseContext.model_validate(intent.context).ingestion_profile
     options = dict(intent.context.get("parse_options") or {})
     if services.blobs.stat(bucket, name) is None:
         raise PermanentError("The source file's payload no longer exists (it expired or was deleted).", code="SOURCE_MISSING")
