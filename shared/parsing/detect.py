@@ -60,6 +60,7 @@ _EXTENSIONS: dict[str, Format] = {
     "jsonl": "jsonl",
     "ndjson": "jsonl",
 }
+_TIE_PREFERENCE = ("cp1252", "latin_1", "iso8859_15")
 _TEXT_TIES: frozenset[str] = frozenset({"csv", "tsv", "markdown", "text"})
 _DELIMITERS = (",", "\t", ";", "|")
 
@@ -166,9 +167,16 @@ def detect_encoding(head: bytes, truncated: bool = False) -> str | None:
     except UnicodeDecodeError as exc:
         if truncated and exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"
-    best = from_bytes(head).best()
+    matches = from_bytes(head)
+    best = matches.best()
     if best is None:
         return None
+    # charset-normalizer cannot tell single-byte code pages apart when they decode the sample equally well
+    # (cp1250 and cp1252 share most letters); the most common one wins such a tie.
+    tied = {match.encoding for match in matches if (match.chaos, match.coherence) == (best.chaos, best.coherence)}
+    for preferred in _TIE_PREFERENCE:
+        if preferred in tied:
+            return codecs.lookup(preferred).name
     return codecs.lookup(best.encoding).name
 
 
@@ -226,6 +234,12 @@ def _edi_format(body: str) -> Format | None:
 
 def _json_format(body: str, extension: str, truncated: bool) -> tuple[Format, Confidence] | None:
     if body[0] not in "[{":
+        if extension == "json" and not truncated:
+            try:
+                json.loads(body)
+            except ValueError:
+                return None
+            return "json", "medium"
         return None
     if not truncated:
         try:
@@ -278,7 +292,7 @@ def detect_delimiter(text: str, truncated: bool = True) -> tuple[str, bool] | No
         if delimiter not in sample:
             continue
         try:
-            rows = [len(row) for row, _ in zip(csv.reader(io.StringIO(sample), delimiter=delimiter), range(200))]
+            rows = [len(row) for row, _ in zip(csv.reader(io.StringIO(sample), delimiter=delimiter), range(200), strict=False)]
         except csv.Error:
             continue
         rows = [count for count in rows if count > 0]

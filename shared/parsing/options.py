@@ -42,7 +42,7 @@ class ParseOptions(BaseModel):
     @field_validator("delimiter")
     @classmethod
     def _one_character(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) != 1 or value in "\r\n\""):
+        if value is not None and (len(value) != 1 or value in '\r\n"'):
             raise ValueError("must be a single character other than a quote or a line break")
         return value
 

@@ -73,11 +73,18 @@ class CountingSink(io.RawIOBase):
         self._stream = stream
         self.bytes_written = 0
         self.failure: BaseException | None = None
+        self.dropped = False
+
+    def drop_writes(self) -> None:
+        """Drop any later write: the parse failed and the caller is aborting this output."""
+        self.dropped = True
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.dropped:
+            return len(data)
         try:
             self._stream.write(data)
         except Exception as exc:
@@ -91,6 +98,8 @@ class CountingSink(io.RawIOBase):
         return self.bytes_written
 
     def flush(self) -> None:
+        if self.dropped:
+            return
         try:
             self._stream.flush()
         except Exception as exc:

@@ -1,0 +1,261 @@
+"""CSV and TSV to Parquet with pyarrow's streaming reader: memory stays at a few blocks whatever the file size."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .context import ParseContext, Reread, describe
+from .detect import HEAD_BYTES, detect_delimiter, detect_encoding
+from .errors import ParseError
+
+MAX_REREADS = 3
+_CONVERSION = re.compile(r"In CSV column #(\d+): .*?CSV conversion error to (\w+)")
+_PYARROW_UTF8 = frozenset({"utf-8", "utf-8-sig", "ascii"})
+
+
+@dataclass
+class _InvalidRows:
+    mode: str
+    first: Any = None
+    skipped: int = 0
+    samples: list[str] = field(default_factory=list)
+
+    def __call__(self, row: Any) -> str:
+        if self.mode == "skip":
+            self.skipped += 1
+            if len(self.samples) < 3:
+                self.samples.append(_row_label(row))
+            return "skip"
+        if self.first is None:
+            self.first = row
+        return "error"
+
+
+def _row_label(row: Any) -> str:
+    text = " ⏎ ".join(row.text.splitlines())
+    snippet = text if len(text) <= 80 else text[:79] + "…"
+    where = f"row {row.number}: " if row.number is not None else ""
+    return f"{where}{snippet!r}"
+
+
+def csv_encoding(ctx: ParseContext, head: bytes) -> str:
+    encoding = ctx.options.encoding or ctx.detected.encoding or detect_encoding(head, truncated=len(head) >= HEAD_BYTES)
+    if encoding is None:
+        raise ParseError(
+            "ENCODING_ERROR",
+            "The text encoding of the file could not be determined. Save it as UTF-8, or name its encoding in parse_options.encoding.",
+        )
+    return encoding
+
+
+def _delimiter(ctx: ParseContext, head: bytes, encoding: str) -> str:
+    if ctx.options.delimiter is not None:
+        return ctx.options.delimiter
+    if ctx.detected.format == "tsv":
+        return "\t"
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=False)
+    found = detect_delimiter(text, truncated=len(head) >= HEAD_BYTES)
+    return found[0] if found is not None and found[0] != "\t" else ","
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    result = []
+    for index, raw in enumerate(names):
+        name = raw.strip() or f"column_{index + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        seen.setdefault(name, 1)
+        result.append(name)
+    return result
+
+
+def _target_schema(schema: pa.Schema) -> pa.Schema:
+    names = _unique_names(schema.names)
+    return pa.schema(pa.field(name, pa.string() if pa.types.is_null(f.type) else f.type) for name, f in zip(names, schema, strict=True))
+
+
+@dataclass(frozen=True)
+class _Setup:
+    encoding: str
+    delimiter: str
+    text_columns: tuple[str, ...]
+
+    def open(self, ctx: ParseContext, handler: Any, use_threads: bool, source: Any = None) -> pacsv.CSVStreamingReader:
+        options = ctx.options
+        read_options = pacsv.ReadOptions(
+            block_size=options.block_size,
+            encoding="utf8" if codecs.lookup(self.encoding).name in _PYARROW_UTF8 else self.encoding,
+            autogenerate_column_names=not options.has_header,
+            use_threads=use_threads,
+        )
+        tab = self.delimiter == "\t"
+        parse_options = pacsv.ParseOptions(
+            delimiter=self.delimiter,
+            # TSV has no quoting (IANA); a CSV value may hold quoted line breaks.
+            quote_char=False if tab else '"',
+            newlines_in_values=not tab,
+            invalid_row_handler=handler,
+        )
+        convert_options = pacsv.ConvertOptions(column_types=dict.fromkeys(self.text_columns, pa.string()))
+        return pacsv.open_csv(
+            ctx.source if source is None else source,
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=convert_options,
+        )
+
+
+def parse_delimited(ctx: ParseContext) -> None:
+    head = ctx.source.read(HEAD_BYTES)
+    ctx.rewind()
+    encoding = csv_encoding(ctx, head)
+    setup = _Setup(encoding, _delimiter(ctx, head, encoding), tuple(ctx.hints.get("csv_text_columns", ())))
+    invalid = _InvalidRows(ctx.options.on_invalid_row)
+    counter = _QuoteCounter(ctx.source) if _ascii_compatible(encoding) and setup.delimiter != "\t" else None
+    reader = None
+    try:
+        reader = setup.open(ctx, invalid, use_threads=True, source=counter)
+        sink = ctx.outputs.table(_target_schema(reader.schema))
+        # The last batch is held back: it may end in a value whose quote never closed.
+        held: pa.RecordBatch | None = None
+        for batch in reader:
+            if held is not None:
+                sink.write(held)
+            held = batch
+        if held is not None:
+            if counter is not None and counter.odd and _ends_in_open_quote(held):
+                held = _drop_open_quote_row(ctx, held, invalid, sink.rows)
+            sink.write(held)
+    except pa.ArrowInvalid as exc:
+        _fail(ctx, exc, invalid, reader.schema if reader is not None else None, setup)
+    except UnicodeDecodeError as exc:
+        ctx.fail(
+            "ENCODING_ERROR",
+            f"The file is not valid {encoding} text ({describe(exc)}). Save it as UTF-8, or name its encoding in parse_options.encoding.",
+            exc,
+        )
+    if invalid.skipped:
+        ctx.warn(
+            f"Skipped {invalid.skipped} malformed rows whose field count did not match the header "
+            f"(on_invalid_row=skip); first: {', '.join(invalid.samples)}."
+        )
+
+
+class _QuoteCounter:
+    """Counts quote bytes as pyarrow reads: an odd total means a quote was never closed."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self.quotes = 0
+
+    @property
+    def odd(self) -> bool:
+        return self.quotes % 2 == 1
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._source.read(size)
+        self.quotes += data.count(b'"')
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._source, name)
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    return not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+
+
+def _ends_in_open_quote(batch: pa.RecordBatch) -> bool:
+    """pyarrow ends an unclosed quote at the end of the file: the last value then swallowed the lines after it."""
+    last = batch.slice(batch.num_rows - 1, 1)
+    for column in last.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            value = column[0].as_py()
+            if value is not None and "\n" in value:
+                return True
+    return False
+
+
+def _drop_open_quote_row(ctx: ParseContext, held: pa.RecordBatch, invalid: _InvalidRows, written: int) -> pa.RecordBatch:
+    number = written + held.num_rows + (1 if ctx.options.has_header else 0)
+    last = held.slice(held.num_rows - 1, 1).to_pylist()[0]
+    snippet = ",".join("" if value is None else str(value) for value in last.values())
+    snippet = " ⏎ ".join(snippet.splitlines())
+    snippet = snippet if len(snippet) <= 120 else snippet[:119] + "…"
+    if ctx.options.on_invalid_row == "error":
+        ctx.fail(
+            "CORRUPT_FILE",
+            f"Row {number} (counting the header as row 1) opens a quote that is never closed, so it runs to the "
+            f"end of the file: {snippet!r}. Fix the quoting, or set parse_options.on_invalid_row to 'skip' to drop "
+            "that row.",
+        )
+    invalid.skipped += 1
+    if len(invalid.samples) < 3:
+        invalid.samples.append(f"row {number}: {snippet!r} (unclosed quote)")
+    return held.slice(0, held.num_rows - 1)
+
+
+def _fail(ctx: ParseContext, exc: pa.ArrowInvalid, invalid: _InvalidRows, schema: pa.Schema | None, setup: _Setup) -> None:
+    message = str(exc)
+    if invalid.first is not None:
+        row = invalid.first
+        number = row.number if row.number is not None else _locate_invalid_row(ctx, setup)
+        where = f"Row {number} (counting the header as row 1)" if number is not None else "A row"
+        snippet = " ⏎ ".join(row.text.splitlines())
+        snippet = snippet if len(snippet) <= 120 else snippet[:119] + "…"
+        ctx.fail(
+            "CORRUPT_FILE",
+            f"{where} has {row.actual_columns} fields where the header has {row.expected_columns}: {snippet!r}. "
+            "This is usually an unclosed or stray quote. Fix the file, or set parse_options.on_invalid_row to "
+            "'skip' to drop such rows.",
+            exc,
+        )
+    if "invalid UTF8" in message:
+        ctx.fail(
+            "ENCODING_ERROR",
+            f"The file is not valid {setup.encoding} text past its first block. Save it as UTF-8, or name its "
+            "encoding in parse_options.encoding.",
+            exc,
+        )
+    conversion = _CONVERSION.search(message)
+    if conversion is not None and schema is not None:
+        rereads: list[str] = ctx.hints.get("csv_rereads", [])
+        index = int(conversion.group(1))
+        if len(rereads) >= MAX_REREADS or index >= len(schema):
+            columns = list(schema.names)
+            reason = "columns kept changing type after the first rows, so every column is stored as text"
+        else:
+            columns = [*setup.text_columns, schema.names[index]]
+            reason = (
+                f"column {schema.names[index]!r} held values that are not {conversion.group(2)} after the first "
+                "rows, so it is stored as text"
+            )
+        raise Reread({"csv_text_columns": columns, "csv_rereads": [*rereads, reason]}, reason)
+    if "Empty CSV file" in message:
+        ctx.fail("EMPTY_FILE", "The CSV file holds no header and no rows.", exc)
+    ctx.fail("CORRUPT_FILE", f"The CSV file could not be read: {describe(exc)}.", exc)
+
+
+def _locate_invalid_row(ctx: ParseContext, setup: _Setup) -> int | None:
+    """The number of the first malformed row, from a single-threaded read: only that mode numbers rows."""
+    found: list[Any] = []
+
+    def capture(row: Any) -> str:
+        found.append(row)
+        return "error"
+
+    ctx.rewind()
+    try:
+        for _ in setup.open(ctx, capture, use_threads=False):
+            pass
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        pass
+    return found[0].number if found else None

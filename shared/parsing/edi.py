@@ -1,0 +1,334 @@
+"""X12 and EDIFACT interchanges to one row per segment, with the control numbers of its envelopes.
+
+A small streaming tokenizer: the delimiters come from each interchange's own header (ISA, or UNA with the
+EDIFACT defaults when absent), EDIFACT release characters are honoured, and envelope trailers are checked against
+what was read (a mismatch is a warning: the segments are still stored as they are).
+
+`elements` holds each element's text after its segment id, with release characters removed; `components` holds
+each element split at the component separator, so that a composite is unambiguous.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from .context import ParseContext
+from .errors import ParseError
+from .streams import iter_text, text_encoding
+
+BATCH_ROWS = 10_000
+
+EDI_SCHEMA = pa.schema(
+    [
+        pa.field("interchange_index", pa.int32(), nullable=False),
+        pa.field("interchange_control_number", pa.string()),
+        pa.field("group_control_number", pa.string()),
+        pa.field("transaction_control_number", pa.string()),
+        pa.field("transaction_type", pa.string()),
+        pa.field("segment_index", pa.int64(), nullable=False),
+        pa.field("segment_id", pa.string(), nullable=False),
+        pa.field("elements", pa.list_(pa.string())),
+        pa.field("components", pa.list_(pa.list_(pa.string()))),
+    ]
+)
+
+_EDIFACT_CHARSETS = {
+    "UNOC": "iso-8859-1",
+    "UNOD": "iso-8859-2",
+    "UNOE": "iso-8859-5",
+    "UNOF": "iso-8859-7",
+    "UNOW": "utf-8",
+    "UNOY": "utf-8",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    tag: str
+    elements: list[str]
+    components: list[list[str]]
+
+
+def parse_edi(ctx: ParseContext) -> None:
+    encoding = _encoding(ctx)
+    pieces = iter_text(ctx.stream, encoding)
+    if ctx.detected.format == "edi_x12":
+        segments: Iterator[Segment] = _x12_segments(pieces)
+        envelope: _Envelope = _X12Envelope(ctx)
+    else:
+        segments = _edifact_segments(pieces)
+        envelope = _EdifactEnvelope(ctx)
+    sink = ctx.outputs.table(EDI_SCHEMA)
+    columns: dict[str, list[Any]] = {name: [] for name in EDI_SCHEMA.names}
+    for index, segment in enumerate(segments):
+        state = envelope.observe(segment, index)
+        columns["interchange_index"].append(state[0])
+        columns["interchange_control_number"].append(state[1])
+        columns["group_control_number"].append(state[2])
+        columns["transaction_control_number"].append(state[3])
+        columns["transaction_type"].append(state[4])
+        columns["segment_index"].append(index)
+        columns["segment_id"].append(segment.tag)
+        columns["elements"].append(segment.elements)
+        columns["components"].append(segment.components)
+        envelope.after(segment)
+        if len(columns["segment_id"]) >= BATCH_ROWS:
+            sink.write(pa.RecordBatch.from_pydict(columns, schema=EDI_SCHEMA))
+            columns = {name: [] for name in EDI_SCHEMA.names}
+    if columns["segment_id"]:
+        sink.write(pa.RecordBatch.from_pydict(columns, schema=EDI_SCHEMA))
+    envelope.finish()
+
+
+def _encoding(ctx: ParseContext) -> str:
+    if ctx.options.encoding is not None:
+        return ctx.options.encoding
+    if ctx.detected.format == "edi_edifact":
+        head = ctx.source.read(4096).decode("latin-1")
+        ctx.rewind()
+        match = re.search(r"UNB.(UNO[A-Z])", head)
+        if match is not None and match.group(1) in _EDIFACT_CHARSETS:
+            return _EDIFACT_CHARSETS[match.group(1)]
+    return text_encoding(ctx.detected.encoding)
+
+
+def _corrupt(message: str) -> ParseError:
+    return ParseError("CORRUPT_FILE", message)
+
+
+# --- tokenizers -------------------------------------------------------------------------------------------------
+
+
+def _x12_segments(pieces: Iterator[str]) -> Iterator[Segment]:
+    buffer = ""
+    for piece in pieces:
+        buffer += piece
+        if len(buffer.lstrip()) >= 128:
+            break
+    buffer = buffer.lstrip("\ufeff \t\r\n")
+    if not buffer.startswith("ISA") or len(buffer) < 4:
+        raise _corrupt("An X12 interchange must start with an ISA segment.")
+    element = buffer[3]
+    separators = [index for index, char in enumerate(buffer[:200]) if char == element]
+    if len(separators) < 16 or separators[15] + 2 >= len(buffer):
+        raise _corrupt("The ISA segment is incomplete: it needs 16 elements followed by the segment terminator.")
+    component = buffer[separators[15] + 1]
+    terminator = buffer[separators[15] + 2]
+    carry = buffer
+    for piece in _chain(pieces):
+        parts = (carry + piece).split(terminator)
+        carry = parts.pop()
+        for part in parts:
+            text = part.strip("\r\n")
+            if not text:
+                continue
+            if text.startswith("ISA") and len(text) > 3:
+                # A later interchange may declare other separators.
+                element = text[3]
+                component = text.rsplit(element, 1)[-1][:1] or component
+            yield _x12_segment(text, element, component)
+    if carry.strip("\r\n \t"):
+        raise _corrupt(f"The file ends inside a segment that has no terminator {terminator!r}: {carry[:60]!r}.")
+
+
+def _chain(pieces: Iterator[str]) -> Iterator[str]:
+    yield ""
+    yield from pieces
+
+
+def _x12_segment(text: str, element: str, component: str) -> Segment:
+    parts = text.split(element)
+    values = parts[1:]
+    if parts[0] == "ISA":
+        # ISA16 is the component separator itself, never a composite.
+        return Segment("ISA", values, [[value] for value in values])
+    return Segment(parts[0], values, [value.split(component) for value in values])
+
+
+def _edifact_segments(pieces: Iterator[str]) -> Iterator[Segment]:
+    buffer = ""
+    for piece in pieces:
+        buffer += piece
+        if len(buffer.lstrip()) >= 16:
+            break
+    buffer = buffer.lstrip("\ufeff \t\r\n")
+    component, element, release, terminator = ":", "+", "?", "'"
+    if buffer.startswith("UNA"):
+        if len(buffer) < 9:
+            raise _corrupt("The UNA service string advice is incomplete: it needs six characters.")
+        component, element, _decimal, release, _reserved, terminator = tuple(buffer[3:9])
+        buffer = buffer[9:]
+    elif not buffer.startswith("UNB"):
+        raise _corrupt("An EDIFACT interchange must start with UNA or UNB.")
+    escape = release if release.strip() else None
+    if escape is None:
+        pattern = re.compile(f"[^{re.escape(terminator)}]*{re.escape(terminator)}", re.S)
+    else:
+        pattern = re.compile(f"(?:[^{re.escape(terminator)}{re.escape(escape)}]|{re.escape(escape)}.)*{re.escape(terminator)}", re.S)
+    carry = buffer
+    for piece in _chain(pieces):
+        text = carry + piece
+        end = 0
+        for match in pattern.finditer(text):
+            if match.start() != end:
+                break
+            end = match.end()
+            body = match.group()[:-1].lstrip("\r\n\t ")
+            if body:
+                yield _edifact_segment(body, component, element, escape)
+        carry = text[end:]
+    if carry.strip("\r\n \t"):
+        raise _corrupt(f"The file ends inside a segment that has no terminator {terminator!r}: {carry[:60]!r}.")
+
+
+def _split(text: str, separator: str, escape: str | None) -> list[str]:
+    if escape is None or escape not in text:
+        return text.split(separator)
+    parts: list[str] = []
+    current: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == escape and index + 1 < len(text):
+            current.append(text[index : index + 2])
+            index += 2
+            continue
+        if char == separator:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        index += 1
+    parts.append("".join(current))
+    return parts
+
+
+def _unescape(text: str, escape: str | None) -> str:
+    if escape is None or escape not in text:
+        return text
+    return re.sub(f"{re.escape(escape)}(.)", r"\1", text, flags=re.S)
+
+
+def _edifact_segment(body: str, component: str, element: str, escape: str | None) -> Segment:
+    raw = _split(body, element, escape)
+    tag = _unescape(_split(raw[0], component, escape)[0], escape)
+    elements = []
+    components = []
+    for value in raw[1:]:
+        parts = [_unescape(part, escape) for part in _split(value, component, escape)]
+        components.append(parts)
+        elements.append(component.join(parts) if len(parts) > 1 else parts[0])
+    return Segment(tag, elements, components)
+
+
+# --- envelopes --------------------------------------------------------------------------------------------------
+
+
+def _at(values: list[str], index: int) -> str | None:
+    return values[index].strip() if len(values) > index and values[index].strip() else None
+
+
+class _Envelope:
+    """Tracks the open interchange, group and transaction, and checks each trailer against what was read."""
+
+    HEADER = TRAILER = GROUP = GROUP_END = TX = TX_END = ""
+    INTERCHANGE_REF = GROUP_REF = TX_REF = 0
+    TX_TYPE: tuple[int, int] = (0, 0)
+
+    def __init__(self, ctx: ParseContext) -> None:
+        self.ctx = ctx
+        self.index = -1
+        self.interchange: str | None = None
+        self.group: str | None = None
+        self.transaction: str | None = None
+        self.transaction_type: str | None = None
+        self.groups = 0
+        self.transactions_in_group = 0
+        self.transactions_in_interchange = 0
+        self.segments_in_transaction = 0
+        self.open = False
+
+    def observe(self, segment: Segment, position: int) -> tuple[int, str | None, str | None, str | None, str | None]:
+        tag = segment.tag
+        if tag == self.HEADER:
+            if self.open:
+                self.ctx.warn(f"Interchange {self.interchange} has no {self.TRAILER} trailer before the next one.")
+            self.index += 1
+            self.open = True
+            self.interchange = _at(segment.elements, self.INTERCHANGE_REF)
+            self.group = self.transaction = self.transaction_type = None
+            self.groups = self.transactions_in_interchange = 0
+        elif not self.open:
+            self.ctx.warn(f"Segment {tag} at position {position} lies outside any interchange.")
+        if tag == self.GROUP:
+            self.group = _at(segment.elements, self.GROUP_REF)
+            self.groups += 1
+            self.transactions_in_group = 0
+        elif tag == self.TX:
+            self.transaction = _at(segment.elements, self.TX_REF)
+            element, part = self.TX_TYPE
+            parts = segment.components[element] if len(segment.components) > element else []
+            self.transaction_type = parts[part] if len(parts) > part and parts[part] else None
+            self.segments_in_transaction = 0
+            self.transactions_in_group += 1
+            self.transactions_in_interchange += 1
+        if self.transaction is not None:
+            self.segments_in_transaction += 1
+        return self.index, self.interchange, self.group, self.transaction, self.transaction_type
+
+    def after(self, segment: Segment) -> None:
+        tag = segment.tag
+        if tag == self.TX_END:
+            self._check(tag, segment, 0, self.segments_in_transaction, "segments", self.transaction)
+            self.transaction = self.transaction_type = None
+        elif tag == self.GROUP_END:
+            self._check(tag, segment, 0, self.transactions_in_group, "transactions", self.group)
+            self.group = None
+        elif tag == self.TRAILER:
+            self._check(tag, segment, 0, self._interchange_count(), self._interchange_unit(), self.interchange)
+            self.open = False
+            self.interchange = None
+
+    def _interchange_count(self) -> int:
+        return self.groups
+
+    def _interchange_unit(self) -> str:
+        return "groups"
+
+    def _check(self, tag: str, segment: Segment, count_at: int, actual: int, unit: str, ref: str | None) -> None:
+        declared = _at(segment.elements, count_at)
+        if declared is not None and declared.isdigit() and int(declared) != actual:
+            self.ctx.warn(f"{tag} {ref} declares {int(declared)} {unit} but {actual} were read.")
+        closing = _at(segment.elements, count_at + 1)
+        if closing is not None and ref is not None and closing != ref:
+            self.ctx.warn(f"{tag} control number {closing} does not match the header's {ref}.")
+
+    def finish(self) -> None:
+        if self.index < 0:
+            raise _corrupt(f"The file holds no {self.HEADER} interchange header.")
+        if self.open:
+            self.ctx.warn(f"Interchange {self.interchange} ends without its {self.TRAILER} trailer.")
+
+
+class _X12Envelope(_Envelope):
+    HEADER, TRAILER, GROUP, GROUP_END, TX, TX_END = "ISA", "IEA", "GS", "GE", "ST", "SE"
+    INTERCHANGE_REF, GROUP_REF, TX_REF = 12, 5, 1
+    TX_TYPE = (0, 0)
+
+
+class _EdifactEnvelope(_Envelope):
+    HEADER, TRAILER, GROUP, GROUP_END, TX, TX_END = "UNB", "UNZ", "UNG", "UNE", "UNH", "UNT"
+    INTERCHANGE_REF, GROUP_REF, TX_REF = 4, 4, 0
+    TX_TYPE = (1, 0)
+
+    def _interchange_count(self) -> int:
+        # UNZ counts groups when there are groups, messages otherwise.
+        return self.groups if self.groups else self.transactions_in_interchange
+
+    def _interchange_unit(self) -> str:
+        return "groups" if self.groups else "messages"

@@ -1,0 +1,163 @@
+"""The two outputs of a parse, opened through the caller's `open_output` only when first needed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import CHUNKS_CONTENT_TYPE, CHUNKS_NAME, STRUCTURED_CONTENT_TYPE, STRUCTURED_NAME
+from .chunks import ChunkWriter
+from .models import ParseOutput, SchemaField
+from .streams import CountingSink
+
+# A row group is written once this much is buffered: big enough for efficient Parquet, small enough for a function.
+ROW_GROUP_BYTES = 32 * 1024 * 1024
+ROW_GROUP_ROWS = 1_000_000
+
+OpenOutput = Callable[[str, str], AbstractContextManager[BinaryIO]]
+
+
+class TableSink:
+    """Writes record batches to Parquet incrementally, one row group per ~32 MiB."""
+
+    def __init__(self, sink: CountingSink, schema: pa.Schema) -> None:
+        self.sink = sink
+        self.schema = schema
+        self.rows = 0
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_bytes = 0
+        self._pending_rows = 0
+        self._writer = pq.ParquetWriter(sink, schema, compression="snappy")
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        if batch.schema != self.schema:
+            batch = conform(batch, self.schema)
+        self._pending.append(batch)
+        self._pending_bytes += batch.nbytes
+        self._pending_rows += batch.num_rows
+        self.rows += batch.num_rows
+        if self._pending_bytes >= ROW_GROUP_BYTES or self._pending_rows >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._writer.write_table(pa.Table.from_batches(self._pending, schema=self.schema))
+            self._pending = []
+            self._pending_bytes = self._pending_rows = 0
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+    def abandon(self) -> None:
+        """Release the writer after a failure; its sink is detached, so nothing more reaches the output."""
+        self._pending = []
+        try:
+            self._writer.close()
+        except (pa.ArrowException, OSError, ValueError):
+            pass
+
+
+def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """The batch under the sink's column names, with any column of another type cast to the sink's type."""
+    arrays = [column if column.type == field.type else column.cast(field.type) for column, field in zip(batch.columns, schema, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+class Outputs:
+    """Opens outputs lazily inside `stack`, so that a failure passes through each opened context manager."""
+
+    def __init__(self, open_output: OpenOutput, stack: ExitStack) -> None:
+        self._open_output = open_output
+        self._stack = stack
+        self._table: TableSink | None = None
+        self._table_sink: CountingSink | None = None
+        self._chunks: ChunkWriter | None = None
+        self._chunk_sink: CountingSink | None = None
+
+    def _open(self, name: str, content_type: str) -> CountingSink:
+        stream = self._stack.enter_context(self._open_output(name, content_type))
+        sink = CountingSink(stream)
+        self._stack.push(self._abandon_on_failure)  # runs before the output's own exit
+        return sink
+
+    def _abandon_on_failure(self, exc_type: type[BaseException] | None, *_: object) -> bool:
+        if exc_type is not None:
+            for sink in (self._table_sink, self._chunk_sink):
+                if sink is not None:
+                    sink.drop_writes()
+            if self._table is not None:
+                self._table.abandon()
+        return False
+
+    def table(self, schema: pa.Schema) -> TableSink:
+        if self._table is None:
+            self._table_sink = self._open(STRUCTURED_NAME, STRUCTURED_CONTENT_TYPE)
+            self._table = TableSink(self._table_sink, schema)
+        elif not self._table.schema.equals(schema):
+            raise ValueError("the structured output was opened with another schema")
+        return self._table
+
+    @property
+    def has_table(self) -> bool:
+        return self._table is not None
+
+    def chunks(self) -> ChunkWriter:
+        if self._chunks is None:
+            self._chunk_sink = self._open(CHUNKS_NAME, CHUNKS_CONTENT_TYPE)
+            self._chunks = ChunkWriter(self._chunk_sink)
+        return self._chunks
+
+    def failure(self) -> BaseException | None:
+        for sink in (self._table_sink, self._chunk_sink):
+            if sink is not None and sink.failure is not None:
+                return sink.failure
+        return None
+
+    def finish(self) -> list[ParseOutput]:
+        """Write the Parquet footer and the last chunks; the context managers then close the streams."""
+        results = []
+        if self._table is not None and self._table_sink is not None:
+            self._table.close()
+            self._table_sink.flush()
+            results.append(
+                ParseOutput(
+                    name=STRUCTURED_NAME,
+                    format="parquet",
+                    content_type=STRUCTURED_CONTENT_TYPE,
+                    record_count=self._table.rows,
+                    bytes_written=self._table_sink.bytes_written,
+                )
+            )
+        if self._chunks is not None and self._chunk_sink is not None:
+            self._chunks.flush()
+            self._chunk_sink.flush()
+            results.append(
+                ParseOutput(
+                    name=CHUNKS_NAME,
+                    format="jsonl",
+                    content_type=CHUNKS_CONTENT_TYPE,
+                    record_count=self._chunks.count,
+                    bytes_written=self._chunk_sink.bytes_written,
+                )
+            )
+        return results
+
+    def schema_fields(self) -> list[SchemaField] | None:
+        if self._table is None:
+            return None
+        return [SchemaField(name=field.name, type=str(field.type)) for field in self._table.schema]
+
+    @property
+    def record_count(self) -> int | None:
+        return None if self._table is None else self._table.rows
+
+    @property
+    def chunk_count(self) -> int | None:
+        return None if self._chunks is None else self._chunks.count
