@@ -1,0 +1,34 @@
+variable "project_id" {
+  type        = string
+  description = "GCP project of the dev environment (Cloud Build passes $PROJECT_ID)."
+}
+
+variable "region" {
+  type        = string
+  description = "Region of every regional resource."
+  default     = "us-central1"
+}
+
+variable "firestore_location" {
+  type        = string
+  description = "Firestore location; it cannot change after the database exists."
+  default     = "nam5"
+}
+
+variable "cors_origins" {
+  type        = list(string)
+  description = "Frontend origins allowed to use signed upload and download URLs from a browser."
+  default     = []
+}
+
+variable "staged_manifest_path" {
+  type        = string
+  description = "Manifest written by `python -m dev.stage --out build` at the repository root."
+  default     = "../../../build/manifest.json"
+}
+
+variable "log_level" {
+  type        = string
+  description = "Minimum log severity of the functions."
+  default     = "DEBUG"
+}

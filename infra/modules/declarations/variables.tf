@@ -1,0 +1,114 @@
+variable "project_id" {
+  type        = string
+  description = "GCP project that owns every resource."
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the functions, the tasks queue and the buckets."
+}
+
+variable "environment" {
+  type        = string
+  description = "Deployment environment name (dev, prod)."
+}
+
+variable "staged_manifest_path" {
+  type        = string
+  description = "Path of the manifest.json written by `python -m dev.stage`; it names each source's archive by hash."
+}
+
+variable "buckets" {
+  type = object({
+    uploads = string
+    derived = string
+    records = string
+  })
+  description = "Names of the uploads, derived and records buckets."
+}
+
+variable "events_topic" {
+  type        = string
+  description = "Name of the Pub/Sub topic for domain events."
+}
+
+variable "tasks_queue" {
+  type        = string
+  description = "Name of the Cloud Tasks queue for parse commands."
+}
+
+variable "parse_worker_url" {
+  type        = string
+  description = "HTTPS URI of the parse worker; only the functions that enqueue parse commands receive it."
+}
+
+variable "function_uris" {
+  type        = map(string)
+  description = "HTTPS URI of each public function, keyed by function name; the API Gateway routes to these."
+}
+
+variable "upload_url_ttl_seconds" {
+  type        = number
+  description = "Lifetime of a signed upload URL."
+  default     = 900
+}
+
+variable "download_url_ttl_seconds" {
+  type        = number
+  description = "Lifetime of a signed download URL."
+  default     = 300
+}
+
+variable "max_upload_bytes" {
+  type        = number
+  description = "Largest accepted file (the product limit is 100 MB)."
+  default     = 104857600
+}
+
+variable "inline_max_bytes" {
+  type        = number
+  description = "Largest decoded inline ingest_file payload; hex doubles it and a request is capped at 32 MB."
+  default     = 15728640
+}
+
+variable "inline_payload_max_bytes" {
+  type        = number
+  description = "Parsed payloads up to this size are returned inline by the read API."
+  default     = 262144
+}
+
+variable "lease_seconds" {
+  type        = number
+  description = "How long a parse claim holds before another delivery may reclaim it."
+  default     = 600
+}
+
+variable "max_parse_attempts" {
+  type        = number
+  description = "Claims after which an intent is failed."
+  default     = 3
+}
+
+variable "outbox_grace_seconds" {
+  type        = number
+  description = "Age after which the sweep delivers an undelivered outbox record."
+  default     = 30
+}
+
+variable "working_material_ttl_days" {
+  type        = number
+  description = "Days before unsaved working material expires (bucket lifecycle and settings agree on it)."
+  default     = 7
+}
+
+variable "dedup_ttl_days" {
+  type        = number
+  description = "Days a dedup record is kept before the Firestore TTL policy removes it."
+  default     = 7
+}
+
+variable "log_level" {
+  type        = string
+  description = "Minimum log severity of the functions."
+  default     = "INFO"
+}

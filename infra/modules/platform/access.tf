@@ -1,0 +1,143 @@
+# What each function may touch: this table is the only source of the functions' grants below, so a reviewer
+# reads every resource a function reaches here, and nothing else grants a function anything.
+#
+#   firestore        project role on the Firestore database (datastore.user reads and writes, viewer reads)
+#   buckets          roles per bucket (uploads, derived, records)
+#   publish_events   pubsub.publisher on the ingestion-events topic
+#   enqueue_commands cloudtasks.enqueuer on the parse-commands queue, plus serviceAccountUser on the tasks-invoker
+#                    account so the task may carry its OIDC token
+#   sign_urls        serviceAccountTokenCreator on the function's own account: IAM signBlob for V4 signed URLs
+
+locals {
+  access = {
+    "ingest-http" = {
+      summary          = "issues signed upload URLs and ingests inline files"
+      firestore        = "roles/datastore.user"
+      buckets          = { uploads = ["roles/storage.objectCreator", "roles/storage.objectViewer"] }
+      publish_events   = true
+      enqueue_commands = false
+      sign_urls        = true
+    }
+    "ingest-finalize" = {
+      summary          = "ingests an uploaded object when it is finalized"
+      firestore        = "roles/datastore.user"
+      buckets          = { uploads = ["roles/storage.objectViewer"] }
+      publish_events   = true
+      enqueue_commands = false
+      sign_urls        = false
+    }
+    "profile-selection" = {
+      summary          = "keeps pending intents and submits parse commands"
+      firestore        = "roles/datastore.user"
+      buckets          = {}
+      publish_events   = true
+      enqueue_commands = true
+      sign_urls        = false
+    }
+    "parse-worker" = {
+      summary          = "parses an uploaded file into derived output"
+      firestore        = "roles/datastore.user"
+      buckets          = { uploads = ["roles/storage.objectViewer"], derived = ["roles/storage.objectCreator", "roles/storage.objectViewer"] }
+      publish_events   = true
+      enqueue_commands = false
+      sign_urls        = false
+    }
+    "save" = {
+      summary        = "turns working material into records and deletes the payloads it replaces"
+      firestore      = "roles/datastore.user"
+      publish_events = true
+      buckets = {
+        uploads = ["roles/storage.objectViewer", "roles/storage.objectAdmin"]
+        derived = ["roles/storage.objectViewer", "roles/storage.objectAdmin"]
+        records = ["roles/storage.objectCreator", "roles/storage.objectViewer", "roles/storage.objectAdmin"]
+      }
+      enqueue_commands = false
+      sign_urls        = false
+    }
+    "read-api" = {
+      summary          = "reads artifacts, lineage and executions, and signs download URLs"
+      firestore        = "roles/datastore.viewer"
+      buckets          = { uploads = ["roles/storage.objectViewer"], derived = ["roles/storage.objectViewer"], records = ["roles/storage.objectViewer"] }
+      publish_events   = false
+      enqueue_commands = false
+      sign_urls        = true
+    }
+    "outbox-consumer" = {
+      summary          = "reacts to domain events and relays outbox records"
+      firestore        = "roles/datastore.user"
+      buckets          = {}
+      publish_events   = true
+      enqueue_commands = true
+      sign_urls        = false
+    }
+    "outbox-sweep" = {
+      summary          = "delivers outbox records the relay missed"
+      firestore        = "roles/datastore.user"
+      buckets          = {}
+      publish_events   = true
+      enqueue_commands = true
+      sign_urls        = false
+    }
+  }
+
+  function_member = { for name, sa in google_service_account.function : name => "serviceAccount:${sa.email}" }
+
+  bucket_grants = flatten([
+    for fn, a in local.access : [
+      for bucket, roles in a.buckets : [
+        for role in roles : { key = "${fn}/${bucket}/${role}", fn = fn, bucket = bucket, role = role }
+      ]
+    ]
+  ])
+}
+
+resource "google_project_iam_member" "function_firestore" {
+  for_each = { for fn, a in local.access : fn => a.firestore }
+
+  project = var.project_id
+  role    = each.value
+  member  = local.function_member[each.key]
+}
+
+resource "google_storage_bucket_iam_member" "function_bucket" {
+  for_each = { for g in local.bucket_grants : g.key => g }
+
+  bucket = local.bucket_names[each.value.bucket]
+  role   = each.value.role
+  member = local.function_member[each.value.fn]
+}
+
+resource "google_pubsub_topic_iam_member" "function_publishes_events" {
+  for_each = toset([for fn, a in local.access : fn if a.publish_events])
+
+  project = var.project_id
+  topic   = module.messaging.events_topic
+  role    = "roles/pubsub.publisher"
+  member  = local.function_member[each.key]
+}
+
+resource "google_cloud_tasks_queue_iam_member" "function_enqueues_commands" {
+  for_each = toset([for fn, a in local.access : fn if a.enqueue_commands])
+
+  project  = var.project_id
+  location = module.tasks.location
+  name     = module.tasks.name
+  role     = "roles/cloudtasks.enqueuer"
+  member   = local.function_member[each.key]
+}
+
+resource "google_service_account_iam_member" "function_acts_as_tasks_invoker" {
+  for_each = toset([for fn, a in local.access : fn if a.enqueue_commands])
+
+  service_account_id = google_service_account.platform["tasks_invoker"].name
+  role               = "roles/iam.serviceAccountUser"
+  member             = local.function_member[each.key]
+}
+
+resource "google_service_account_iam_member" "function_signs_with_own_account" {
+  for_each = toset([for fn, a in local.access : fn if a.sign_urls])
+
+  service_account_id = google_service_account.function[each.key].name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.function_member[each.key]
+}

@@ -1,0 +1,269 @@
+# The whole product in one project: declarations -> APIs, storage, Firestore, messaging, the queue, the functions,
+# the schedule and the public gateway. What each function may touch is in access.tf; who may call each function
+# is in invokers.tf.
+
+locals {
+  labels = merge(var.labels, { app = "content-ingestion", environment = var.environment })
+
+  consumer      = one(module.declarations.by_trigger["pubsub"])
+  task_target   = one(module.declarations.by_trigger["task"])
+  scheduled_fns = toset(module.declarations.by_trigger["scheduler"])
+
+  bucket_names = {
+    uploads = module.storage.uploads_bucket
+    derived = module.storage.derived_bucket
+    records = module.storage.records_bucket
+  }
+
+  # Every deployed function's module instance, by name.
+  deployed = merge(module.task_targets, module.functions)
+
+  build_service_account = "projects/${var.project_id}/serviceAccounts/${google_service_account.platform["function_builds"].email}"
+}
+
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+module "declarations" {
+  source = "../declarations"
+
+  project_id           = var.project_id
+  region               = var.region
+  environment          = var.environment
+  staged_manifest_path = var.staged_manifest_path
+  buckets              = local.bucket_names
+  events_topic         = module.messaging.events_topic
+  tasks_queue          = module.tasks.name
+  parse_worker_url     = module.task_targets[local.task_target].uri
+  function_uris        = { for name in module.declarations.public_functions : name => module.functions[name].uri }
+
+  upload_url_ttl_seconds    = var.upload_url_ttl_seconds
+  download_url_ttl_seconds  = var.download_url_ttl_seconds
+  lease_seconds             = var.lease_seconds
+  max_parse_attempts        = var.max_parse_attempts
+  outbox_grace_seconds      = var.outbox_grace_seconds
+  working_material_ttl_days = var.working_material_ttl_days
+  dedup_ttl_days            = var.dedup_ttl_days
+  log_level                 = var.log_level
+}
+
+module "services" {
+  source = "../services"
+
+  project_id = var.project_id
+  services = [
+    "apigateway.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "cloudtasks.googleapis.com",
+    "eventarc.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com", # signBlob for V4 signed URLs
+    "identitytoolkit.googleapis.com",
+    "logging.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "servicecontrol.googleapis.com",
+    "servicemanagement.googleapis.com",
+    "storage.googleapis.com",
+  ]
+}
+
+module "storage" {
+  source     = "../storage"
+  depends_on = [module.services]
+
+  project_id                = var.project_id
+  location                  = var.region
+  name_prefix               = var.bucket_prefix
+  cors_origins              = var.cors_origins
+  working_material_ttl_days = var.working_material_ttl_days
+  force_destroy             = var.force_destroy
+  labels                    = local.labels
+}
+
+module "firestore" {
+  source     = "../firestore"
+  depends_on = [module.services]
+
+  project_id        = var.project_id
+  location_id       = var.firestore_location
+  indexes           = module.declarations.firestore_indexes
+  field_overrides   = module.declarations.firestore_field_overrides
+  delete_protection = var.delete_protection
+}
+
+module "messaging" {
+  source = "../messaging"
+
+  project_id                 = var.project_id
+  project_number             = data.google_project.this.number
+  consumer_name              = local.consumer
+  consumer_uri               = module.functions[local.consumer].uri
+  push_service_account_email = google_service_account.platform["pubsub_push"].email
+  ack_deadline_seconds       = min(600, module.declarations.functions[local.consumer].timeout_seconds)
+  max_delivery_attempts      = 5
+  labels                     = local.labels
+}
+
+module "tasks" {
+  source     = "../tasks"
+  depends_on = [module.services]
+
+  project_id                = var.project_id
+  location                  = var.region
+  max_concurrent_dispatches = module.declarations.functions[local.task_target].max_instances
+  max_attempts              = var.max_parse_attempts + 2
+}
+
+# ---- Service accounts: one per function, one per calling service.
+
+resource "google_service_account" "function" {
+  for_each = module.declarations.functions
+
+  project      = var.project_id
+  account_id   = each.value.account_id
+  display_name = "Function ${each.key}"
+  # Reading the access table here makes a function without an entry fail the plan.
+  description = "Runtime account of ${each.key}: ${local.access[each.key].summary}"
+}
+
+resource "google_service_account" "platform" {
+  for_each = module.declarations.accounts
+
+  project      = var.project_id
+  account_id   = each.value
+  display_name = "Platform ${each.key}"
+  description  = local.platform_account_purpose[each.key]
+}
+
+# ---- Function images and sources.
+
+resource "google_artifact_registry_repository" "functions" {
+  # checkov:skip=CKV_GCP_84: Google-managed encryption; the images hold only the public source and its pinned dependencies
+  project       = var.project_id
+  location      = var.region
+  repository_id = "functions"
+  format        = "DOCKER"
+  description   = "Images built from the staged function sources."
+  labels        = local.labels
+  depends_on    = [module.services]
+}
+
+# One archive per source dir; its name carries the content hash, so only changed sources redeploy.
+resource "google_storage_bucket_object" "source" {
+  for_each = module.declarations.sources
+
+  bucket = module.storage.sources_bucket
+  name   = "functions/${each.value.archive}"
+  source = "${dirname(var.staged_manifest_path)}/${each.value.archive}"
+}
+
+# ---- Functions. The parse worker first: the functions that enqueue parse commands need its URI.
+
+module "task_targets" {
+  source     = "../function"
+  for_each   = module.declarations.task_targets
+  depends_on = [module.services]
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = each.key
+  description           = "Parse worker: Cloud Tasks target for parse commands."
+  entry_point           = each.value.entry_point
+  runtime               = "python312"
+  source_bucket         = module.storage.sources_bucket
+  source_object         = google_storage_bucket_object.source[each.value.source].name
+  build_service_account = local.build_service_account
+  docker_repository     = google_artifact_registry_repository.functions.id
+  service_account_email = google_service_account.function[each.key].email
+  memory                = each.value.memory
+  cpu                   = each.value.cpu
+  timeout_seconds       = each.value.timeout_seconds
+  min_instances         = each.value.min_instances
+  max_instances         = each.value.max_instances
+  ingress_settings      = each.value.ingress_settings
+  environment           = module.declarations.task_target_environment[each.key]
+  labels                = local.labels
+}
+
+module "functions" {
+  source     = "../function"
+  for_each   = module.declarations.services
+  depends_on = [module.services]
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = each.key
+  description           = "${each.key} (${each.value.trigger})"
+  entry_point           = each.value.entry_point
+  runtime               = "python312"
+  source_bucket         = module.storage.sources_bucket
+  source_object         = google_storage_bucket_object.source[each.value.source].name
+  build_service_account = local.build_service_account
+  docker_repository     = google_artifact_registry_repository.functions.id
+  service_account_email = google_service_account.function[each.key].email
+  memory                = each.value.memory
+  cpu                   = each.value.cpu
+  timeout_seconds       = each.value.timeout_seconds
+  min_instances         = each.value.min_instances
+  max_instances         = each.value.max_instances
+  ingress_settings      = each.value.ingress_settings
+  environment           = module.declarations.service_environment[each.key]
+  labels                = local.labels
+
+  # Only the uploads bucket triggers ingest: derived and records output can never loop back into it.
+  storage_finalize_trigger = each.value.trigger == "storage_finalize" ? {
+    bucket                = module.storage.uploads_bucket
+    service_account_email = google_service_account.platform["eventarc"].email
+  } : null
+}
+
+# ---- The outbox sweep runs every minute, as its own account.
+
+module "outbox_sweep_schedule" {
+  source     = "../scheduler"
+  for_each   = local.scheduled_fns
+  depends_on = [module.services]
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "${each.key}-every-minute"
+  description           = "Delivers outbox records that the in-request relay missed."
+  schedule              = "* * * * *"
+  target_uri            = module.functions[each.key].uri
+  service_account_email = google_service_account.platform["scheduler"].email
+  attempt_deadline      = "${module.declarations.functions[each.key].timeout_seconds + 20}s"
+}
+
+# ---- Public routes.
+
+module "gateway" {
+  source     = "../gateway"
+  depends_on = [module.services]
+
+  project_id            = var.project_id
+  region                = var.region
+  api_id                = "content-ingestion-${var.environment}"
+  openapi_document      = module.declarations.openapi_document
+  service_account_email = google_service_account.platform["api_gateway"].email
+  labels                = local.labels
+}
+
+# Storage data access is audited (who read or wrote which object), instead of per-bucket access logs.
+resource "google_project_iam_audit_config" "storage" {
+  project = var.project_id
+  service = "storage.googleapis.com"
+
+  audit_log_config {
+    log_type = "DATA_READ"
+  }
+  audit_log_config {
+    log_type = "DATA_WRITE"
+  }
+}

@@ -1,0 +1,100 @@
+variable "project_id" {
+  type        = string
+  description = "GCP project that owns every resource."
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the functions, buckets, queue, schedule and gateway."
+}
+
+variable "environment" {
+  type        = string
+  description = "Environment name (dev, prod); names the API and labels every resource."
+}
+
+variable "firestore_location" {
+  type        = string
+  description = "Firestore location (a region or a multi-region such as nam5). It cannot change after creation."
+}
+
+variable "bucket_prefix" {
+  type        = string
+  description = "Globally unique prefix of the bucket names (the project id is a good one)."
+}
+
+variable "cors_origins" {
+  type        = list(string)
+  description = "Browser origins of the frontend, allowed to PUT signed upload URLs and GET signed download URLs."
+}
+
+variable "staged_manifest_path" {
+  type        = string
+  description = "build/manifest.json written by `python -m dev.stage`; the archives sit beside it."
+}
+
+variable "force_destroy" {
+  type        = bool
+  description = "Let terraform destroy buckets that still hold objects (dev only)."
+  default     = false
+}
+
+variable "delete_protection" {
+  type        = bool
+  description = "Protect the Firestore database from deletion."
+  default     = true
+}
+
+variable "upload_url_ttl_seconds" {
+  type        = number
+  description = "Lifetime of a signed upload URL."
+  default     = 900
+}
+
+variable "download_url_ttl_seconds" {
+  type        = number
+  description = "Lifetime of a signed download URL."
+  default     = 300
+}
+
+variable "lease_seconds" {
+  type        = number
+  description = "How long a parse claim holds before another delivery may reclaim it."
+  default     = 600
+}
+
+variable "max_parse_attempts" {
+  type        = number
+  description = "Claims after which an intent is failed; the queue allows two deliveries more, so the worker records the failure."
+  default     = 3
+}
+
+variable "outbox_grace_seconds" {
+  type        = number
+  description = "Age after which the sweep delivers an undelivered outbox record."
+  default     = 30
+}
+
+variable "working_material_ttl_days" {
+  type        = number
+  description = "Days before unsaved working material expires."
+  default     = 7
+}
+
+variable "dedup_ttl_days" {
+  type        = number
+  description = "Days a dedup record is kept."
+  default     = 7
+}
+
+variable "log_level" {
+  type        = string
+  description = "Minimum log severity of the functions."
+  default     = "INFO"
+}
+
+variable "labels" {
+  type        = map(string)
+  description = "Extra labels for every labelled resource."
+  default     = {}
+}

@@ -1,0 +1,145 @@
+# Four buckets, none public: every object is reached through a function's service account or a short-lived
+# signed URL. Uploads is the only bucket wired to ingest (see the platform's ingest-finalize trigger).
+
+locals {
+  cors_headers = ["Content-Type", "x-goog-content-length-range"]
+}
+
+# Signed-URL PUT target. Working material: what is never saved expires.
+resource "google_storage_bucket" "uploads" {
+  # checkov:skip=CKV_GCP_62: access is recorded by Cloud Audit Logs (storage DATA_READ/DATA_WRITE, enabled in the platform module), not by legacy usage logs
+  # checkov:skip=CKV_GCP_78: working material is meant to disappear; versions would keep deleted uploads past their lifecycle
+  project                     = var.project_id
+  name                        = "${var.name_prefix}-uploads"
+  location                    = var.location
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = var.force_destroy
+  labels                      = merge(var.labels, { data = "working-material" })
+
+  # Deleted working material should be gone, not kept for a week by soft delete.
+  soft_delete_policy {
+    retention_duration_seconds = 0
+  }
+
+  lifecycle_rule {
+    condition {
+      age = var.working_material_ttl_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      age = 1
+    }
+    action {
+      type = "AbortIncompleteMultipartUpload"
+    }
+  }
+
+  dynamic "cors" {
+    for_each = length(var.cors_origins) > 0 ? [1] : []
+    content {
+      origin          = var.cors_origins
+      method          = ["PUT"]
+      response_header = local.cors_headers
+      max_age_seconds = 3600
+    }
+  }
+}
+
+# Parse output (payloads of parsed_content artifacts). A separate bucket, so writing here can never trigger ingest.
+resource "google_storage_bucket" "derived" {
+  # checkov:skip=CKV_GCP_62: access is recorded by Cloud Audit Logs (storage DATA_READ/DATA_WRITE, enabled in the platform module), not by legacy usage logs
+  # checkov:skip=CKV_GCP_78: working material is meant to disappear; versions would keep deleted uploads past their lifecycle
+  project                     = var.project_id
+  name                        = "${var.name_prefix}-derived"
+  location                    = var.location
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = var.force_destroy
+  labels                      = merge(var.labels, { data = "working-material" })
+
+  soft_delete_policy {
+    retention_duration_seconds = 0
+  }
+
+  lifecycle_rule {
+    condition {
+      age = var.working_material_ttl_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  dynamic "cors" {
+    for_each = length(var.cors_origins) > 0 ? [1] : []
+    content {
+      origin          = var.cors_origins
+      method          = ["GET", "HEAD"]
+      response_header = ["Content-Type"]
+      max_age_seconds = 3600
+    }
+  }
+}
+
+# Persistent materializations written by save: records of fact. Versioned, never expired by a rule.
+resource "google_storage_bucket" "records" {
+  # checkov:skip=CKV_GCP_62: access is recorded by Cloud Audit Logs (storage DATA_READ/DATA_WRITE, enabled in the platform module), not by legacy usage logs
+  project                     = var.project_id
+  name                        = "${var.name_prefix}-records"
+  location                    = var.location
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = var.force_destroy
+  labels                      = merge(var.labels, { data = "records" })
+
+  versioning {
+    enabled = true
+  }
+
+  dynamic "cors" {
+    for_each = length(var.cors_origins) > 0 ? [1] : []
+    content {
+      origin          = var.cors_origins
+      method          = ["GET", "HEAD"]
+      response_header = ["Content-Type"]
+      max_age_seconds = 3600
+    }
+  }
+}
+
+# Staged function archives, named by content hash; only the function build service account reads them.
+resource "google_storage_bucket" "sources" {
+  # checkov:skip=CKV_GCP_62: access is recorded by Cloud Audit Logs (storage DATA_READ/DATA_WRITE, enabled in the platform module), not by legacy usage logs
+  project                     = var.project_id
+  name                        = "${var.name_prefix}-function-sources"
+  location                    = var.location
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = var.force_destroy
+  labels                      = merge(var.labels, { data = "build" })
+
+  versioning {
+    enabled = true
+  }
+
+  # Old archives are only needed to rebuild an old revision; a rollback re-stages them from git anyway.
+  lifecycle_rule {
+    condition {
+      age        = 90
+      with_state = "ANY"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}
