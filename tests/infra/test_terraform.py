@@ -293,7 +293,10 @@ def test_uploads_bucket_is_the_only_one_wired_to_ingest_finalize(
     assert "derived" not in wiring and "records" not in wiring and "sources" not in wiring
 
 
-def test_working_material_expires_and_records_are_versioned_and_kept(infra_dirs: dict[str, TfDir]) -> None:
+def test_working_material_expires_and_records_are_versioned_and_kept(infra_dirs: dict[str, TfDir], platform: TfDir) -> None:
+    # The bucket rule and the functions' WORKING_MATERIAL_TTL_DAYS come from the same variable.
+    assert platform.module("storage")["working_material_ttl_days"] == "${var.working_material_ttl_days}"
+    assert platform.module("declarations")["working_material_ttl_days"] == "${var.working_material_ttl_days}"
     storage = infra_dirs["modules/storage"]
     for name in ("uploads", "derived"):
         rules = storage.resource("google_storage_bucket", name)["lifecycle_rule"]
