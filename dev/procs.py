@@ -110,7 +110,9 @@ def free_ports(count: int, avoid: Sequence[int] = ()) -> list[int]:
 
 
 def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    """Free to listen on. SO_REUSEADDR as servers use it: a closed connection in TIME_WAIT does not count."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -39,7 +39,7 @@ class Topology:
     notifications_topic: str = "gcs-notifications"
     consumer_push_subscription: str = "outbox-consumer-push"
     events_tap_subscription: str = "events-tap"
-    dead_letter_subscription: str = "ingestion-events-dlq-tap"
+    dead_letter_subscription: str = "ingestion-events-dlq-hold"
     bridge_subscription: str = "eventarc-ingest-finalize"
     queue: str = "parse-commands"
     buckets: tuple[str, ...] = field(init=False)
@@ -68,7 +68,7 @@ class Topology:
             "subscriptions": {
                 "consumer_push": self.subscription_path(self.consumer_push_subscription),
                 "events_tap": self.subscription_path(self.events_tap_subscription),
-                "dead_letter_tap": self.subscription_path(self.dead_letter_subscription),
+                "dead_letter_hold": self.subscription_path(self.dead_letter_subscription),
                 "bridge": self.subscription_path(self.bridge_subscription),
             },
             "queue": self.queue_path,
@@ -143,6 +143,7 @@ def ensure_consumer_push_subscription(topology: Topology, consumer_url: str) -> 
                 "dead_letter_topic": topology.topic_path(topology.dead_letter_topic),
                 "max_delivery_attempts": DEAD_LETTER_MAX_ATTEMPTS,
             },
+            # Terraform backs off 10 s to 600 s; locally a failing consumer is retried sooner so tests see it.
             "retry_policy": {
                 "minimum_backoff": duration_pb2.Duration(seconds=1),
                 "maximum_backoff": duration_pb2.Duration(seconds=30),

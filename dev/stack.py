@@ -43,9 +43,11 @@ DEFAULT_GATEWAY_PORT = 8080
 FUNCTIONS_MANIFEST = REPO_ROOT / "infra" / "functions.json"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 ROUTES_FILE = REPO_ROOT / "infra" / "routes.json"
-TASKS_MAX_RETRIES = 5  # the emulator retries a failed task without backoff; bound it
+TASKS_MAX_RETRIES = 4  # 5 attempts in all, as the Terraform queue (the emulator retries without backoff)
+SCHEDULER_INTERVAL = 60.0  # the Terraform job runs every minute
 EMULATOR_READY_TIMEOUT = 60.0
 SERVICE_READY_TIMEOUT = 60.0
+Probe = tuple[ManagedProcess, Callable[[], bool], str]  # a process, how to tell it is ready, and what that means
 SIGNATURE_BY_TRIGGER = {
     "http": "http",
     "task": "http",
@@ -114,6 +116,22 @@ def start_emulators(
     avoid_ports: Sequence[int] = (DEFAULT_GATEWAY_PORT,),
 ) -> Emulators:
     """Start the four emulators in parallel on free ports and wait until each really answers."""
+    emulators, probes = spawn_emulators(prereqs, log_dir, topology, avoid_ports)
+    try:
+        wait_all(probes, EMULATOR_READY_TIMEOUT)
+    except BaseException:
+        stop_processes(emulators.processes)
+        raise
+    return emulators
+
+
+def spawn_emulators(
+    prereqs: Prereqs,
+    log_dir: Path,
+    topology: Topology | None = None,
+    avoid_ports: Sequence[int] = (DEFAULT_GATEWAY_PORT,),
+) -> tuple[Emulators, list[Probe]]:
+    """Start the four emulators on free ports; returns their readiness probes (HTTP or gRPC) without waiting."""
     topology = topology or Topology()
     fs_port, ps_port, gcs_port, tasks_port = free_ports(4, avoid=avoid_ports)
     pubsub_host = f"{LOOPBACK}:{ps_port}"
@@ -163,20 +181,19 @@ def start_emulators(
         for name, argv, proc_env in specs:
             emulators.processes.append(start_process(name, argv, log_dir / f"{name}.log", proc_env))
         fs, ps, gcs, tasks = emulators.processes
-        probes = [
+        probes: list[Probe] = [
             (fs, lambda: http_ok(f"http://{emulators.firestore_host}/", accept=lambda s: s == 200), "HTTP 200 on /"),
             (ps, lambda: http_ok(f"http://{pubsub_host}/", accept=lambda s: s == 200), "HTTP 200 on /"),
             (gcs, lambda: http_ok(f"{storage_url}/storage/v1/b", accept=lambda s: s == 200), "bucket listing"),
             (tasks, lambda: _tasks_ready(emulators.tasks_host, topology), "gRPC ListQueues"),
         ]
-        wait_all(probes, EMULATOR_READY_TIMEOUT)
     except BaseException:
         stop_processes(emulators.processes)
         raise
-    return emulators
+    return emulators, probes
 
 
-def wait_all(probes: Sequence[tuple[ManagedProcess, Callable[[], bool], str]], timeout: float) -> dict[str, float]:
+def wait_all(probes: Sequence[Probe], timeout: float) -> dict[str, float]:
     with ThreadPoolExecutor(max_workers=max(1, len(probes))) as pool:
         futures = {proc.name: pool.submit(wait_until, proc, probe, timeout, what) for proc, probe, what in probes}
         errors: list[str] = []
@@ -274,9 +291,6 @@ def settings_env(emulators: Emulators, parse_worker_url: str) -> dict[str, str]:
     }
 
 
-Probe = tuple[ManagedProcess, Callable[[], bool], str]
-
-
 def function_url(port: int) -> str:
     return f"http://{LOOPBACK}:{port}"
 
@@ -352,6 +366,17 @@ def launch_bridge(
     return proc, ready_file.exists, "its subscription attached"
 
 
+def launch_scheduler(jobs: Mapping[str, str], interval: float, env: Mapping[str, str], log_dir: Path, ready_file: Path) -> Probe:
+    ready_file.unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "dev.scheduler", "--interval", str(interval), "--ready-file", str(ready_file)]
+    for name, url in jobs.items():
+        argv += ["--job", f"{name}={url}"]
+    proc = start_process(
+        "scheduler", argv, log_dir / "scheduler.log", {**env, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}, cwd=REPO_ROOT
+    )
+    return proc, ready_file.exists, "started"
+
+
 def launch_gateway(
     port: int,
     routes_file: Path,
@@ -410,9 +435,15 @@ def start_services(
     routes_file: Path = ROUTES_FILE,
     function_ports: Mapping[str, int] | None = None,
     extra_env: Mapping[str, str] | None = None,
+    emulator_probes: Sequence[Probe] = (),
 ) -> Services:
-    """Start every function, the bridge and the gateway at once, wait until each answers, then wire the push
-    subscription (only once its consumer is up, so the emulator never pushes into a closed port)."""
+    """Start every function and the gateway, then (once the emulators answer) the bridge and the scheduler; wait until
+    each answers, then wire the push subscription (only once its consumer is up, so the emulator never pushes into
+    a closed port).
+
+    emulator_probes: emulators just spawned and not yet waited for; their start-up then overlaps the functions'
+    imports, and they are provisioned here.
+    """
     from dev.provision import delete_push_subscriptions, ensure_consumer_push_subscription
 
     ports, gw_port = plan_ports(functions, gateway_port, function_ports)
@@ -426,6 +457,21 @@ def start_services(
         for spec in functions:
             probes.append(launch_function(spec, ports[spec.name], env, log_dir))
             processes.append(probes[-1][0])
+        http_functions = [s for s in functions if s.signature_type == "http"]
+        probes.append(
+            launch_gateway(
+                gw_port,
+                routes_file,
+                {s.name: urls[s.name] for s in http_functions},
+                {s.name: s.timeout_seconds for s in http_functions},
+                env,
+                log_dir,
+            )
+        )
+        processes.append(probes[-1][0])
+        if emulator_probes:
+            wait_all(emulator_probes, EMULATOR_READY_TIMEOUT)
+            provision(emulators)
         for spec in (s for s in functions if s.trigger == "storage_finalize"):
             probes.append(
                 launch_bridge(
@@ -439,18 +485,10 @@ def start_services(
                 )
             )
             processes.append(probes[-1][0])
-        http_functions = [s for s in functions if s.signature_type == "http"]
-        probes.append(
-            launch_gateway(
-                gw_port,
-                routes_file,
-                {s.name: urls[s.name] for s in http_functions},
-                {s.name: s.timeout_seconds for s in http_functions},
-                env,
-                log_dir,
-            )
-        )
-        processes.append(probes[-1][0])
+        scheduled = {s.name: urls[s.name] + "/" for s in functions if s.trigger == "scheduler"}
+        if scheduled:
+            probes.append(launch_scheduler(scheduled, SCHEDULER_INTERVAL, env, log_dir, state_dir / "scheduler.ready"))
+            processes.append(probes[-1][0])
         wait_all(probes, SERVICE_READY_TIMEOUT)
         push_endpoints: list[str] = []
         with scoped_env(emulators.env()):
@@ -603,15 +641,12 @@ def stack_up(
         prereqs = check_prereqs()
         functions = load_functions(manifest, functions_dir)
         log_dir = paths.state_dir / "logs"
-        emulators = start_emulators(prereqs, log_dir)
-        t_emulators = time.monotonic() - t0
+        emulators, emulator_probes = spawn_emulators(prereqs, log_dir)
         services: Services | None = None
         try:
-            provision(emulators)
-            services = start_services(emulators, functions, paths.state_dir, gateway_port, routes_file)
+            services = start_services(emulators, functions, paths.state_dir, gateway_port, routes_file, emulator_probes=emulator_probes)
             took = time.monotonic() - t0
             state = build_state(emulators, services, started, took)
-            state["startup_breakdown_seconds"] = {"emulators_ready": round(t_emulators, 2), "all_ready": round(took, 2)}
             write_state(paths, state)
         except BaseException:
             teardown(
@@ -623,8 +658,7 @@ def stack_up(
     if gateway_port and not services.gateway_url.endswith(f":{gateway_port}"):
         out.write(f"port {gateway_port} is taken; the gateway listens on {services.gateway_url} instead\n")
     out.write(
-        f"stack up in {took:.1f}s (emulators ready after {t_emulators:.1f}s): gateway {services.gateway_url}, "
-        f"{len(services.function_urls)} functions; state in {paths.state_file}\n"
+        f"stack up in {took:.1f}s: gateway {services.gateway_url}, {len(services.function_urls)} functions; state in {paths.state_file}\n"
     )
     return state
 

@@ -37,6 +37,10 @@ from dev.provision import Topology  # noqa: E402
 EMULATOR_FIXTURES = {"emulators", "fresh_state", "event_tap", "stack"}
 
 
+def _uses_stack(item: pytest.Item) -> bool:
+    return "stack" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
@@ -44,6 +48,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.emulators)
         if "stack" in names:
             item.add_marker(pytest.mark.stack)
+    # Once the stack runs, its consumer and bridge react to everything on the shared emulators; in-process tests
+    # run first so they see only their own effects. The sort is stable: the order is otherwise unchanged.
+    items.sort(key=_uses_stack)
 
 
 # ---- the session's processes, and a reaper in case the session dies without teardown -----------------------------
