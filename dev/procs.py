@@ -63,8 +63,20 @@ class ManagedProcess:
         except psutil.Error:
             return False
 
+    def _pid_reused(self) -> bool:
+        """The pid now names another process: our leader died and, with its whole group gone, the number was freed."""
+        try:
+            proc = psutil.Process(self.pid)
+            return abs(proc.create_time() - self.create_time) >= 0.5
+        except psutil.Error:
+            return False
+
     def group_members(self) -> list[int]:
-        """Live processes of our process group, plus descendants that left it."""
+        """Live processes of our process group, plus descendants that left it. While any member lives the kernel
+        keeps the group's number from being reused, so a group found under our pgid is ours, unless the pid itself
+        now names a newer process."""
+        if self._pid_reused():
+            return []
         members: set[int] = set()
         for proc in psutil.process_iter(["pid", "status"]):
             try:
@@ -173,11 +185,13 @@ def stop_processes(processes: Sequence[ManagedProcess], timeout: float = 10.0) -
 
 
 def _signal_group(proc: ManagedProcess, sig: signal.Signals) -> None:
-    for pid in proc.group_members():
+    members = proc.group_members()
+    for pid in members:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
+    if members:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
 
 
 def http_ok(url: str, timeout: float = 1.0, accept: Callable[[int], bool] = lambda status: status < 500) -> bool:
