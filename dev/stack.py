@@ -86,6 +86,10 @@ class Emulators:
             "GOOGLE_CLOUD_PROJECT": self.project_id,
         }
 
+    def ports(self) -> list[int]:
+        hosts = (self.firestore_host, self.pubsub_host, self.storage_url, self.tasks_host)
+        return [int(host.rsplit(":", 1)[1]) for host in hosts]
+
     def describe(self) -> dict[str, str]:
         return {
             "firestore": self.firestore_host,
@@ -414,11 +418,12 @@ def plan_ports(
     functions: Sequence[FunctionSpec] | Sequence[str],
     gateway_port: int | None = None,
     taken: Mapping[str, int] | None = None,
+    avoid: Sequence[int] = (),
 ) -> tuple[dict[str, int], int]:
     """Ports for each function and the gateway. Ports in `taken` are kept while still free; gateway_port None, or
-    taken, means any free port."""
+    taken, means any free port. `avoid`: ports promised to processes that may not listen yet."""
     names = [f if isinstance(f, str) else f.name for f in functions]
-    fresh = iter(free_ports(len(names) + 1, avoid=(DEFAULT_GATEWAY_PORT, *(taken or {}).values())))
+    fresh = iter(free_ports(len(names) + 1, avoid=(DEFAULT_GATEWAY_PORT, *(taken or {}).values(), *avoid)))
     ports = {}
     for name in names:
         kept = (taken or {}).get(name)
@@ -446,7 +451,7 @@ def start_services(
     """
     from dev.provision import delete_push_subscriptions, ensure_consumer_push_subscription
 
-    ports, gw_port = plan_ports(functions, gateway_port, function_ports)
+    ports, gw_port = plan_ports(functions, gateway_port, function_ports, avoid=emulators.ports())
     urls = {spec.name: function_url(ports[spec.name]) for spec in functions}
     env = {**os.environ, **settings_env(emulators, parse_worker_url(functions, ports)), **(extra_env or {})}
     log_dir = state_dir / "logs"

@@ -190,7 +190,7 @@ def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEmulato
     try:
         # The function ports are chosen now so PARSE_WORKER_URL is right for in-process code too.
         names, worker = _function_names()
-        ports, _ = devstack.plan_ports(names)
+        ports, _ = devstack.plan_ports(names, avoid=emu.ports())
         worker_url = f"{devstack.function_url(ports[worker])}/" if worker else ""
         env = devstack.settings_env(emu, worker_url)
         _export_env(env)
