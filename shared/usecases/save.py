@@ -154,6 +154,8 @@ def handle_save(ctx: ExecutionContext, params: SaveMaterializationParams) -> Out
         parents = [services.store.get_artifact(ctx.tenant_id, pid) for pid in artifact.lineage.derived_from]
         check_sources(artifact, parents)
         copies = record_copies(artifact, services.settings.records_bucket)
+        if not copies:
+            raise Conflict(f"Artifact {artifact.artifact_id} has no payload to save.", code="NO_PAYLOAD")
         if payload_expired(artifact, utcnow()) or _working_payload_gone(services.blobs, copies):
             raise Conflict(
                 f"The working material of artifact {artifact.artifact_id} has expired; ingest the file again to save it.",

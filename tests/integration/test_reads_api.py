@@ -293,3 +293,45 @@ def test_reads_need_a_token_but_the_openapi_document_is_public(services, functio
     doc = client.get("/v1/openapi.json")
     assert doc.status_code == 200 and doc.get_json()["openapi"].startswith("3.1")
     assert "/v1/artifacts/{artifact_id}/lineage" in doc.get_json()["paths"]
+
+
+# pure rules, no I/O
+
+def _pure_file(state: LifecycleState, expires_at, materializations=None) -> Artifact:
+    return Artifact(
+        artifact_id="file_x", artifact_type="file", tenant_id=TENANT, session_id="s", lifecycle_state=state,
+        storage_location="gs://u/f", boundary_contract_id="bc", expires_at=expires_at,
+        produced_by=ProducedBy(intent="ingest_file", execution_id="e"), lineage=root_lineage("file_x"),
+        materializations=materializations or [Materialization(materialization_id="m", uri="gs://u/f", format="text/csv")],
+    )
+
+
+def test_payload_state_rules():
+    from shared.domain.states import PayloadState
+    from shared.usecases.reads import effective_payload_state
+
+    now = utcnow()
+    past, future = now - timedelta(seconds=1), now + timedelta(days=1)
+    assert effective_payload_state(_pure_file(LifecycleState.PENDING, future), now) == PayloadState.LIVE
+    assert effective_payload_state(_pure_file(LifecycleState.PENDING, past), now) == PayloadState.EXPIRED
+    assert effective_payload_state(_pure_file(LifecycleState.PENDING, future), now, objects_present=False) == \
+        PayloadState.EXPIRED
+    assert effective_payload_state(_pure_file(LifecycleState.READY, past), now) == PayloadState.LIVE  # records keep
+    assert effective_payload_state(_pure_file(LifecycleState.DELETED, None), now) == PayloadState.DELETED
+
+
+def test_a_saved_artifact_serves_its_record_copies_and_working_material_its_working_copies():
+    from shared.usecases.reads import payload_materializations
+
+    mats = [Materialization(materialization_id="w", uri="gs://u/f", format="text/csv"),
+            Materialization(materialization_id="r", uri="gs://r/f", format="text/csv", persistent=True)]
+    assert [m.materialization_id for m in payload_materializations(_pure_file(LifecycleState.READY, None, mats))] == ["r"]
+    assert [m.materialization_id for m in payload_materializations(
+        _pure_file(LifecycleState.PENDING, None, mats[:1]))] == ["w"]
+
+
+@pytest.mark.parametrize("raw, size", [(None, 50), ("1", 1), ("100", 100)])
+def test_page_size_defaults_to_50_and_accepts_1_to_100(raw, size):
+    from shared.usecases.reads import parse_page_size
+
+    assert parse_page_size(raw) == size

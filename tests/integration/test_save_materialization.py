@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from shared.bootstrap import Services, get_services, set_services
-from shared.domain.lineage import derived_lineage
+from shared.domain.lineage import derived_lineage, root_lineage
 from shared.domain.models import Artifact, Materialization, ProducedBy, utcnow
 from shared.domain.states import ExecutionStatus, LifecycleState
 from shared.usecases.objects import gs_uri, parsed_prefix, record_prefix, split_gs_uri
@@ -269,3 +269,42 @@ def test_working_payload_removed_by_the_lifecycle_rule_cannot_be_saved(services,
 
     assert resp.status_code == 409 and resp.get_json()["error_code"] == "PAYLOAD_EXPIRED"
     assert services.store.get_artifact(TENANT, file_id).lifecycle_state == LifecycleState.PENDING
+
+
+# pure rules, no I/O
+
+def _artifact(mats: list[str], tenant: str = TENANT) -> Artifact:
+    return Artifact(
+        artifact_id="parsed_x", artifact_type="parsed_content", tenant_id=tenant, session_id="s",
+        storage_location=mats[0], boundary_contract_id="bc_x", produced_by=ProducedBy(intent="parse_content", execution_id="e"),
+        materializations=[Materialization(materialization_id=f"m{i}", uri=u, format="jsonl") for i, u in enumerate(mats)],
+        lineage=derived_lineage([Artifact(
+            artifact_id="file_x", artifact_type="file", tenant_id=tenant, session_id="s", storage_location="gs://u/f",
+            boundary_contract_id="bc_x", produced_by=ProducedBy(intent="ingest_file", execution_id="e"),
+            lineage=root_lineage("file_x"))], "parse_content", "run"),
+    )
+
+
+def test_record_copy_names_depend_on_the_artifact_alone_and_never_collide():
+    from shared.usecases.save import record_copies
+
+    artifact = _artifact(["gs://d/tenants/t/parsed/p/chunks.jsonl", "gs://u/other/chunks.jsonl",
+                          "gs://d/tenants/t/parsed/p/structured.parquet"])
+    first = [c.name for c in record_copies(artifact, "records")]
+    assert first == [c.name for c in record_copies(artifact, "records")]  # a retry picks the same names
+    assert len(set(first)) == 3 and all(n.startswith(record_prefix(TENANT, "parsed_x")) for n in first)
+
+
+def test_a_derived_artifact_needs_every_source_ready():
+    from shared.domain.errors import Conflict
+    from shared.usecases.save import check_sources
+
+    artifact = _artifact(["gs://d/x"])
+    source = Artifact(artifact_id="file_x", artifact_type="file", tenant_id=TENANT, session_id="s",
+                      storage_location="gs://u/f", boundary_contract_id="bc_x",
+                      produced_by=ProducedBy(intent="ingest_file", execution_id="e"), lineage=root_lineage("file_x"))
+    for parent in (source, None, source.model_copy(update={"lifecycle_state": LifecycleState.REJECTED})):
+        with pytest.raises(Conflict) as refused:
+            check_sources(artifact, [parent])
+        assert refused.value.code == "SOURCE_NOT_SAVED"
+    check_sources(artifact, [source.model_copy(update={"lifecycle_state": LifecycleState.READY})])
