@@ -676,6 +676,8 @@ def stack_down(paths: StackPaths, out: Any = sys.stdout) -> dict[str, Any]:
             return {"stopped": []}
         report = teardown(state_processes(state), Topology(project_id=state["project_id"]), state.get("emulators", {}).get("pubsub"))
         paths.state_file.unlink(missing_ok=True)
+        for ready in paths.state_dir.glob("*.ready"):
+            ready.unlink(missing_ok=True)
     for sub in report["deleted_push_subscriptions"]:
         out.write(f"deleted push subscription {sub}\n")
     if report["push_cleanup_error"]:
