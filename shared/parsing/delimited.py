@@ -13,6 +13,7 @@ import pyarrow.csv as pacsv
 from .context import ParseContext, Reread, describe
 from .detect import HEAD_BYTES, detect_delimiter, detect_encoding
 from .errors import ParseError
+from .streams import READ_SIZE
 
 MAX_REREADS = 3
 _CONVERSION = re.compile(r"In CSV column #(\d+): .*?CSV conversion error to (\w+)")
@@ -106,7 +107,7 @@ class _Setup:
         )
         convert_options = pacsv.ConvertOptions(column_types=dict.fromkeys(self.text_columns, pa.string()))
         return pacsv.open_csv(
-            ctx.source if source is None else source,
+            ctx.source,
             read_options=read_options,
             parse_options=parse_options,
             convert_options=convert_options,
@@ -119,10 +120,9 @@ def parse_delimited(ctx: ParseContext) -> None:
     encoding = csv_encoding(ctx, head)
     setup = _Setup(encoding, _delimiter(ctx, head, encoding), tuple(ctx.hints.get("csv_text_columns", ())))
     invalid = _InvalidRows(ctx.options.on_invalid_row)
-    counter = _QuoteCounter(ctx.source) if _ascii_compatible(encoding) and setup.delimiter != "\t" else None
     reader = None
     try:
-        reader = setup.open(ctx, invalid, use_threads=True, source=counter)
+        reader = setup.open(ctx, invalid, use_threads=True)
         sink = ctx.outputs.table(_target_schema(reader.schema))
         # The last batch is held back: it may end in a value whose quote never closed.
         held: pa.RecordBatch | None = None
@@ -131,10 +131,10 @@ def parse_delimited(ctx: ParseContext) -> None:
                 sink.write(held)
             held = batch
         if held is not None:
-            if counter is not None and counter.odd and _ends_in_open_quote(held):
+            if setup.delimiter != "\t" and _ends_in_open_quote(held) and _odd_quotes(ctx, encoding):
                 held = _drop_open_quote_row(ctx, held, invalid, sink.rows)
             sink.write(held)
-    except pa.ArrowInvalid as exc:
+    except pa.ArrowException as exc:
         _fail(ctx, exc, invalid, reader.schema if reader is not None else None, setup)
     except UnicodeDecodeError as exc:
         ctx.fail(
@@ -149,24 +149,18 @@ def parse_delimited(ctx: ParseContext) -> None:
         )
 
 
-class _QuoteCounter:
-    """Counts quote bytes as pyarrow reads: an odd total means a quote was never closed."""
-
-    def __init__(self, source: Any) -> None:
-        self._source = source
-        self.quotes = 0
-
-    @property
-    def odd(self) -> bool:
-        return self.quotes % 2 == 1
-
-    def read(self, size: int = -1) -> bytes:
-        data: bytes = self._source.read(size)
-        self.quotes += data.count(b'"')
-        return data
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._source, name)
+def _odd_quotes(ctx: ParseContext, encoding: str) -> bool:
+    """Whether the file holds an odd number of quotes, i.e. one never closed. A second read, done only when the
+    last row ends in a multi-line value: that is the only trace pyarrow leaves of an unclosed quote."""
+    if not _ascii_compatible(encoding):
+        return False
+    position = ctx.source.tell()
+    ctx.rewind()
+    quotes = 0
+    while block := ctx.source.read(READ_SIZE):
+        quotes += block.count(b'"')
+    ctx.source.seek(position)
+    return quotes % 2 == 1
 
 
 def _ascii_compatible(encoding: str) -> bool:
@@ -174,7 +168,7 @@ def _ascii_compatible(encoding: str) -> bool:
 
 
 def _ends_in_open_quote(batch: pa.RecordBatch) -> bool:
-    """pyarrow ends an unclosed quote at the end of the file: the last value then swallowed the lines after it."""
+    """pyarrow closes an unclosed quote at the end of the file: the last value then swallowed the lines after it."""
     last = batch.slice(batch.num_rows - 1, 1)
     for column in last.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -203,7 +197,7 @@ def _drop_open_quote_row(ctx: ParseContext, held: pa.RecordBatch, invalid: _Inva
     return held.slice(0, held.num_rows - 1)
 
 
-def _fail(ctx: ParseContext, exc: pa.ArrowInvalid, invalid: _InvalidRows, schema: pa.Schema | None, setup: _Setup) -> None:
+def _fail(ctx: ParseContext, exc: pa.ArrowException, invalid: _InvalidRows, schema: pa.Schema | None, setup: _Setup) -> None:
     message = str(exc)
     if invalid.first is not None:
         row = invalid.first
@@ -256,6 +250,6 @@ def _locate_invalid_row(ctx: ParseContext, setup: _Setup) -> int | None:
     try:
         for _ in setup.open(ctx, capture, use_threads=False):
             pass
-    except (pa.ArrowInvalid, UnicodeDecodeError):
+    except (pa.ArrowException, UnicodeDecodeError):
         pass
     return found[0].number if found else None

@@ -209,17 +209,22 @@ def _text_format(text: str, extension: str, truncated: bool) -> tuple[Format, Co
         return "html", "high"
     by_name = _EXTENSIONS.get(extension)
     delimited = _delimited_format(body, truncated)
-    markdown_score = sum(1 for signal in _MD_SIGNALS if signal.search(body[:HEAD_BYTES]))
-    if delimited is not None and delimited[1] == "high" and markdown_score < 2:
+    markdown = _looks_like_markdown(body)
+    if delimited is not None and delimited[1] == "high" and not markdown:
         # Clean columns on every sampled row outweigh a name such as .txt.
         return delimited[0], "high" if by_name == delimited[0] else "medium"
     if by_name in _TEXT_TIES:
         return by_name, "medium"
-    if markdown_score >= 2:
+    if markdown:
         return "markdown", "medium"
     if delimited is not None:
         return delimited[0], "low"
     return "text", "medium"
+
+
+def _looks_like_markdown(body: str) -> bool:
+    sample = body[:16384]  # the signals show early; scanning the whole head costs more than the rest of sniffing
+    return sum(1 for signal in _MD_SIGNALS if signal.search(sample)) >= 2
 
 
 def _edi_format(body: str) -> Format | None:

@@ -23,7 +23,12 @@ class ParseOptions(BaseModel):
     encoding: str | None = Field(default=None, description="Overrides the detected text encoding (a codec name).")
     delimiter: str | None = Field(default=None, description="CSV field delimiter; detected when absent.")
     has_header: bool = Field(default=True, description="The first CSV row names the columns.")
-    block_size: int = Field(default=4 * MIB, ge=64 * KIB, le=64 * MIB, description="CSV bytes read per block.")
+    block_size: int = Field(
+        default=1 * MIB,
+        ge=64 * KIB,
+        le=64 * MIB,
+        description="CSV bytes per block. pyarrow reads blocks ahead, so peak memory grows with this value.",
+    )
     sheets: Literal["first", "all"] = Field(default="first", description="XLSX: the first sheet, or every sheet.")
     sheet: str | None = Field(default=None, description="XLSX: one sheet by name.")
     chunk_size: int = Field(default=2000, ge=200, le=100_000, description="Maximum characters in a text chunk.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
 from typing import BinaryIO
 
@@ -15,14 +16,20 @@ from .models import ParseOutput, SchemaField
 from .streams import CountingSink
 
 # A row group is written once this much is buffered: big enough for efficient Parquet, small enough for a function.
-ROW_GROUP_BYTES = 32 * 1024 * 1024
+# The first ones are smaller (4, 8, then 16 MiB) so that writing overlaps reading even for a small file.
+ROW_GROUP_BYTES = 16 * 1024 * 1024
+FIRST_ROW_GROUP_BYTES = 4 * 1024 * 1024
 ROW_GROUP_ROWS = 1_000_000
 
 OpenOutput = Callable[[str, str], AbstractContextManager[BinaryIO]]
 
 
 class TableSink:
-    """Writes record batches to Parquet incrementally, one row group per ~32 MiB."""
+    """Writes record batches to Parquet incrementally.
+
+    Batches are gathered into row groups of about ROW_GROUP_BYTES, and each row group is encoded and written on
+    one background thread while the next one is being read: the two overlap, and at most two row groups are held.
+    """
 
     def __init__(self, sink: CountingSink, schema: pa.Schema) -> None:
         self.sink = sink
@@ -31,7 +38,12 @@ class TableSink:
         self._pending: list[pa.RecordBatch] = []
         self._pending_bytes = 0
         self._pending_rows = 0
-        self._writer = pq.ParquetWriter(sink, schema, compression="snappy")
+        self._groups = 0
+        # Dictionary encoding pays off for text; for numbers and timestamps it is mostly wasted work.
+        dictionary = [field.name for field in schema if _dictionary_worthy(field.type)]
+        self._writer = pq.ParquetWriter(sink, schema, compression="snappy", use_dictionary=dictionary or False)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
+        self._in_flight: Future[None] | None = None
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
@@ -42,26 +54,50 @@ class TableSink:
         self._pending_bytes += batch.nbytes
         self._pending_rows += batch.num_rows
         self.rows += batch.num_rows
-        if self._pending_bytes >= ROW_GROUP_BYTES or self._pending_rows >= ROW_GROUP_ROWS:
+        threshold = min(ROW_GROUP_BYTES, FIRST_ROW_GROUP_BYTES << min(self._groups, 8))
+        if self._pending_bytes >= threshold or self._pending_rows >= ROW_GROUP_ROWS:
             self._flush()
 
     def _flush(self) -> None:
-        if self._pending:
-            self._writer.write_table(pa.Table.from_batches(self._pending, schema=self.schema))
-            self._pending = []
-            self._pending_bytes = self._pending_rows = 0
+        if not self._pending:
+            return
+        table = pa.Table.from_batches(self._pending, schema=self.schema)
+        self._pending = []
+        self._pending_bytes = self._pending_rows = 0
+        self._wait()
+        self._in_flight = self._executor.submit(self._writer.write_table, table)
+        self._groups += 1
+
+    def _wait(self) -> None:
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            in_flight.result()
 
     def close(self) -> None:
-        self._flush()
+        try:
+            self._flush()
+            self._wait()
+        finally:
+            self._executor.shutdown(wait=True)
         self._writer.close()
 
     def abandon(self) -> None:
-        """Release the writer after a failure; its sink is detached, so nothing more reaches the output."""
+        """Release the writer after a failure; its sink drops writes, so nothing more reaches the output."""
         self._pending = []
+        self._executor.shutdown(wait=True)
         try:
             self._writer.close()
         except (pa.ArrowException, OSError, ValueError):
             pass
+
+
+def _dictionary_worthy(data_type: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(data_type)
+        or pa.types.is_large_string(data_type)
+        or pa.types.is_binary(data_type)
+        or pa.types.is_dictionary(data_type)
+    )
 
 
 def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:

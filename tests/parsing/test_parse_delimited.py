@@ -48,6 +48,20 @@ def test_csv_broken_quoting_fails_with_row_reference(run_parse, outputs) -> None
     assert outputs.aborted == ["structured.parquet"]
 
 
+def test_csv_quoted_line_breaks_in_the_last_row_are_kept(run_parse, outputs) -> None:
+    data = b'id,note\n1,"one line"\n2,"two\nlines"\n'
+    _, result = run_parse(data, "notes.csv", "structured")
+    assert outputs.rows()[-1] == {"id": 2, "note": "two\nlines"}
+    assert result.warnings == []
+
+
+def test_csv_unclosed_quote_at_the_end_is_skipped_when_asked(run_parse, outputs) -> None:
+    data = b'id,name,note\n1,ann,fine\n2,bob,"unclosed\n3,cat,ok\n'
+    _, result = run_parse(data, "notes.csv", "structured", {"on_invalid_row": "skip"})
+    assert outputs.rows() == [{"id": 1, "name": "ann", "note": "fine"}]
+    assert any("unclosed quote" in warning for warning in result.warnings)
+
+
 def test_csv_broken_row_in_a_later_block_is_located(run_parse) -> None:
     good = b"".join(b"%d,name %d,x\n" % (i, i) for i in range(1, 20_001))
     data = b"id,name,note\n" + good + b'20001,"broken,x\n20002,y,z\n'

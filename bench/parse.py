@@ -1,0 +1,376 @@
+"""Benchmark of the parsing engine, on data it generates itself under bench/.data/.
+
+    python -m bench.parse [--repeat N] [--skip-rss]
+
+1. Structured CSV throughput: `shared.parsing.parse()` from an open file to a Parquet file on disk, against
+   `pyarrow.csv.read_csv` of the same file in the same run, on 10 MB and 100 MB CSVs (target ratio >= 0.5).
+2. Peak RSS growth, each case in its own subprocess: parse() of a 100 MB CSV, parse() of a 100 MB many-page PDF,
+   and pyarrow.csv.read_csv of the 100 MB CSV for comparison.
+
+Prints a table and writes bench/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+BENCH_DIR = Path(__file__).resolve().parent
+DATA_DIR = BENCH_DIR / ".data"
+OUT_DIR = DATA_DIR / "out"
+RESULTS_FILE = BENCH_DIR / "results.json"
+MB = 1_000_000
+DATA_VERSION = "1"  # bump to regenerate the data when the generators change
+
+CSV_SIZES_MB = (10, 100)
+PDF_SIZE_MB = 100
+TARGET_RATIO = 0.5
+# parse_csv_10mb is there to show that the CSV figure does not scale with the input.
+RSS_CASES = ("parse_csv_10mb", "parse_csv_100mb", "parse_pdf_100mb", "read_csv_100mb")
+
+
+# --- generated data ---------------------------------------------------------------------------------------------
+
+_CITIES = ["Oslo", "Lyon", "Porto", "Kraków", "Zürich", "Sevilla", "Gent", "Tallinn", "Bari", "Malmö"]
+_WORDS = (
+    "invoice order shipment customer pallet warehouse delivery returned priority standard express fragile "
+    "refund partial backorder received packed dispatched cancelled"
+).split()
+
+
+def _csv_path(size_mb: int) -> Path:
+    return DATA_DIR / f"orders_{size_mb}mb.v{DATA_VERSION}.csv"
+
+
+def _pdf_path(size_mb: int) -> Path:
+    return DATA_DIR / f"report_{size_mb}mb.v{DATA_VERSION}.pdf"
+
+
+def ensure_csv(size_mb: int) -> Path:
+    """Orders with typed columns (int, text, float, timestamp, bool) and quoted notes holding commas."""
+    path = _csv_path(size_mb)
+    if path.exists():
+        return path
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(size_mb)
+    target = size_mb * MB
+    partial = path.with_suffix(".partial")
+    with partial.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("order_id,customer,city,amount,quantity,created_at,express,note\n")
+        written = 0
+        order = 0
+        while written < target:
+            lines = []
+            for _ in range(5000):
+                order += 1
+                note = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(2, 8)))
+                if order % 3 == 0:
+                    note = f'"{note}, then {rng.choice(_WORDS)}"'
+                lines.append(
+                    f"{order},customer-{rng.randint(1, 50_000)},{rng.choice(_CITIES)},{rng.uniform(1, 5000):.2f},"
+                    f"{rng.randint(1, 40)},2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T"
+                    f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00,{'true' if order % 4 == 0 else 'false'},"
+                    f"{note}\n"
+                )
+            chunk = "".join(lines)
+            handle.write(chunk)
+            written += len(chunk.encode("utf-8"))
+    partial.rename(path)
+    return path
+
+
+def ensure_pdf(size_mb: int) -> Path:
+    """A many-page PDF, each page holding ~3.5 KB of text and a ~45 KB grayscale image, written object by object."""
+    path = _pdf_path(size_mb)
+    if path.exists():
+        return path
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(7)
+    target = size_mb * MB
+    partial = path.with_suffix(".partial")
+    offsets: dict[int, int] = {}
+    page_ids: list[int] = []
+    with partial.open("wb") as out:
+
+        def put(number: int, body: bytes) -> None:
+            offsets[number] = out.tell()
+            out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+
+        out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+        put(1, b"<< /Type /Catalog /Pages 2 0 R >>")
+        put(3, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+        number = 4
+        page = 0
+        while out.tell() < target:
+            page += 1
+            page_id, content_id, image_id = number, number + 1, number + 2
+            number += 3
+            page_ids.append(page_id)
+            lines = [f"Report page {page}: warehouse activity"]
+            for _ in range(40):
+                lines.append(" ".join(rng.choice(_WORDS) for _ in range(12)))
+            text = " T* ".join(f"({line}) Tj" for line in lines)
+            content = f"q 200 0 0 225 350 500 cm /Im1 Do Q BT /F1 9 Tf 40 760 Td 11 TL {text} ET".encode("latin-1")
+            image = rng.randbytes(200 * 225)
+            put(
+                page_id,
+                (
+                    f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_id} 0 R "
+                    f"/Resources << /Font << /F1 3 0 R >> /XObject << /Im1 {image_id} 0 R >> >> >>"
+                ).encode(),
+            )
+            put(content_id, b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+            put(
+                image_id,
+                b"<< /Type /XObject /Subtype /Image /Width 200 /Height 225 /ColorSpace /DeviceGray "
+                b"/BitsPerComponent 8 /Length %d >>\nstream\n" % len(image) + image + b"\nendstream",
+            )
+        kids = " ".join(f"{i} 0 R" for i in page_ids)
+        put(2, f"<< /Type /Pages /Kids [{kids}] /Count {len(page_ids)} >>".encode())
+        xref = out.tell()
+        out.write(b"xref\n0 %d\n0000000000 65535 f \n" % number)
+        for index in range(1, number):
+            out.write(b"%010d 00000 n \n" % offsets[index])
+        out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (number, xref))
+    partial.rename(path)
+    return path
+
+
+# --- the cases --------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _file_output(name: str, content_type: str) -> Iterator[BinaryIO]:
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    with (OUT_DIR / name).open("wb") as handle:
+        yield handle
+
+
+def run_parse(path: Path, profile: str) -> Any:
+    from shared.parsing import parse, sniff_stream
+
+    with path.open("rb") as source:
+        detected = sniff_stream(source, path.name)
+        return parse(source, detected, profile, {}, _file_output)  # type: ignore[arg-type]
+
+
+def run_read_csv(path: Path) -> int:
+    import pyarrow.csv as pacsv
+
+    return pacsv.read_csv(path).num_rows
+
+
+def _warm(path: Path) -> None:
+    with path.open("rb") as handle:
+        while handle.read(8 * 1024 * 1024):
+            pass
+
+
+def throughput(size_mb: int, repeat: int) -> dict[str, Any]:
+    path = ensure_csv(size_mb)
+    size = path.stat().st_size
+    _warm(path)
+    # One untimed run of each first: imports, thread pools and allocator arenas are not what is measured.
+    run_read_csv(path)
+    run_parse(path, "structured")
+    parse_times: list[float] = []
+    read_times: list[float] = []
+    result = None
+    rows = 0
+    # Each parse() run is paired with a read_csv run just before it, and the ratio is the median of the pairs:
+    # on a shared machine the load drifts, and adjacent runs see about the same load.
+    for _ in range(repeat):
+        started = time.perf_counter()
+        rows = run_read_csv(path)
+        read_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        result = run_parse(path, "structured")
+        parse_times.append(time.perf_counter() - started)
+    assert result is not None and result.record_count == rows, "parse() and read_csv disagree on the row count"
+    ratio = statistics.median(read / parsed for read, parsed in zip(read_times, parse_times, strict=True))
+    parse_s = statistics.median(parse_times)
+    read_s = statistics.median(read_times)
+    return {
+        "case": f"csv_{size_mb}mb",
+        "input_bytes": size,
+        "rows": rows,
+        "repeat": repeat,
+        "parse_seconds_median": round(parse_s, 3),
+        "parse_seconds_best": round(min(parse_times), 3),
+        "read_csv_seconds_median": round(read_s, 3),
+        "read_csv_seconds_best": round(min(read_times), 3),
+        "parse_mb_per_s": round(size / MB / parse_s, 1),
+        "read_csv_mb_per_s": round(size / MB / read_s, 1),
+        "ratio": round(ratio, 3),
+        "ratio_of_best_runs": round(min(read_times) / min(parse_times), 3),
+        "target_ratio": TARGET_RATIO,
+        "meets_target": ratio >= TARGET_RATIO,
+        "parquet_bytes": result.outputs[0].bytes_written,
+    }
+
+
+def _rss_now() -> int:
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def _peak_rss() -> int:
+    """This process's peak RSS (VmHWM). getrusage's ru_maxrss is not used: after the fork and exec that start this
+    subprocess it can still report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def measure_rss_in_this_process(case: str) -> dict[str, Any]:
+    """Run one case after importing what it needs; report peak RSS above the RSS before it started."""
+    import pyarrow.csv  # noqa: F401 - imported before the baseline so that it does not count as growth
+    import pypdf  # noqa: F401
+
+    import shared.parsing.engine  # noqa: F401
+
+    if case == "parse_csv_100mb":
+        path, work = _csv_path(100), lambda p: run_parse(p, "structured")
+    elif case == "parse_csv_10mb":
+        path, work = _csv_path(10), lambda p: run_parse(p, "structured")
+    elif case == "parse_pdf_100mb":
+        path, work = _pdf_path(PDF_SIZE_MB), lambda p: run_parse(p, "unstructured")
+    elif case == "read_csv_100mb":
+        path, work = _csv_path(100), run_read_csv
+    else:
+        raise SystemExit(f"unknown case {case}")
+    baseline = _rss_now()
+    started = time.perf_counter()
+    result = work(path)
+    seconds = time.perf_counter() - started
+    peak = _peak_rss()
+    detail: dict[str, Any] = {}
+    if hasattr(result, "page_count") and result.page_count:
+        detail = {"pages": result.page_count, "chunks": result.chunk_count, "pages_per_s": round(result.page_count / seconds, 1)}
+    elif hasattr(result, "record_count"):
+        detail = {"rows": result.record_count}
+    return {
+        "case": case,
+        "input_bytes": path.stat().st_size,
+        "seconds": round(seconds, 2),
+        "baseline_rss_mb": round(baseline / MB, 1),
+        "peak_rss_mb": round(peak / MB, 1),
+        "peak_growth_mb": round((peak - baseline) / MB, 1),
+        **detail,
+    }
+
+
+def rss(case: str) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.parse", "--rss-case", case],
+        cwd=BENCH_DIR.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"RSS case {case} failed:\n{completed.stderr}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# --- report -----------------------------------------------------------------------------------------------------
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def report(results: dict[str, Any]) -> str:
+    parts = [
+        "Structured CSV throughput: parse() to a Parquet file vs pyarrow.csv.read_csv of the same file",
+        "(MB/s are medians; ratio = median over paired runs of read_csv time / parse time; best = fastest runs)",
+    ]
+    rows = [["case", "size MB", "rows", "parse MB/s", "read_csv MB/s", "ratio", "best", "target"]]
+    for item in results["throughput"]:
+        rows.append(
+            [
+                item["case"],
+                f"{item['input_bytes'] / MB:.1f}",
+                str(item["rows"]),
+                f"{item['parse_mb_per_s']:.1f}",
+                f"{item['read_csv_mb_per_s']:.1f}",
+                f"{item['ratio']:.2f}",
+                f"{item['ratio_of_best_runs']:.2f}",
+                ">= 0.5 " + ("ok" if item["meets_target"] else "MISSED"),
+            ]
+        )
+    parts.append(_table(rows))
+    if results.get("rss"):
+        parts.append("\nPeak RSS growth, one subprocess per case")
+        rows = [["case", "input MB", "seconds", "baseline MB", "peak MB", "growth MB", "notes"]]
+        for item in results["rss"]:
+            notes = ", ".join(f"{key}={item[key]}" for key in ("rows", "pages", "chunks", "pages_per_s") if key in item)
+            rows.append(
+                [
+                    item["case"],
+                    f"{item['input_bytes'] / MB:.1f}",
+                    f"{item['seconds']:.1f}",
+                    f"{item['baseline_rss_mb']:.0f}",
+                    f"{item['peak_rss_mb']:.0f}",
+                    f"{item['peak_growth_mb']:.0f}",
+                    notes,
+                ]
+            )
+        parts.append(_table(rows))
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.parse", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7, help="runs per throughput case (the median is reported)")
+    parser.add_argument("--skip-rss", action="store_true", help="skip the peak-RSS subprocesses")
+    parser.add_argument("--rss-case", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.rss_case:
+        print(json.dumps(measure_rss_in_this_process(args.rss_case)))
+        return 0
+    import pyarrow
+
+    for size_mb in CSV_SIZES_MB:
+        ensure_csv(size_mb)
+    ensure_pdf(PDF_SIZE_MB)
+    results: dict[str, Any] = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "pyarrow": pyarrow.__version__,
+            "platform": platform.platform(),
+            "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
+        },
+        "throughput": [throughput(size_mb, args.repeat) for size_mb in CSV_SIZES_MB],
+        "rss": [] if args.skip_rss else [rss(case) for case in RSS_CASES],
+    }
+    results["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
+    RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n")
+    print(report(results))
+    load = results["machine"]
+    print(f"\nload average (1, 5, 15 min): {load['load_average_at_start']} at start, {load['load_average_at_end']} at end")
+    print(f"wrote {RESULTS_FILE.relative_to(BENCH_DIR.parent)}")
+    return 0 if all(item["meets_target"] for item in results["throughput"]) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
