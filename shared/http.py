@@ -79,6 +79,21 @@ def respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = 
     return flask.Response(json.dumps(body, default=str), status=status, mimetype="application/json", headers=headers or {})
 
 
+def install_error_pages(errorhandler: Callable[[int], Callable[[Any], Any]]) -> None:
+    """Answers the web framework gives before our routing runs (e.g. an id with a control character) use our shape too.
+
+    Call with `functions_framework.errorhandler` at module level of a function's main.py."""
+
+    def not_found(_: Exception) -> flask.Response:
+        return respond(404, error_body("No such resource.", "ROUTE_NOT_FOUND", new_id("exec"), ""))
+
+    def not_allowed(_: Exception) -> flask.Response:
+        return respond(405, error_body("Method not allowed.", "METHOD_NOT_ALLOWED", new_id("exec"), ""))
+
+    errorhandler(404)(not_found)
+    errorhandler(405)(not_allowed)
+
+
 class HttpApp:
     def __init__(self, routes: list[Route]):
         self.routes = routes

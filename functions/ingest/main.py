@@ -5,7 +5,7 @@ from cloudevents.http.event import CloudEvent
 
 from shared.bootstrap import get_services
 from shared.events_edge import run_cloud_event
-from shared.http import Call, HttpApp, Route, submit_intent
+from shared.http import Call, HttpApp, Route, install_error_pages, submit_intent
 from shared.usecases import ingest_file, request_upload  # noqa: F401 - registers the intents
 from shared.usecases.finalize import StorageObjectData, handle_finalize
 from shared.usecases.uploads import get_upload_status
@@ -14,6 +14,8 @@ from shared.usecases.uploads import get_upload_status
 def _upload_status(call: Call) -> tuple[int, dict]:
     return 200, get_upload_status(call.services.store, call.principal, call.params["upload_id"])
 
+
+install_error_pages(functions_framework.errorhandler)
 
 _app = HttpApp([
     Route("POST", "/v1/intents/request_upload", submit_intent("request_upload"), "request_upload"),

@@ -3,7 +3,7 @@
 import functions_framework
 
 from shared.domain.intents import CreatePendingIntentBody
-from shared.http import Call, HttpApp, Route, submit_intent
+from shared.http import Call, HttpApp, Route, install_error_pages, submit_intent
 from shared.runtime.validation import validate
 from shared.usecases import parse_content  # noqa: F401 - registers the intent
 from shared.usecases.pending_intents import cancel_pending_intent, create_pending_intent, list_pending_intents
@@ -21,6 +21,8 @@ def _list(call: Call) -> tuple[int, dict]:
 def _cancel(call: Call) -> tuple[int, dict]:
     return 200, cancel_pending_intent(call.services, call.principal, call.params["intent_id"], call.request_id)
 
+
+install_error_pages(functions_framework.errorhandler)
 
 _app = HttpApp([
     Route("POST", "/v1/intents/parse_content", submit_intent("parse_content"), "parse_content"),

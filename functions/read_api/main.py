@@ -2,7 +2,7 @@
 
 import functions_framework
 
-from shared.http import Call, HttpApp, Route, respond
+from shared.http import Call, HttpApp, Route, install_error_pages, respond
 from shared.usecases import reads
 
 OPENAPI_PATH = "/v1/openapi.json"
@@ -29,6 +29,8 @@ def _lineage(call: Call) -> tuple[int, dict]:
 def _execution(call: Call) -> tuple[int, dict]:
     return 200, reads.get_execution(call.services.store, call.principal, call.params["execution_id"])
 
+
+install_error_pages(functions_framework.errorhandler)
 
 _app = HttpApp([
     Route("GET", "/v1/artifacts", _artifacts, "list_artifacts"),

@@ -2,7 +2,7 @@
 
 import functions_framework
 
-from shared.http import Call, HttpApp, Route, submit_intent
+from shared.http import Call, HttpApp, Route, install_error_pages, submit_intent
 from shared.usecases import save  # noqa: F401 - registers the intent
 from shared.usecases.delete_artifact import INTENT_TYPE as DELETE_ARTIFACT
 from shared.usecases.delete_artifact import delete_artifact
@@ -11,6 +11,8 @@ from shared.usecases.delete_artifact import delete_artifact
 def _delete(call: Call) -> tuple[int, dict]:
     return delete_artifact(call.services, call.principal, call.params["artifact_id"], call.request_id)
 
+
+install_error_pages(functions_framework.errorhandler)
 
 _app = HttpApp([
     Route("POST", "/v1/intents/save_materialization", submit_intent("save_materialization"), "save_materialization"),

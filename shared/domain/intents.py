@@ -3,14 +3,44 @@
 from __future__ import annotations
 
 import binascii
+import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.domain.models import utcnow
 
+MAX_MAP_DEPTH = 8
+MAX_MAP_BYTES = 64 * 1024
+MIME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
+
+
+def _check_storable(value: Any, depth: int = 0, in_array: bool = False) -> None:
+    """Free-form maps end up in Firestore: no empty keys, no array directly inside an array, bounded depth."""
+    if depth > MAX_MAP_DEPTH:
+        raise PydanticCustomError("invalid_map", "nested too deeply (at most 8 levels)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.strip() or key.startswith("__"):
+                raise PydanticCustomError("invalid_map", "keys must be non-empty strings not starting with __")
+            _check_storable(item, depth + 1)
+    elif isinstance(value, list):
+        if in_array:
+            raise PydanticCustomError("invalid_map", "an array may not directly contain another array")
+        for item in value:
+            _check_storable(item, depth + 1, in_array=True)
+
+
+def _storable_map(value: dict[str, Any]) -> dict[str, Any]:
+    _check_storable(value)
+    if len(json.dumps(value, default=str)) > MAX_MAP_BYTES:
+        raise PydanticCustomError("invalid_map", "larger than 64 KiB")
+    return value
+
+
+StorableMap = Annotated[dict[str, Any], AfterValidator(_storable_map)]
 IngestionProfile = Literal["structured", "unstructured", "hybrid"]
 RetentionPolicy = Literal["standard", "permanent", "ephemeral_30d", "regulatory_7y"]
 INTENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
@@ -28,7 +58,7 @@ class Intent(BaseModel):
     user_id: str = Field(min_length=1)
     solution_id: str = "default"
     parameters: dict[str, Any] = Field(default_factory=dict)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: StorableMap = Field(default_factory=dict)
     idempotency_key: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -39,7 +69,7 @@ class IntentEnvelope(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     parameters: dict[str, Any] = Field(default_factory=dict)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: StorableMap = Field(default_factory=dict)
 
 
 class Params(BaseModel):
@@ -54,11 +84,11 @@ def _require_text(value: str | None, code: str, what: str) -> None:
 class RequestUploadParams(Params):
     ui_name: str = Field(min_length=1, max_length=1024)
     file_size: int = Field(ge=1)
-    mime_type: str = Field(min_length=3, max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    mime_type: str = Field(min_length=3, max_length=255, pattern=MIME_PATTERN)
     filename: str | None = Field(default=None, max_length=1024)
     file_type: str | None = Field(default=None, max_length=64)
     ingestion_profile: IngestionProfile | None = None
-    parse_options: dict[str, Any] = Field(default_factory=dict)
+    parse_options: StorableMap = Field(default_factory=dict)
 
 
 def decode_hex(value: str, field: str) -> bytes:
@@ -79,11 +109,11 @@ class IngestFileParams(Params):
     endpoint: str | None = Field(default=None, max_length=2048)
     api_type: str = Field(default="rest", max_length=32)
     file_type: str = Field(default="unstructured", max_length=64)
-    mime_type: str = Field(default="application/octet-stream", max_length=255)
+    mime_type: str = Field(default="application/octet-stream", max_length=255, pattern=MIME_PATTERN)
     filename: str | None = Field(default=None, max_length=1024)
     user_id: str | None = None  # accepted for seed compatibility, never trusted: the token decides
-    source_metadata: dict[str, Any] = Field(default_factory=dict)
-    ingestion_options: dict[str, Any] = Field(default_factory=dict)
+    source_metadata: StorableMap = Field(default_factory=dict)
+    ingestion_options: StorableMap = Field(default_factory=dict)
     boundary_contract_id: str | None = Field(default=None, max_length=128)
 
     @model_validator(mode="after")
@@ -110,7 +140,7 @@ class IngestFileParams(Params):
 class ParseContentParams(Params):
     file_id: str = Field(min_length=1, max_length=128)
     ingestion_profile: IngestionProfile | None = None
-    parse_options: dict[str, Any] | None = None
+    parse_options: StorableMap | None = None
 
 
 class SaveMaterializationParams(Params):
@@ -121,7 +151,7 @@ class SaveMaterializationParams(Params):
 
 class ParseContext(Params):
     ingestion_profile: IngestionProfile
-    parse_options: dict[str, Any] = Field(default_factory=dict)
+    parse_options: StorableMap = Field(default_factory=dict)
 
 
 class CreatePendingIntentBody(Params):

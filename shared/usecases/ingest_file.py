@@ -8,6 +8,7 @@ from shared.domain.errors import FILE_TOO_LARGE_MESSAGE, PayloadTooLarge, Valida
 from shared.domain.filenames import sanitize_filename
 from shared.domain.ids import file_id_for
 from shared.domain.intents import IngestFileParams, decode_hex
+from shared.domain.states import LifecycleState
 from shared.ports import Tx
 from shared.runtime.context import ExecutionContext, Outcome
 from shared.runtime.registry import register_intent
@@ -59,7 +60,7 @@ def handle_ingest_file(ctx: ExecutionContext, params: IngestFileParams) -> Outco
     detected_format, detected_mime = detect_type(facts.head, filename)
 
     existing = ctx.services.store.get_artifact(ctx.tenant_id, file_id)
-    if existing is not None:  # same bytes, same session: same file_id, no second stored copy
+    if existing is not None and existing.lifecycle_state != LifecycleState.DELETED:  # same bytes, same session: same file_id
         return Outcome(201, ingest_response(existing, True), stage_detail={"artifact_id": file_id, "deduplicated": True})
 
     mime = params.mime_type

@@ -129,11 +129,14 @@ def ingest_response(artifact: Artifact, deduplicated: bool) -> dict[str, Any]:
 def register_file(tx: Tx, candidate: Artifact, *, announce_duplicate: bool = False) -> tuple[Artifact, bool, Outcome]:
     """Create the file artifact unless the same bytes already exist in this session. Call after the tx's other reads.
 
+    A tombstone does not block: ingesting deleted bytes again brings the file back as new working material.
     `announce_duplicate`: a second upload of known bytes still announces itself (with its upload id), so whatever
     waits on that upload, such as an auto-dispatch intent, is not left waiting."""
     execution_id = candidate.produced_by.execution_id
     upload_id = candidate.source_metadata.get("upload_id")
     existing = tx.get_artifact(candidate.tenant_id, candidate.artifact_id)
+    if existing is not None and existing.lifecycle_state == LifecycleState.DELETED:
+        existing = None  # the same bytes after a delete are a new ingestion; the tombstone gives way
     if existing is not None:
         events = [artifact_event("artifact_ingested", existing, execution_id, ingestion_type=candidate.ingestion_type,
                                  file_size=existing.file_size, upload_id=upload_id, deduplicated=True)] if announce_duplicate else []
