@@ -44,7 +44,7 @@ lint: install
 typecheck: lint
 
 test: install lint
-	$(PY) -m pytest -p no:cacheprovider
+	$(PY) -m pytest -p no:cacheprovider --ignore=tests/infra
 	bash dev/check_infra.sh
 
 test-fast: install
