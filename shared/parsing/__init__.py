@@ -1,16 +1,17 @@
 """The parsing engine: type detection from content, and streaming parsers to Parquet rows and JSONL text chunks.
 
 Pure domain: it reads and writes file-like objects only, and knows nothing of where they live. Importing the
-package, or `shared.parsing.detect`, loads no parser library: `parse` loads them on first use.
+package, or `shared.detection`, loads no parser library: `parse` loads them on first use.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .detect import HEAD_BYTES, sniff, sniff_stream
+from shared.detection import HEAD_BYTES, DetectedType, sniff, sniff_stream
+
 from .errors import ParseError
-from .models import DetectedType, ParseOutput, ParseResult, SchemaField
+from .models import ParseOutput, ParseResult, SchemaField
 
 if TYPE_CHECKING:
     from .engine import parse

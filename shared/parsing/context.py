@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, NoReturn, cast
 
+from shared.detection import DetectedType
+
 from .errors import ParseError, ParseErrorCode
-from .models import DetectedType, Profile
+from .models import Profile
 from .options import ParseOptions
 from .outputs import Outputs
 from .streams import GuardedSource

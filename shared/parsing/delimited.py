@@ -10,8 +10,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from shared.detection import HEAD_BYTES, detect_delimiter, detect_encoding
+
 from .context import ParseContext, Reread, describe
-from .detect import HEAD_BYTES, detect_delimiter, detect_encoding
 from .errors import ParseError
 from .streams import READ_SIZE
 

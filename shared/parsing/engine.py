@@ -19,16 +19,17 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from shared.detection import HEAD_BYTES, MIME_TYPES, DetectedType, detect_encoding
+
 from .columnar import parse_parquet
 from .context import ParseContext, Reread
 from .delimited import parse_delimited
-from .detect import HEAD_BYTES, MIME_TYPES, detect_encoding
 from .docx_doc import parse_docx
 from .edi import parse_edi
 from .errors import ParseError
 from .html_doc import parse_html
 from .jsondoc import parse_json, parse_jsonl
-from .models import PROFILES, DetectedType, ParseResult, Profile
+from .models import PROFILES, ParseResult, Profile
 from .options import ParseOptions
 from .outputs import OpenOutput, Outputs
 from .pdf_doc import parse_pdf

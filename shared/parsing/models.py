@@ -7,36 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Format = Literal[
-    "csv",
-    "tsv",
-    "json",
-    "jsonl",
-    "xlsx",
-    "parquet",
-    "pdf",
-    "docx",
-    "html",
-    "markdown",
-    "text",
-    "edi_x12",
-    "edi_edifact",
-    "unknown",
-]
+from shared.detection.types import Format
+
 Profile = Literal["structured", "unstructured", "hybrid"]
 PROFILES: tuple[Profile, ...] = ("structured", "unstructured", "hybrid")
-Confidence = Literal["high", "medium", "low"]
-
-
-class DetectedType(BaseModel):
-    """The type of a file as its content shows it (the filename only breaks ties between text-like formats)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    format: Format
-    mime_type: str
-    encoding: str | None = Field(default=None, description="Python codec name for text-like content, else None.")
-    confidence: Confidence
 
 
 class SchemaField(BaseModel):

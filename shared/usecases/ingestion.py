@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
 
+from shared.detection import sniff
 from shared.domain.events import artifact_event
 from shared.domain.ids import content_fingerprint, file_id_for, stable_key
 from shared.domain.lineage import root_lineage
@@ -50,8 +51,6 @@ def facts_of_stream(stream: IO[bytes], session_id: str, max_bytes: int) -> Conte
 
 def detect_type(head: bytes, filename: str | None) -> tuple[str, str]:
     """(format, mime type) from the bytes themselves; the client's claim never decides."""
-    from shared.parsing.detect import sniff
-
     detected = sniff(head, filename)
     return detected.format, detected.mime_type
 

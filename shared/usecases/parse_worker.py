@@ -126,7 +126,8 @@ def _release(services: Services, task: ParseTask, worker_id: str, error: str) ->
 
 
 def _parse_to_derived(services: Services, source: Artifact, intent: PendingIntent, parsed_id: str) -> Any:
-    from shared.parsing import ParseError, parse, sniff_stream
+    from shared.detection import sniff_stream
+    from shared.parsing import ParseError, parse
 
     bucket, name = split_gs_uri(source.storage_location)
     generation = source.source_metadata.get("object_generation")

@@ -187,6 +187,9 @@ def test_every_staged_function_imports_its_entry_point_in_a_clean_virtualenv(tmp
             "import functions_framework\n"
             "from functions_framework import _function_registry as r\n"
             f"functions_framework.create_app(target={fn['entry_point']!r}, source='main.py')\n"
+            # Every shipped module of shared/ must import with this function's requirements alone.
+            "import importlib, pkgutil, shared\n"
+            "[importlib.import_module(m.name) for m in pkgutil.walk_packages(shared.__path__, 'shared.')]\n"
             f"print(r.get_func_signature_type({fn['entry_point']!r}, None))\n"
         )
         proc = subprocess.run(

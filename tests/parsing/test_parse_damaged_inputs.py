@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from parsing_builders import make_docx, make_pdf, make_xlsx
 
+from shared.detection import MIME_TYPES
 from shared.parsing import DetectedType, ParseError, parse
-from shared.parsing.detect import MIME_TYPES
 
 
 def _parquet() -> bytes:

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from charset_normalizer import from_bytes
 
-from .models import Confidence, DetectedType, Format
+from shared.detection.types import Confidence, DetectedType, Format
 
 HEAD_BYTES = 64 * 1024
 

@@ -1,0 +1,7 @@
+"""Content detection: the real type of a file from its bytes. Light enough for every function (no parser libraries)."""
+
+from shared.detection.sniff import HEAD_BYTES, MIME_TYPES, detect_delimiter, detect_encoding, sniff, sniff_stream
+from shared.detection.types import Confidence, DetectedType, Format
+
+__all__ = ["HEAD_BYTES", "MIME_TYPES", "Confidence", "DetectedType", "Format", "detect_delimiter", "detect_encoding",
+           "sniff", "sniff_stream"]
