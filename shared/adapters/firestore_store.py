@@ -28,13 +28,6 @@ T = TypeVar("T")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
 IDEMPOTENCY_STALE_AFTER = timedelta(minutes=5)
 
-# Every query shape this adapter runs, for the index check in tests/infra (collection, equality fields, order field).
-QUERY_SHAPES: list[tuple[str, tuple[str, ...], str | None]] = [
-    ("artifacts", ("artifact_type", "lifecycle_state", "session_id"), "created_at"),  # any subset of the filters
-    ("intents", ("target_artifact_id", "status"), "created_at"),
-    ("intents@group", ("status",), "lease_expires_at"),
-    ("outbox", ("status",), "created_at"),
-]
 
 
 def safe_id(value: str | None) -> bool:
