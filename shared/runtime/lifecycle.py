@@ -33,25 +33,33 @@ class ExecutionLifecycleManager:
     def __init__(self, services: Services):
         self._services = services
 
+    def _accept(self, intent: Intent, execution_id: str, detail: dict[str, Any]) -> None:
+        self._services.store.create_execution(Execution(
+            execution_id=execution_id, tenant_id=intent.tenant_id, intent_type=intent.intent_type,
+            session_id=intent.session_id, user_id=intent.user_id, stages=[StageEntry(stage="accepted", detail=detail)],
+        ))
+        log.info("intent accepted")
+
+    def _complete_uncommitted(self, ctx: ExecutionContext, outcome: Outcome) -> None:
+        """A handler that changed no state still ends its execution as completed."""
+        if not ctx.committed:
+            self._services.store.log_stage(
+                ctx.tenant_id, ctx.execution_id, StageEntry(stage="completed", detail=outcome.stage_detail),
+                status=ExecutionStatus.COMPLETED, result=outcome.stage_detail,
+            )
+
     def execute(self, intent: Intent, execution_id: str | None = None) -> tuple[int, dict[str, Any]]:
         execution_id = execution_id or new_id("exec")
         store = self._services.store
         with log_context(execution_id=execution_id, intent_type=intent.intent_type, tenant_id=intent.tenant_id):
-            store.create_execution(Execution(
-                execution_id=execution_id, tenant_id=intent.tenant_id, intent_type=intent.intent_type,
-                session_id=intent.session_id, user_id=intent.user_id,
-                stages=[StageEntry(stage="accepted", detail={"intent_id": intent.intent_id})],
-            ))
-            log.info("intent accepted")
+            self._accept(intent, execution_id, {"intent_id": intent.intent_id})
             try:
                 registration = get_intent_handler(intent.intent_type)
                 params = validate(registration.params_model, intent.parameters)
                 store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="started"), status=ExecutionStatus.RUNNING)
                 ctx = ExecutionContext(execution_id=execution_id, intent=intent, services=self._services)
                 outcome: Outcome = registration.handler(ctx, params)
-                if not ctx.committed:
-                    store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="completed", detail=outcome.stage_detail),
-                                    status=ExecutionStatus.COMPLETED, result=outcome.stage_detail)
+                self._complete_uncommitted(ctx, outcome)
                 log.info("intent handled", extra={"fields": {"status_code": outcome.status_code}})
                 return outcome.status_code, {"execution_id": execution_id, "intent_type": intent.intent_type, **outcome.body}
             except DomainError as exc:
@@ -76,18 +84,12 @@ class ExecutionLifecycleManager:
         execution_id = execution_id or new_id("exec")
         store = self._services.store
         with log_context(execution_id=execution_id, intent_type=intent.intent_type, tenant_id=intent.tenant_id):
-            store.create_execution(Execution(
-                execution_id=execution_id, tenant_id=intent.tenant_id, intent_type=intent.intent_type,
-                session_id=intent.session_id, user_id=intent.user_id,
-                stages=[StageEntry(stage="accepted", detail={"intent_id": intent.intent_id, **intent.metadata})],
-            ))
+            self._accept(intent, execution_id, {"intent_id": intent.intent_id, **intent.metadata})
             store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="started"), status=ExecutionStatus.RUNNING)
             ctx = ExecutionContext(execution_id=execution_id, intent=intent, services=self._services)
             try:
                 outcome = handler(ctx)
-                if not ctx.committed:
-                    store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="completed", detail=outcome.stage_detail),
-                                    status=ExecutionStatus.COMPLETED, result=outcome.stage_detail)
+                self._complete_uncommitted(ctx, outcome)
                 return outcome
             except Duplicate:
                 store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="completed", detail={"duplicate": True}),
