@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     outbox_grace_seconds: int = Field(default=30, ge=0, description="Age after which the sweep delivers an undelivered outbox record.")
     working_material_ttl_days: int = Field(default=7, ge=1, description="Days before unsaved working material expires.")
     dedup_ttl_days: int = Field(default=7, ge=1, description="Days a dedup record is kept.")
+    abandoned_after_seconds: int = Field(
+        default=3600, ge=60, description="An execution with no progress for this long, and no live intent, is failed by the sweep."
+    )
 
     log_level: str = Field(default="INFO", description="Minimum log severity.")
 

@@ -266,6 +266,16 @@ class FirestoreStore:
         )
         return [PendingIntent.model_validate(s.to_dict()) for s in query.stream()]
 
+    def stale_executions(self, status: str, updated_before: datetime, limit: int) -> list[Execution]:
+        query = (
+            self.client.collection_group("executions")
+            .where(filter=FieldFilter("status", "==", status))
+            .where(filter=FieldFilter("updated_at", "<=", updated_before))
+            .order_by("updated_at")
+            .limit(limit)
+        )
+        return [Execution.model_validate(s.to_dict()) for s in query.stream()]
+
     # uploads
     def get_upload(self, tenant_id: str, upload_id: str) -> Upload | None:
         data = self._read(self.ref(tenant_id, "uploads", upload_id))

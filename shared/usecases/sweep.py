@@ -3,13 +3,14 @@ intents whose lease lapsed (a worker died, or a task was lost) until their attem
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from shared.bootstrap import Services
 from shared.domain.errors import Duplicate
 from shared.domain.events import intent_event, parse_command
-from shared.domain.models import PendingIntent, StageEntry, utcnow
-from shared.domain.states import IntentStatus
+from shared.domain.models import Execution, PendingIntent, StageEntry, utcnow
+from shared.domain.states import ExecutionStatus, IntentStatus
 from shared.logs import get_logger
 from shared.ports import Tx
 from shared.runtime.context import Outcome, commit_outcome
@@ -47,13 +48,41 @@ def _redispatch(services: Services, stale: PendingIntent) -> str:
     return "failed" if outcome.failure else "redispatched"
 
 
+def _abandon(services: Services, execution: Execution) -> str:
+    """An execution whose process died mid-way is closed as failed, so nobody waits on it forever.
+
+    A parse that still has a live intent is left alone: its lease, not its log, says whether it is alive."""
+    if execution.intent_id:
+        intent = services.store.get_intent(execution.tenant_id, execution.intent_id)
+        if intent is not None and intent.status in (IntentStatus.PENDING, IntentStatus.IN_PROGRESS):
+            return "alive"
+    reason = "Abandoned: the process handling this execution stopped before finishing. Submit the intent again."
+
+    def step(tx: Tx) -> str:
+        current = tx.get_execution(execution.tenant_id, execution.execution_id)
+        if current is None or current.status not in (ExecutionStatus.ACCEPTED, ExecutionStatus.RUNNING) \
+                or current.updated_at != execution.updated_at:
+            return "moved_on"
+        tx.log_stage(execution.tenant_id, execution.execution_id, StageEntry(stage="failed", detail={"error_code": "ABANDONED"}),
+                     status=ExecutionStatus.FAILED, error=reason, error_code="ABANDONED")
+        return "abandoned"
+
+    return services.store.run_in_transaction(step)[0]
+
+
 def run_sweep(services: Services, limit: int = 200) -> dict[str, Any]:
     report = services.relay.sweep(services.settings.outbox_grace_seconds, limit)
     leases: dict[str, int] = {}
     for stale in services.store.expired_leases(utcnow(), limit):
         result = _redispatch(services, stale)
         leases[result] = leases.get(result, 0) + 1
+    executions: dict[str, int] = {}
+    cutoff = utcnow() - timedelta(seconds=services.settings.abandoned_after_seconds)
+    for status in (ExecutionStatus.ACCEPTED, ExecutionStatus.RUNNING):
+        for stale_execution in services.store.stale_executions(status.value, cutoff, limit):
+            result = _abandon(services, stale_execution)
+            executions[result] = executions.get(result, 0) + 1
     summary = {"outbox": {"delivered": len(report.delivered), "failed": len(report.failed), "skipped": len(report.skipped)},
-               "leases": leases}
+               "leases": leases, "executions": executions}
     log.info("sweep finished", extra={"fields": summary})
     return summary

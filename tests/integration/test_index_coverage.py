@@ -76,6 +76,7 @@ def test_every_query_the_store_runs_has_a_declared_index(services, captured):
     for target, status in itertools.product((None, "file_1"), (None, "pending")):
         store.list_intents("tenant-a", target_artifact_id=target, status=status, limit=5)
     store.expired_leases(utcnow(), 5)
+    store.stale_executions("running", utcnow(), 5)
     store.pending_outbox(utcnow(), 5)
     store.list_children("tenant-a", "file_1")
     assert len(captured) >= 12, f"too few composite-index queries captured ({captured}): the capture is broken"

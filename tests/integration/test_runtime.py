@@ -133,3 +133,31 @@ def test_lineage_and_provenance_walk_three_generations_in_firestore(services):
         ("gen_3", 3, "exec_3"), ("gen_2", 2, "exec_2"), ("gen_1", 1, "exec_1"), ("file_root", 0, None)]
     assert {a.lineage.root_artifact_id for a in chain} == {"file_root"}
     assert services.store.list_children("tenant-a", "gen_1")[0].artifact_id == "gen_2"
+
+
+def test_sweep_fails_an_abandoned_execution_but_not_a_live_parse(services):
+    from datetime import timedelta
+
+    from shared.domain.models import Execution, StageEntry, utcnow
+    from shared.usecases.sweep import run_sweep
+
+    long_ago = utcnow() - timedelta(seconds=services.settings.abandoned_after_seconds + 60)
+    live_intent = PendingIntent(intent_id="intent_live", tenant_id="tenant-a", session_id="s", target_artifact_id="f",
+                                status=IntentStatus.IN_PROGRESS, context={"ingestion_profile": "structured"},
+                                lease_expires_at=utcnow() + timedelta(minutes=5))
+    services.store.run_in_transaction(lambda tx: tx.put_intent(live_intent))
+    for execution_id, intent_id in (("exec_dead", None), ("exec_parse", "intent_live")):
+        services.store.create_execution(Execution(
+            execution_id=execution_id, tenant_id="tenant-a", intent_type="parse_content" if intent_id else "ingest_file",
+            intent_id=intent_id, status=ExecutionStatus.RUNNING, updated_at=long_ago,
+            stages=[StageEntry(stage="accepted", at=long_ago), StageEntry(stage="started", at=long_ago)]))
+    fresh = Execution(execution_id="exec_fresh", tenant_id="tenant-a", intent_type="ingest_file", status=ExecutionStatus.RUNNING)
+    services.store.create_execution(fresh)
+
+    summary = run_sweep(services)
+    assert summary["executions"] == {"abandoned": 1, "alive": 1}
+    dead = services.store.get_execution("tenant-a", "exec_dead")
+    assert dead.status == ExecutionStatus.FAILED and dead.error_code == "ABANDONED" and dead.stages[-1].stage == "failed"
+    assert services.store.get_execution("tenant-a", "exec_parse").status == ExecutionStatus.RUNNING
+    assert services.store.get_execution("tenant-a", "exec_fresh").status == ExecutionStatus.RUNNING
+    assert run_sweep(services)["executions"] == {"alive": 1}  # nothing is failed twice

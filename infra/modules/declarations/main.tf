@@ -81,6 +81,7 @@ locals {
     OUTBOX_GRACE_SECONDS      = tostring(var.outbox_grace_seconds)
     WORKING_MATERIAL_TTL_DAYS = tostring(var.working_material_ttl_days)
     DEDUP_TTL_DAYS            = tostring(var.dedup_ttl_days)
+    ABANDONED_AFTER_SECONDS   = tostring(var.abandoned_after_seconds)
     LOG_LEVEL                 = var.log_level
   }
 

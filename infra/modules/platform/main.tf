@@ -45,6 +45,7 @@ module "declarations" {
   outbox_grace_seconds      = var.outbox_grace_seconds
   working_material_ttl_days = var.working_material_ttl_days
   dedup_ttl_days            = var.dedup_ttl_days
+  abandoned_after_seconds   = var.abandoned_after_seconds
   log_level                 = var.log_level
 }
 

@@ -87,6 +87,12 @@ variable "dedup_ttl_days" {
   default     = 7
 }
 
+variable "abandoned_after_seconds" {
+  type        = number
+  description = "Seconds without progress after which the sweep fails an execution that has no live intent."
+  default     = 3600
+}
+
 variable "log_level" {
   type        = string
   description = "Minimum log severity of the functions."
