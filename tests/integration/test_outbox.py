@@ -114,7 +114,7 @@ def test_commands_leave_as_deterministically_named_tasks(services):
     command = parse_command(intent, "exec_1")
     assert parse_command(intent, "exec_1").command_id == command.command_id
     services.queue.enqueue(command)
-    services.queue.enqueue(command)  # a second send of the same command is absorbed
+    services.queue.enqueue(command)  # a re-send after a relay crash must not fail the relay (ALREADY_EXISTS is success)
     client = services.queue._client
     names = [t.name for t in client.list_tasks(request=tasks_v2.ListTasksRequest(parent=services.queue._queue))]
     assert f"{services.queue._queue}/tasks/{command.command_id}" in names
