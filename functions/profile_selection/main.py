@@ -15,7 +15,8 @@ def _create(call: Call) -> tuple[int, dict]:
 
 
 def _list(call: Call) -> tuple[int, dict]:
-    return 200, list_pending_intents(call.services, call.principal, call.query("target_artifact_id"), call.query("status"))
+    return 200, list_pending_intents(call.services, call.principal, call.query("target_artifact_id"), call.query("status"),
+                                     call.query("page_size"), call.query("page_token"))
 
 
 def _cancel(call: Call) -> tuple[int, dict]:

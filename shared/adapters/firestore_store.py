@@ -222,17 +222,7 @@ class FirestoreStore:
         for field, value in (("artifact_type", artifact_type), ("lifecycle_state", lifecycle_state), ("session_id", session_id)):
             if value is not None:
                 query = query.where(filter=FieldFilter(field, "==", value))
-        query = query.order_by("created_at", direction=firestore.Query.DESCENDING)
-        if page_token:
-            cursor_id = _decode_token(page_token)
-            snap = col.document(cursor_id).get() if safe_id(cursor_id) else None
-            if snap is None or not snap.exists:
-                raise BadRequest("page_token is not valid", code="INVALID_PAGE_TOKEN")
-            query = query.start_after(snap)
-        snaps = list(query.limit(page_size + 1).stream())
-        items = [Artifact.model_validate(s.to_dict()) for s in snaps[:page_size]]
-        token = _encode_token(items[-1].artifact_id) if len(snaps) > page_size and items else None
-        return Page(items=items, next_page_token=token)
+        return _page(query, col, Artifact, page_size, page_token)
 
     def list_children(self, tenant_id: str, artifact_id: str) -> list[Artifact]:
         query = self.tenant(tenant_id).collection("artifacts").where(
@@ -246,15 +236,16 @@ class FirestoreStore:
         return PendingIntent.model_validate(data) if data else None
 
     def list_intents(
-        self, tenant_id: str, *, target_artifact_id: str | None, status: str | None, limit: int,
-    ) -> list[PendingIntent]:
-        query: Any = self.tenant(tenant_id).collection("intents")
+        self, tenant_id: str, *, target_artifact_id: str | None, status: str | None, page_size: int,
+        page_token: str | None = None,
+    ) -> Page:
+        col = self.tenant(tenant_id).collection("intents")
+        query: Any = col
         if target_artifact_id is not None:
             query = query.where(filter=FieldFilter("target_artifact_id", "==", target_artifact_id))
         if status is not None:
             query = query.where(filter=FieldFilter("status", "==", status))
-        query = query.order_by("created_at", direction=firestore.Query.DESCENDING).limit(limit)
-        return [PendingIntent.model_validate(s.to_dict()) for s in query.stream()]
+        return _page(query, col, PendingIntent, page_size, page_token)
 
     def expired_leases(self, now: datetime, limit: int) -> list[PendingIntent]:
         query = (
@@ -387,6 +378,21 @@ class FirestoreStore:
     def outbox_records(self) -> Iterator[OutboxRecord]:
         for snap in self.client.collection("outbox").stream():
             yield self._record(snap.to_dict() or {})
+
+
+def _page(query: Any, col: Any, model: Any, page_size: int, page_token: str | None) -> Page:
+    """Newest first, with an opaque cursor (the last document seen), never an offset."""
+    query = query.order_by("created_at", direction=firestore.Query.DESCENDING)
+    if page_token:
+        cursor_id = _decode_token(page_token)
+        snap = col.document(cursor_id).get() if safe_id(cursor_id) else None
+        if snap is None or not snap.exists:
+            raise BadRequest("page_token is not valid", code="INVALID_PAGE_TOKEN")
+        query = query.start_after(snap)
+    snaps = list(query.limit(page_size + 1).stream())
+    items = [model.model_validate(s.to_dict()) for s in snaps[:page_size]]
+    token = _encode_token(snaps[page_size - 1].id) if len(snaps) > page_size and items else None
+    return Page(items=items, next_page_token=token)
 
 
 def _encode_token(artifact_id: str) -> str:

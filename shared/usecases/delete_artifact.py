@@ -108,7 +108,7 @@ def handle_delete(ctx: ExecutionContext, params: DeleteArtifactParams) -> Outcom
     if children:
         raise _refuse_children(artifact.artifact_id, children)
     running = store.list_intents(ctx.tenant_id, target_artifact_id=artifact.artifact_id,
-                                 status=IntentStatus.IN_PROGRESS.value, limit=1)
+                                 status=IntentStatus.IN_PROGRESS.value, page_size=1).items
     if running:
         raise Conflict(f"A derivation from artifact {artifact.artifact_id} is in progress; retry when it ends.",
                        code="DERIVATION_IN_PROGRESS", details={"intent_id": running[0].intent_id})

@@ -16,6 +16,7 @@ from shared.domain.intents import CreatePendingIntentBody
 from shared.domain.models import Artifact, PendingIntent, utcnow
 from shared.domain.states import IntentStatus, LifecycleState, check_intent_transition
 from shared.ports import Principal, Tx
+from shared.usecases.reads import parse_page_size
 
 MAX_LIST = 100
 
@@ -64,12 +65,15 @@ def create_pending_intent(services: Services, principal: Principal, body: Create
     return {**intent.to_json(), "replaced_intent_ids": [i.intent_id for i in replaced]}
 
 
-def list_pending_intents(services: Services, principal: Principal, target_artifact_id: str | None, status: str | None) -> dict[str, Any]:
+def list_pending_intents(
+    services: Services, principal: Principal, target_artifact_id: str | None, status: str | None,
+    page_size: str | None = None, page_token: str | None = None,
+) -> dict[str, Any]:
     if status is not None and status not in {s.value for s in IntentStatus}:
         raise ValidationFailed(f"status must be one of {', '.join(s.value for s in IntentStatus)}.", code="INVALID_STATUS")
-    intents = services.store.list_intents(principal.tenant_id, target_artifact_id=target_artifact_id,
-                                          status=status, limit=MAX_LIST)
-    return {"intents": [i.to_json() for i in intents]}
+    page = services.store.list_intents(principal.tenant_id, target_artifact_id=target_artifact_id, status=status,
+                                       page_size=parse_page_size(page_size), page_token=page_token)
+    return {"intents": [i.to_json() for i in page.items], "next_page_token": page.next_page_token}
 
 
 def cancel_pending_intent(services: Services, principal: Principal, intent_id: str, request_id: str) -> dict[str, Any]:

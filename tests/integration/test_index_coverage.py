@@ -74,7 +74,7 @@ def test_every_query_the_store_runs_has_a_declared_index(services, captured):
             kwargs = {f: ("x" if f in combo else None) for f in filters}
             store.list_artifacts("tenant-a", page_size=5, page_token=None, **kwargs)
     for target, status in itertools.product((None, "file_1"), (None, "pending")):
-        store.list_intents("tenant-a", target_artifact_id=target, status=status, limit=5)
+        store.list_intents("tenant-a", target_artifact_id=target, status=status, page_size=5)
     store.expired_leases(utcnow(), 5)
     store.stale_executions("running", utcnow(), 5)
     store.pending_outbox(utcnow(), 5)

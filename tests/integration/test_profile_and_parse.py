@@ -74,9 +74,31 @@ def test_pending_intents_are_listed_from_any_session_of_the_tenant(services, fun
     for key in ("intent_id", "intent_type", "status", "target_artifact_id", "context", "session_id", "created_at", "updated_at"):
         assert key in intents[0]
     assert intents[0]["session_id"] == "monday"
-    assert client.get(f"/v1/pending-intents?target_artifact_id={file_id}", headers=auth(tenant="tenant-b")).get_json() == {"intents": []}
+    foreign = client.get(f"/v1/pending-intents?target_artifact_id={file_id}", headers=auth(tenant="tenant-b")).get_json()
+    assert foreign == {"intents": [], "next_page_token": None}
     bad = client.get("/v1/pending-intents?status=sleeping", headers=auth())
     assert bad.status_code == 422 and bad.get_json()["error_code"] == "INVALID_STATUS"
+
+
+def test_pending_intents_page_with_cursors(services, function_client, auth):
+    client = function_client(*PROFILE)
+    created = []
+    for i in range(5):
+        file_id = ingest(function_client, auth(), f"n\n{i}\n".encode())
+        created.append(select(function_client, auth(), file_id).get_json()["intent_id"])
+    seen, token = [], None
+    while True:
+        query = "status=pending&page_size=2" + (f"&page_token={token}" if token else "")
+        page = client.get(f"/v1/pending-intents?{query}", headers=auth(session="other")).get_json()
+        assert len(page["intents"]) <= 2
+        seen += [i["intent_id"] for i in page["intents"]]
+        token = page["next_page_token"]
+        if token is None:
+            break
+    assert seen == list(reversed(created))  # newest first, each exactly once
+    bad = client.get("/v1/pending-intents?page_token=garbage", headers=auth())
+    assert bad.status_code == 400 and bad.get_json()["error_code"] == "INVALID_PAGE_TOKEN"
+    assert client.get("/v1/pending-intents?page_size=0", headers=auth()).get_json()["error_code"] == "INVALID_PAGE_SIZE"
 
 
 def test_cancel_moves_a_pending_intent_to_cancelled(services, function_client, auth):
