@@ -40,6 +40,7 @@ from dev.provision import Topology
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STATE_DIR = REPO_ROOT / ".local"
 DEFAULT_GATEWAY_PORT = 8080
+LOCAL_CORS_ORIGINS = [f"http://{host}:{port}" for host in ("localhost", "127.0.0.1") for port in (3000, 5173, 8000)]
 FUNCTIONS_MANIFEST = REPO_ROOT / "infra" / "functions.json"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 ROUTES_FILE = REPO_ROOT / "infra" / "routes.json"
@@ -292,6 +293,8 @@ def settings_env(emulators: Emulators, parse_worker_url: str) -> dict[str, str]:
         "AUTH_ISSUER": DEV_ISSUER,
         "AUTH_DEV_PUBLIC_KEY_FILE": str(keys.public_key_file),
         "SIGNING_KEY_FILE": str(keys.signing_key_file),
+        # Frontend dev servers on this machine may call the API from the browser.
+        "CORS_ALLOWED_ORIGINS": json.dumps(LOCAL_CORS_ORIGINS),
     }
 
 

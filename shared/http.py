@@ -23,6 +23,8 @@ from shared.runtime.validation import validate
 
 log = get_logger(__name__)
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Cloud-Trace-Context"
+CORS_MAX_AGE_SECONDS = "3600"
 
 
 @dataclass
@@ -106,11 +108,42 @@ class HttpApp:
         matches = [(r, p) for r in self.routes if (p := r.match(path)) is not None]
         if not matches:
             return respond(404, error_body(f"No route for {request.method} {path}", "ROUTE_NOT_FOUND", request_id, ""))
+        origin = request.headers.get("Origin")
+        allowed_origin = origin if origin and origin in services.settings.cors_allowed_origins else None
+        if request.method == "OPTIONS":
+            return self._preflight({r.method for r, _ in matches}, origin, allowed_origin, request_id)
         chosen = next(((r, p) for r, p in matches if r.method == request.method), None)
         if chosen is None:
             message = f"{request.method} is not allowed on {path}"
             return respond(405, error_body(message, "METHOD_NOT_ALLOWED", request_id, matches[0][0].operation))
         route, params = chosen
+        response = self._handle(request, route, params, services, request_id, trace)
+        if allowed_origin:
+            response.headers["Access-Control-Allow-Origin"] = allowed_origin
+            response.headers.add("Vary", "Origin")
+        return response
+
+    @staticmethod
+    def _preflight(methods: set[str], origin: str | None, allowed_origin: str | None, request_id: str) -> flask.Response:
+        """CORS preflight: answered before authentication, because browsers send no credentials with it."""
+        allow = ", ".join(sorted(methods | {"OPTIONS"}))
+        if origin is None:
+            return flask.Response(status=204, headers={"Allow": allow})
+        if allowed_origin is None:
+            return respond(403, error_body(f"Origin {origin} may not call this API.", "ORIGIN_NOT_ALLOWED", request_id, ""))
+        return flask.Response(status=204, headers={
+            "Allow": allow,
+            "Access-Control-Allow-Origin": allowed_origin,
+            "Access-Control-Allow-Methods": allow,
+            "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
+            "Access-Control-Max-Age": CORS_MAX_AGE_SECONDS,
+            "Vary": "Origin",
+        })
+
+    @staticmethod
+    def _handle(
+        request: flask.Request, route: Route, params: dict[str, str], services: Services, request_id: str, trace: str | None
+    ) -> flask.Response:
         with log_context(trace=trace, intent_type=route.operation, execution_id=request_id):
             try:
                 principal = services.verifier.verify(bearer_token(request))

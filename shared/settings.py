@@ -67,6 +67,10 @@ class Settings(BaseSettings):
         default=3600, ge=60, description="An execution with no progress for this long, and no live intent, is failed by the sweep."
     )
 
+    cors_allowed_origins: list[str] = Field(
+        default_factory=list, description="Browser origins (scheme://host[:port]) allowed to call the API; JSON list."
+    )
+
     log_level: str = Field(default="INFO", description="Minimum log severity.")
 
 

@@ -472,3 +472,9 @@ def test_environments_keep_remote_state_and_pin_their_providers(infra_dirs: dict
             spec = next(p[name] for p in providers if name in p)
             assert re.search(r"\d", spec["version"]) and "<" in spec["version"], (env, name)
         assert infra_dirs[env].module("platform")["source"] == "../../modules/platform"
+
+
+def test_api_gateway_passes_cors_preflights_to_the_functions() -> None:
+    source = (INFRA / "modules" / "gateway" / "main.tf").read_text()
+    assert '"x-google-endpoints" = [{ name = google_api_gateway_api.this.managed_service, allowCors = true }]' in source
+    assert "contents = base64encode(local.openapi_document)" in source

@@ -39,6 +39,13 @@ def test_resolve_tells_unknown_path_from_wrong_method() -> None:
     assert resolve(routes, "GET", "/v2/artifacts/x") == (None, [])
 
 
+def test_cors_preflight_goes_to_the_function_that_owns_the_path() -> None:
+    routes = load_routes(devstack.ROUTES_FILE)
+    route, _ = resolve(routes, "OPTIONS", "/v1/pending-intents/intent_1")
+    assert route is not None and route.function == "profile-selection"
+    assert resolve(routes, "OPTIONS", "/v1/nowhere") == (None, [])
+
+
 def test_literal_segment_wins_over_parameter(tmp_path: Path) -> None:
     table = tmp_path / "routes.json"
     table.write_text(

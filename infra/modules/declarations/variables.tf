@@ -107,6 +107,12 @@ variable "dedup_ttl_days" {
   default     = 7
 }
 
+variable "cors_origins" {
+  type        = list(string)
+  description = "Browser origins allowed to call the API (the functions answer CORS preflights for them)."
+  default     = []
+}
+
 variable "abandoned_after_seconds" {
   type        = number
   description = "Seconds without progress after which the sweep fails an execution that has no live intent."

@@ -7,18 +7,25 @@ resource "google_api_gateway_api" "this" {
   labels   = var.labels
 }
 
+locals {
+  # allowCors passes CORS preflights through to the functions, which answer them for the configured origins.
+  openapi_document = jsonencode(merge(jsondecode(var.openapi_document), {
+    "x-google-endpoints" = [{ name = google_api_gateway_api.this.managed_service, allowCors = true }]
+  }))
+}
+
 # A config is immutable: a changed document makes a new one (named by its hash), then the gateway switches to it.
 resource "google_api_gateway_api_config" "this" {
   provider      = google-beta
   project       = var.project_id
   api           = google_api_gateway_api.this.api_id
-  api_config_id = "${var.api_id}-${substr(sha256(var.openapi_document), 0, 12)}"
+  api_config_id = "${var.api_id}-${substr(sha256(local.openapi_document), 0, 12)}"
   labels        = var.labels
 
   openapi_documents {
     document {
       path     = "openapi.json"
-      contents = base64encode(var.openapi_document)
+      contents = base64encode(local.openapi_document)
     }
   }
 
