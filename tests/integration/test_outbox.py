@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
@@ -94,7 +95,7 @@ def test_consumer_processes_a_redelivered_event_once(services, event_tap):
     deliveries = [e for e in event_tap.pull(timeout=3, min_count=3) if e.event_type == "artifact_ingested"]
     assert len(deliveries) == 2 and deliveries[0].event_id == deliveries[1].event_id
     results = [handle_event_message(services, MessagePublished.model_validate(
-        {"message": {"data": __import__("base64").b64encode(d.data).decode(), "attributes": d.attributes}}))
+        {"message": {"data": base64.b64encode(d.data).decode(), "attributes": d.attributes}}))
         for d in deliveries]
     assert results == ["dispatched", "duplicate"]
     intent = services.store.get_intent("tenant-a", body["pending_intent_id"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 
 import pyarrow.parquet as pq
@@ -321,7 +322,7 @@ def test_upload_with_a_profile_is_dispatched_when_it_is_ingested(services, funct
                              StorageObjectData(bucket=info.bucket, name=info.name, generation=info.generation, size=info.size))
     ingested = next(r for r in services.store.outbox_records() if r.payload.get("event_type") == "artifact_ingested")
     message = MessagePublished.model_validate({"message": {
-        "data": base64.b64encode(__import__("json").dumps(ingested.payload).encode()).decode(), "attributes": {}}})
+        "data": base64.b64encode(json.dumps(ingested.payload).encode()).decode(), "attributes": {}}})
     assert handle_event_message(services, message) == "dispatched"
     assert handle_event_message(services, message) == "duplicate"
     intent = services.store.get_intent("tenant-a", upload["pending_intent_id"])
