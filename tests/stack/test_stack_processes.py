@@ -65,9 +65,11 @@ def test_reaper_stops_the_sessions_processes_when_the_session_dies(tmp_path: Pat
         time.sleep(0.5)
         assert victim.is_ours(), "the reaper must wait while the session lives"
         stop_processes([session])
+        # The reaper stops the victim, removes the state file, then exits: wait for its exit, not the victim's.
         deadline = time.monotonic() + 10
-        while victim.is_ours() and time.monotonic() < deadline:
+        while reaper.is_ours() and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert not reaper.is_ours(), "the reaper must exit once the session is gone"
         assert not victim.is_ours()
         assert not state.exists()
     finally:
