@@ -61,10 +61,11 @@ def _stage_doc(entry: StageEntry) -> dict[str, Any]:
 
 
 def _exec_update(
-    entry: StageEntry, status: ExecutionStatus | None, error: str | None, error_code: str | None,
+    entry: StageEntry | list[StageEntry], status: ExecutionStatus | None, error: str | None, error_code: str | None,
     result: dict[str, Any] | None, intent_id: str | None = None,
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {"stages": firestore.ArrayUnion([_stage_doc(entry)]), "updated_at": entry.at}
+    entries = entry if isinstance(entry, list) else [entry]
+    data: dict[str, Any] = {"stages": firestore.ArrayUnion([_stage_doc(e) for e in entries]), "updated_at": entries[-1].at}
     if status is not None:
         data["status"] = status.value
     if error is not None:
@@ -83,7 +84,7 @@ class FirestoreTx:
     def __init__(self, store: FirestoreStore, transaction: firestore.Transaction):
         self._s = store
         self._t = transaction
-        self._staged: list[str] = []
+        self._staged: list[OutboxRecord] = []
 
     # reads
     def _get(self, ref: firestore.DocumentReference | None) -> dict[str, Any] | None:
@@ -142,15 +143,18 @@ class FirestoreTx:
         self._t.set(self._s.client.collection("dedup").document(key), {**_plain(info), "seen_at": utcnow(), "expire_at": expire})
 
     def _stage(self, record_id: str, kind: str, tenant_id: str, execution_id: str, payload: dict[str, Any]) -> None:
+        """The committer delivers the record right after commit; the sweep only takes records older than its grace."""
+        now = utcnow()
         self._t.set(
             self._s.client.collection("outbox").document(record_id),
             {
                 "record_id": record_id, "kind": kind, "status": "pending", "tenant_id": tenant_id,
-                "execution_id": execution_id, "payload": payload, "attempts": 0, "created_at": utcnow(),
+                "execution_id": execution_id, "payload": payload, "attempts": 0, "created_at": now,
                 "lease_until": None, "shard": outbox_shard(record_id),
             },
         )
-        self._staged.append(record_id)
+        self._staged.append(OutboxRecord(record_id=record_id, kind=kind, status="pending", payload=payload, attempts=0,
+                                         created_at=now, lease_until=None))
 
     def stage_event(self, event: Event) -> None:
         self._stage(event.event_id, "event", event.tenant_id, event.execution_id, event.model_dump(mode="json"))
@@ -159,7 +163,7 @@ class FirestoreTx:
         self._stage(command.command_id, "command", command.tenant_id, command.execution_id, command.model_dump(mode="json"))
 
     def log_stage(
-        self, tenant_id: str, execution_id: str, entry: StageEntry, *, status: ExecutionStatus | None = None,
+        self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
         error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,
         intent_id: str | None = None,
     ) -> None:
@@ -167,7 +171,7 @@ class FirestoreTx:
         self._t.update(ref, _exec_update(entry, status, error, error_code, result, intent_id))
 
     @property
-    def staged_ids(self) -> list[str]:
+    def staged(self) -> list[OutboxRecord]:
         return list(self._staged)
 
 
@@ -199,13 +203,13 @@ class FirestoreStore:
         return snap.to_dict() if snap.exists else None
 
     # transactions
-    def run_in_transaction(self, fn: Callable[[FirestoreTx], T]) -> tuple[T, list[str]]:
+    def run_in_transaction(self, fn: Callable[[FirestoreTx], T]) -> tuple[T, list[OutboxRecord]]:
         holder: dict[str, FirestoreTx] = {}
 
         @firestore.transactional
         def _body(transaction: firestore.Transaction) -> T:
             tx = FirestoreTx(self, transaction)
-            holder["tx"] = tx  # a retried attempt replaces the previous one's staged ids
+            holder["tx"] = tx  # a retried attempt replaces the previous one's staged records
             return fn(tx)
 
         try:
@@ -214,7 +218,7 @@ class FirestoreStore:
             raise TransientError(f"transaction contention: {exc}") from exc
         except gexc.ServiceUnavailable as exc:
             raise TransientError(f"firestore unavailable: {exc}") from exc
-        return result, holder["tx"].staged_ids
+        return result, holder["tx"].staged
 
     # artifacts
     def get_artifact(self, tenant_id: str, artifact_id: str) -> Artifact | None:
@@ -280,6 +284,16 @@ class FirestoreStore:
         data = self._read(self.ref(tenant_id, "uploads", upload_id))
         return Upload.model_validate(data) if data else None
 
+    def seen_and_upload(self, keys: list[str], tenant_id: str | None, upload_id: str | None) -> tuple[bool, Upload | None]:
+        """Whether any dedup key was recorded, and the upload record: one batched read."""
+        refs = [self.client.collection("dedup").document(k) for k in keys]
+        upload_ref = self.ref(tenant_id, "uploads", upload_id) if tenant_id and upload_id else None
+        found = {snap.reference.path: snap for snap in self.client.get_all([*refs, *([upload_ref] if upload_ref else [])])}
+        seen = any(found[r.path].exists for r in refs)
+        upload_snap = found.get(upload_ref.path) if upload_ref else None
+        upload = Upload.model_validate(upload_snap.to_dict()) if upload_snap is not None and upload_snap.exists else None
+        return seen, upload
+
     # executions
     def create_execution(self, execution: Execution) -> None:
         self.ref_required(execution.tenant_id, "executions", execution.execution_id).create(_doc(execution))
@@ -289,7 +303,7 @@ class FirestoreStore:
         return Execution.model_validate(data) if data else None
 
     def log_stage(
-        self, tenant_id: str, execution_id: str, entry: StageEntry, *, status: ExecutionStatus | None = None,
+        self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
         error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,
     ) -> None:
         self.ref_required(tenant_id, "executions", execution_id).update(

@@ -55,6 +55,19 @@ class GcsBlobStore:
         except _TRANSIENT as exc:
             raise TransientError(str(exc)) from exc
 
+    def download_into(self, bucket: str, name: str, generation: str | None, sink: IO[bytes]) -> bool:
+        """Stream the stored bytes into `sink` with one GET, in constant memory; False when the object is gone.
+
+        The client resumes an interrupted transfer where it stopped and checks the crc32c; raw, so a gzip
+        Content-Encoding is not undone and the bytes are exactly the object's."""
+        try:
+            self._blob(bucket, name, generation).download_to_file(sink, raw_download=True, checksum="crc32c")
+        except gexc.NotFound:
+            return False
+        except _TRANSIENT as exc:
+            raise TransientError(str(exc)) from exc
+        return True
+
     @contextmanager
     def open_write(self, bucket: str, name: str, content_type: str) -> Iterator[IO[bytes]]:
         try:

@@ -68,29 +68,32 @@ class ExecutionContext:
 
 
 def write_outcome(tx: Tx, tenant_id: str, execution_id: str, outcome: Outcome) -> None:
-    """Buffer the outcome's writes; callers have finished their reads."""
+    """Buffer the outcome's writes; callers have finished their reads. The execution log gets one update."""
     for artifact in outcome.artifacts:
         tx.put_artifact(artifact)
     for event in outcome.events:
         tx.stage_event(event)
     for command in outcome.commands:
         tx.stage_command(command)
+    entries: list[StageEntry] = []
     if outcome.artifacts:
-        tx.log_stage(tenant_id, execution_id, StageEntry(stage="artifacts_registered",
-                     detail={"artifact_ids": [a.artifact_id for a in outcome.artifacts]}))
+        entries.append(StageEntry(stage="artifacts_registered", detail={"artifact_ids": [a.artifact_id for a in outcome.artifacts]}))
     if outcome.events or outcome.commands:
-        tx.log_stage(tenant_id, execution_id, StageEntry(stage="events_staged", detail={
+        entries.append(StageEntry(stage="events_staged", detail={
             "events": [e.event_type for e in outcome.events], "commands": [c.command_id for c in outcome.commands]}))
     if outcome.failure is not None:
         error, code = outcome.failure
-        tx.log_stage(tenant_id, execution_id, StageEntry(stage="failed", detail={"error_code": code, **outcome.stage_detail}),
-                     status=ExecutionStatus.FAILED, error=error, error_code=code)
+        entries.append(StageEntry(stage="failed", detail={"error_code": code, **outcome.stage_detail}))
+        tx.log_stage(tenant_id, execution_id, entries, status=ExecutionStatus.FAILED, error=error, error_code=code)
     elif outcome.complete:
-        tx.log_stage(tenant_id, execution_id, StageEntry(stage="completed", detail=outcome.stage_detail),
-                     status=ExecutionStatus.COMPLETED, result=_summary(outcome), intent_id=outcome.intent_id)
+        entries.append(StageEntry(stage="completed", detail=outcome.stage_detail))
+        tx.log_stage(tenant_id, execution_id, entries, status=ExecutionStatus.COMPLETED, result=_summary(outcome),
+                     intent_id=outcome.intent_id)
     elif outcome.intent_id:
-        tx.log_stage(tenant_id, execution_id, StageEntry(stage="dispatched", detail=outcome.stage_detail),
-                     status=ExecutionStatus.RUNNING, intent_id=outcome.intent_id)
+        entries.append(StageEntry(stage="dispatched", detail=outcome.stage_detail))
+        tx.log_stage(tenant_id, execution_id, entries, status=ExecutionStatus.RUNNING, intent_id=outcome.intent_id)
+    elif entries:
+        tx.log_stage(tenant_id, execution_id, entries)
 
 
 def _summary(outcome: Outcome) -> dict[str, Any]:

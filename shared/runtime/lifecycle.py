@@ -33,10 +33,15 @@ class ExecutionLifecycleManager:
     def __init__(self, services: Services):
         self._services = services
 
-    def _accept(self, intent: Intent, execution_id: str, detail: dict[str, Any]) -> None:
+    def _accept(self, intent: Intent, execution_id: str, detail: dict[str, Any], *, started: bool) -> None:
+        """Create the execution with its first entries in one write: accepted, and started when it runs at once."""
+        stages = [StageEntry(stage="accepted", detail=detail)]
+        if started:
+            stages.append(StageEntry(stage="started"))
         self._services.store.create_execution(Execution(
             execution_id=execution_id, tenant_id=intent.tenant_id, intent_type=intent.intent_type,
-            session_id=intent.session_id, user_id=intent.user_id, stages=[StageEntry(stage="accepted", detail=detail)],
+            session_id=intent.session_id, user_id=intent.user_id, stages=stages,
+            status=ExecutionStatus.RUNNING if started else ExecutionStatus.ACCEPTED,
         ))
         log.info("intent accepted")
 
@@ -50,13 +55,15 @@ class ExecutionLifecycleManager:
 
     def execute(self, intent: Intent, execution_id: str | None = None) -> tuple[int, dict[str, Any]]:
         execution_id = execution_id or new_id("exec")
-        store = self._services.store
         with log_context(execution_id=execution_id, intent_type=intent.intent_type, tenant_id=intent.tenant_id):
-            self._accept(intent, execution_id, {"intent_id": intent.intent_id})
             try:
                 registration = get_intent_handler(intent.intent_type)
                 params = validate(registration.params_model, intent.parameters)
-                store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="started"), status=ExecutionStatus.RUNNING)
+            except DomainError as exc:
+                self._accept(intent, execution_id, {"intent_id": intent.intent_id}, started=False)
+                return self._fail(intent, execution_id, exc.status, exc.message, exc.code, exc.details)
+            self._accept(intent, execution_id, {"intent_id": intent.intent_id}, started=True)
+            try:
                 ctx = ExecutionContext(execution_id=execution_id, intent=intent, services=self._services)
                 outcome: Outcome = registration.handler(ctx, params)
                 self._complete_uncommitted(ctx, outcome)
@@ -84,8 +91,7 @@ class ExecutionLifecycleManager:
         execution_id = execution_id or new_id("exec")
         store = self._services.store
         with log_context(execution_id=execution_id, intent_type=intent.intent_type, tenant_id=intent.tenant_id):
-            self._accept(intent, execution_id, {"intent_id": intent.intent_id, **intent.metadata})
-            store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="started"), status=ExecutionStatus.RUNNING)
+            self._accept(intent, execution_id, {"intent_id": intent.intent_id, **intent.metadata}, started=True)
             ctx = ExecutionContext(execution_id=execution_id, intent=intent, services=self._services)
             try:
                 outcome = handler(ctx)

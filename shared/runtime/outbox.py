@@ -1,8 +1,9 @@
 """The outbox relay: deliver staged records right after commit; the sweep delivers whatever was missed.
 
-A record is claimed with a short lease before it is sent, so the relay in a function and the sweep never send it
-at the same time. A crash after sending and before marking leaves the record leased; once the lease lapses the sweep
-sends it again with the same event id or task name, and consumers deduplicate on those.
+The process that commits a record delivers it at once, with no claim: the sweep only takes records older than its
+grace period, so for that long the record is the committer's alone. The sweep claims each record with a short lease,
+so two sweeps never send it at the same time. A crash after sending and before marking leaves the record undelivered;
+the sweep sends it again with the same event id or task name, and consumers deduplicate on those.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import timedelta
 
 from shared.domain.models import Command, Event, utcnow
 from shared.logs import get_logger
-from shared.ports import CommandQueue, EventPublisher, Store
+from shared.ports import CommandQueue, EventPublisher, OutboxRecord, Store
 
 log = get_logger(__name__)
 
@@ -47,32 +48,44 @@ class OutboxRelay:
         if self._fault is not None:
             self._fault(point, record_id)
 
-    def deliver(self, record_ids: list[str]) -> DeliveryReport:
+    def deliver(self, records: list[OutboxRecord]) -> DeliveryReport:
+        """Send records this process has just committed (the sweep leaves them alone for its grace period)."""
+        report = DeliveryReport()
+        for record in records:
+            self._send(record, report)
+        return report
+
+    def redeliver(self, record_ids: list[str]) -> DeliveryReport:
+        """Claim each record with a lease, then send it: for records whose committer did not."""
         report = DeliveryReport()
         for record_id in record_ids:
             record = self._store.claim_outbox(record_id, self._lease)
             if record is None:
                 report.skipped.append(record_id)
                 continue
-            self._at("before_publish", record_id)
-            try:
-                if record.kind == "event":
-                    self._publisher.publish(Event.model_validate(record.payload))
-                else:
-                    self._queue.enqueue(Command.model_validate(record.payload))
-            except Exception as exc:  # noqa: BLE001 - any failure leaves the record for the sweep
-                log.warning("outbox delivery failed", extra={"fields": {"record_id": record_id, "error": str(exc)}})
-                self._store.release_outbox(record_id, str(exc))
-                report.failed.append(record_id)
-                continue
-            self._at("after_publish", record_id)
-            self._store.mark_delivered(record_id, self._ttl_days)
-            report.delivered.append(record_id)
+            self._send(record, report)
         return report
+
+    def _send(self, record: OutboxRecord, report: DeliveryReport) -> None:
+        record_id = record.record_id
+        self._at("before_publish", record_id)
+        try:
+            if record.kind == "event":
+                self._publisher.publish(Event.model_validate(record.payload))
+            else:
+                self._queue.enqueue(Command.model_validate(record.payload))
+        except Exception as exc:  # noqa: BLE001 - any failure leaves the record for the sweep
+            log.warning("outbox delivery failed", extra={"fields": {"record_id": record_id, "error": str(exc)}})
+            self._store.release_outbox(record_id, str(exc))
+            report.failed.append(record_id)
+            return
+        self._at("after_publish", record_id)
+        self._store.mark_delivered(record_id, self._ttl_days)
+        report.delivered.append(record_id)
 
     def sweep(self, grace_seconds: int, limit: int = 200) -> DeliveryReport:
         cutoff = utcnow() - timedelta(seconds=grace_seconds)
-        report = self.deliver(self._store.pending_outbox(cutoff, limit))
+        report = self.redeliver(self._store.pending_outbox(cutoff, limit))
         if report.delivered or report.failed:
             log.info("outbox sweep", extra={"fields": {"delivered": len(report.delivered), "failed": len(report.failed)}})
         return report

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.bootstrap import Services
-from shared.domain.errors import Duplicate
+from shared.domain.errors import Duplicate, TransientError
 from shared.domain.events import intent_event
 from shared.domain.ids import new_id, stable_key
 from shared.domain.intents import Intent
@@ -18,7 +18,14 @@ from shared.logs import get_logger
 from shared.ports import Tx
 from shared.runtime.context import ExecutionContext, Outcome
 from shared.runtime.lifecycle import ExecutionLifecycleManager
-from shared.usecases.ingestion import FileSpec, build_file_artifact, detect_type, facts_of_stream, register_file
+from shared.usecases.ingestion import (
+    ContentTooLarge,
+    FactsSink,
+    FileSpec,
+    build_file_artifact,
+    detect_type,
+    register_file,
+)
 from shared.usecases.objects import parse_upload_object
 
 log = get_logger(__name__)
@@ -63,7 +70,7 @@ def _record_ignored(services: Services, keys: tuple[str, str], obj: StorageObjec
 def _reject(services: Services, keys: tuple[str, str], upload: Upload, obj: StorageObjectData, reason: str) -> FinalizeResult:
     """The upload says why; a waiting intent fails with the same reason; the object is not kept."""
 
-    def step(tx: Tx) -> list[str]:
+    def step(tx: Tx) -> None:
         current = tx.get_upload(upload.tenant_id, upload.upload_id)
         intent = tx.get_intent(upload.tenant_id, upload.pending_intent_id) if upload.pending_intent_id else None
         if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
@@ -77,7 +84,6 @@ def _reject(services: Services, keys: tuple[str, str], upload: Upload, obj: Stor
             tx.stage_event(intent_event("intent_failed", failed, upload.execution_id, reason=reason))
         for key in keys:
             tx.mark_seen(key, {"kind": "finalize", "outcome": "rejected", "reason": reason, "object": obj.name})
-        return tx.staged_ids
 
     try:
         _, staged = services.store.run_in_transaction(step)
@@ -96,17 +102,13 @@ def handle_finalize(services: Services, event_id: str, source: str, obj: Storage
         return FinalizeResult("ignored", "not the uploads bucket")  # Eventarc filters this; never trust it alone
     keys = _keys(obj, source, event_id)
     store = services.store
-
-    def already_seen(tx: Tx) -> bool:
-        return any(tx.seen(k) for k in keys)
-
-    if store.run_in_transaction(already_seen)[0]:
-        return FinalizeResult("duplicate")
     where = parse_upload_object(obj.name)
-    if where is None:
+    tenant_id, session_id, upload_id = where if where else (None, None, None)
+    seen, upload = store.seen_and_upload(list(keys), tenant_id, upload_id)
+    if seen:
+        return FinalizeResult("duplicate")
+    if tenant_id is None or session_id is None or upload_id is None:
         return _record_ignored(services, keys, obj, "object is outside the uploads layout")
-    tenant_id, session_id, upload_id = where
-    upload = store.get_upload(tenant_id, upload_id)
     if upload is None or upload.session_id != session_id or upload.object_name != obj.name:
         return _record_ignored(services, keys, obj, "no upload record for this object")
     if upload.status != UploadStatus.AWAITING_UPLOAD:
@@ -120,12 +122,16 @@ def handle_finalize(services: Services, event_id: str, source: str, obj: Storage
     if obj.size > settings.max_upload_bytes:
         return _reject(services, keys, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
 
-    with services.blobs.open_read(obj.bucket, obj.name, obj.generation) as stream:
-        facts = facts_of_stream(stream, session_id, settings.max_upload_bytes)
-    if facts is None:
+    sink = FactsSink(session_id, settings.max_upload_bytes)
+    try:
+        found = services.blobs.download_into(obj.bucket, obj.name, obj.generation, sink)
+    except ContentTooLarge:
         return _reject(services, keys, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
-    if facts.size == 0:
-        return _reject(services, keys, upload, obj, "The uploaded file is empty.")
+    if not found:
+        return _record_ignored(services, keys, obj, f"generation {obj.generation} no longer exists")
+    facts = sink.facts()
+    if facts.size != obj.size:
+        raise TransientError(f"read {facts.size} of {obj.size} bytes of {obj.name}")  # the platform retries
     detected_format, detected_mime = detect_type(facts.head, upload.filename)
 
     intent = Intent(intent_id=new_id("intent"), intent_type="ingest_file", tenant_id=tenant_id, session_id=session_id,
@@ -144,16 +150,14 @@ def handle_finalize(services: Services, event_id: str, source: str, obj: Storage
         candidate = build_file_artifact(spec, facts, detected_format, detected_mime)
 
         def step(tx: Tx) -> Outcome:
-            if already_seen(tx):
-                raise Duplicate()
+            # The upload record is the exactly-once guard: only the delivery that moves it out of awaiting_upload
+            # ingests; every redelivery, or a racing one, finds it moved (no dedup keys needed on this path).
             current = tx.get_upload(tenant_id, upload_id)
             if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
                 raise Duplicate()
             artifact, deduplicated, outcome = register_file(tx, candidate, announce_duplicate=True)
             tx.put_upload(current.model_copy(update={"status": UploadStatus.INGESTED, "file_id": artifact.artifact_id,
                                                      "generation": obj.generation, "updated_at": utcnow()}))
-            for key in keys:
-                tx.mark_seen(key, {"kind": "finalize", "outcome": "ingested", "file_id": artifact.artifact_id})
             result.update(file_id=artifact.artifact_id, deduplicated=deduplicated)
             return outcome
 

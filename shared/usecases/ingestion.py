@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import IO, Any
+from typing import Any
 
 from shared.detection import sniff
 from shared.domain.events import artifact_event
@@ -18,7 +18,6 @@ from shared.runtime.context import Outcome
 from shared.usecases.objects import gs_uri
 
 HEAD_BYTES = 64 * 1024
-READ_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,19 +33,31 @@ def facts_of_bytes(data: bytes, session_id: str) -> ContentFacts:
     return ContentFacts(len(data), h.hexdigest(), content_fingerprint(h, session_id), data[:HEAD_BYTES])
 
 
-def facts_of_stream(stream: IO[bytes], session_id: str, max_bytes: int) -> ContentFacts | None:
-    """Hash in constant memory; None when the stream is longer than max_bytes."""
-    h = hashlib.sha256()
-    head = b""
-    size = 0
-    while chunk := stream.read(READ_CHUNK):
-        size += len(chunk)
-        if size > max_bytes:
-            return None
-        if len(head) < HEAD_BYTES:
-            head += chunk[: HEAD_BYTES - len(head)]
-        h.update(chunk)
-    return ContentFacts(size, h.hexdigest(), content_fingerprint(h, session_id), head)
+class ContentTooLarge(Exception):
+    """The stream went past the size limit; it was stopped there."""
+
+
+class FactsSink:
+    """A write-only stream that hashes, keeps the head for sniffing and stops past max_bytes, in constant memory."""
+
+    def __init__(self, session_id: str, max_bytes: int):
+        self._session_id = session_id
+        self._max = max_bytes
+        self._hash = hashlib.sha256()
+        self._head = bytearray()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> int:
+        self.size += len(chunk)
+        if self.size > self._max:
+            raise ContentTooLarge()
+        if len(self._head) < HEAD_BYTES:
+            self._head += chunk[: HEAD_BYTES - len(self._head)]
+        self._hash.update(chunk)
+        return len(chunk)
+
+    def facts(self) -> ContentFacts:
+        return ContentFacts(self.size, self._hash.hexdigest(), content_fingerprint(self._hash, self._session_id), bytes(self._head))
 
 
 def detect_type(head: bytes, filename: str | None) -> tuple[str, str]:

@@ -208,6 +208,26 @@ def test_redelivered_finalize_is_a_no_op(services, function_client, auth):
     assert len(ingest_executions) == 1
 
 
+def test_finalize_commits_in_one_transaction_and_a_redelivery_writes_nothing(services, function_client, auth):
+    """The cost bench/ingest reports, pinned: one read-write transaction per ingest; a duplicate costs reads only."""
+    from dev.firestore_meter import FirestoreMeter
+    from shared.usecases.finalize import StorageObjectData, handle_finalize
+
+    upload = request_upload(function_client(*INGEST), auth())
+    obj = put(upload, b"a,b\n1,2\n")
+    data = StorageObjectData(bucket=obj["bucket"], name=obj["name"], generation=str(obj["generation"]), size=int(obj["size"]))
+    with FirestoreMeter() as first:
+        assert handle_finalize(services, "evt-1", SOURCE, data).outcome == "ingested"
+    assert first.transactions == 1 and first.commits_in_transaction == 1
+    # The execution log, the state change with its outbox record, and the delivery mark; no claim transaction.
+    assert first.rpcs["commit"] == 3
+    for event_id in ("evt-1", "evt-2"):
+        with FirestoreMeter() as again:
+            assert handle_finalize(services, event_id, SOURCE, data).outcome == "duplicate"
+        assert again.writes == 0 and again.transactions == 0
+        assert again.rpcs == {"batch_get_documents": 1}
+
+
 def test_concurrent_finalize_deliveries_register_one_artifact(services, function_client, auth):
     from shared.usecases.finalize import StorageObjectData, handle_finalize
 

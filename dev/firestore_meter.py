@@ -1,0 +1,103 @@
+"""Counts the Firestore RPCs a piece of code sends, the way Firestore bills them: document reads, writes, transactions.
+
+    with FirestoreMeter() as meter:
+        handle_finalize(...)
+    meter.reads, meter.writes, meter.transactions
+
+It wraps the methods of the generated FirestoreClient, so every call the real client makes is seen, against the
+emulator or anything else; nothing is simulated. Used by bench/ingest and by the tests that pin a path's cost.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.cloud.firestore_v1.services.firestore.client import FirestoreClient
+
+_METHODS = ("batch_get_documents", "begin_transaction", "commit", "rollback", "run_query", "run_aggregation_query")
+
+
+def _field(request: Any, name: str) -> Any:
+    """The client passes requests as dicts or as messages."""
+    if isinstance(request, dict):
+        return request.get(name)
+    return getattr(request, name, None)
+
+
+class _CountingStream:
+    """Proxies a server stream and counts the documents it yields; anything else (cancel, metadata) passes through."""
+
+    def __init__(self, inner: Any, on_end: Callable[[int], None]):
+        self._inner = inner
+        self._on_end = on_end
+        self._docs = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self._inner:
+            pb = getattr(item, "_pb", None)
+            if pb is not None and any(pb.HasField(f) for f in ("document", "result") if f in pb.DESCRIPTOR.fields_by_name):
+                self._docs += 1
+            yield item
+        self._on_end(self._docs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@dataclass
+class FirestoreMeter:
+    rpcs: Counter[str] = field(default_factory=Counter)
+    reads: int = 0  # documents read: each document asked for by a get, each returned by a query (a query bills at least one)
+    writes: int = 0  # documents written, deletes included
+    transactions: int = 0  # read-write transactions begun
+    commits_in_transaction: int = 0
+    _saved: dict[str, Any] = field(default_factory=dict)
+
+    def __enter__(self) -> FirestoreMeter:
+        for name in _METHODS:
+            original = getattr(FirestoreClient, name)
+            self._saved[name] = original
+            setattr(FirestoreClient, name, self._wrap(name, original))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, original in self._saved.items():
+            setattr(FirestoreClient, name, original)
+        self._saved.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"reads": self.reads, "writes": self.writes, "transactions": self.transactions,
+                "commits_in_transaction": self.commits_in_transaction, "rpcs": dict(sorted(self.rpcs.items()))}
+
+    def reset(self) -> None:
+        self.rpcs.clear()
+        self.reads = self.writes = self.transactions = self.commits_in_transaction = 0
+
+    def _wrap(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        meter = self
+
+        def counted(client: FirestoreClient, request: Any = None, *args: Any, **kwargs: Any) -> Any:
+            meter.rpcs[name] += 1
+            if name == "begin_transaction":
+                meter.transactions += 1
+            elif name == "commit":
+                meter.writes += len(_field(request, "writes") or [])
+                if _field(request, "transaction"):
+                    meter.commits_in_transaction += 1
+            elif name == "batch_get_documents":
+                meter.reads += len(_field(request, "documents") or [])
+            response = original(client, request, *args, **kwargs)
+            if name in ("run_query", "run_aggregation_query"):
+                return meter._count_query(response)
+            return response
+
+        return counted
+
+    def _count_query(self, stream: Any) -> _CountingStream:
+        def on_end(docs: int) -> None:
+            self.reads += max(docs, 1)  # a query that finds nothing still costs one read
+
+        return _CountingStream(stream, on_end)
