@@ -54,6 +54,7 @@ infra-check: install
 	bash dev/check_infra.sh
 
 bench: install
+	$(PY) -m bench.ingest
 	$(PY) -m bench.parse
 
 stage: install

@@ -7,7 +7,7 @@
 2. Peak RSS growth, each case in its own subprocess: parse() of a 100 MB CSV, parse() of a 100 MB many-page PDF,
    and pyarrow.csv.read_csv of the 100 MB CSV for comparison.
 
-Prints a table and writes bench/results.json.
+Prints a table and writes bench/parse_results.json.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -27,10 +26,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from bench.common import status_bytes, table
+
 BENCH_DIR = Path(__file__).resolve().parent
 DATA_DIR = BENCH_DIR / ".data"
 OUT_DIR = DATA_DIR / "out"
-RESULTS_FILE = BENCH_DIR / "results.json"
+RESULTS_FILE = BENCH_DIR / "parse_results.json"
 MB = 1_000_000
 DATA_VERSION = "1"  # bump to regenerate the data when the generators change
 
@@ -230,10 +231,7 @@ def _rss_now() -> int:
 def _peak_rss() -> int:
     """This process's peak RSS (VmHWM). getrusage's ru_maxrss is not used: after the fork and exec that start this
     subprocess it can still report the parent's peak."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return status_bytes("VmHWM")
 
 
 def measure_rss_in_this_process(case: str) -> dict[str, Any]:
@@ -290,13 +288,6 @@ def rss(case: str) -> dict[str, Any]:
 # --- report -----------------------------------------------------------------------------------------------------
 
 
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
 def report(results: dict[str, Any]) -> str:
     parts = [
         "Structured CSV throughput: parse() to a Parquet file vs pyarrow.csv.read_csv of the same file",
@@ -316,7 +307,7 @@ def report(results: dict[str, Any]) -> str:
                 ">= 0.5 " + ("ok" if item["meets_target"] else "MISSED"),
             ]
         )
-    parts.append(_table(rows))
+    parts.append(table(rows))
     if results.get("rss"):
         parts.append("\nPeak RSS growth, one subprocess per case")
         rows = [["case", "input MB", "seconds", "baseline MB", "peak MB", "growth MB", "notes"]]
@@ -333,7 +324,7 @@ def report(results: dict[str, Any]) -> str:
                     notes,
                 ]
             )
-        parts.append(_table(rows))
+        parts.append(table(rows))
     return "\n".join(parts)
 
 
