@@ -151,13 +151,15 @@ def handle_finalize(services: Services, event_id: str, source: str, obj: Storage
 
         def step(tx: Tx) -> Outcome:
             # The upload record is the exactly-once guard: only the delivery that moves it out of awaiting_upload
-            # ingests; every redelivery, or a racing one, finds it moved (no dedup keys needed on this path).
+            # ingests; a racing one finds it moved. The dedup keys, written in the same commit, answer redeliveries.
             current = tx.get_upload(tenant_id, upload_id)
             if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
                 raise Duplicate()
             artifact, deduplicated, outcome = register_file(tx, candidate, announce_duplicate=True)
             tx.put_upload(current.model_copy(update={"status": UploadStatus.INGESTED, "file_id": artifact.artifact_id,
                                                      "generation": obj.generation, "updated_at": utcnow()}))
+            for key in keys:
+                tx.mark_seen(key, {"kind": "finalize", "outcome": "ingested", "file_id": artifact.artifact_id})
             result.update(file_id=artifact.artifact_id, deduplicated=deduplicated)
             return outcome
 

@@ -221,6 +221,7 @@ def test_finalize_commits_in_one_transaction_and_a_redelivery_writes_nothing(ser
     assert first.transactions == 1 and first.commits_in_transaction == 1
     # The execution log, the state change with its outbox record, and the delivery mark; no claim transaction.
     assert first.rpcs["commit"] == 3
+    assert first.reads == 5 and first.writes == 8
     for event_id in ("evt-1", "evt-2"):
         with FirestoreMeter() as again:
             assert handle_finalize(services, event_id, SOURCE, data).outcome == "duplicate"
