@@ -9,7 +9,8 @@ same object plus sha256, with no Firestore work. The two alternate, so both see 
 
 Reported per size (medians over the repeats):
 - handler seconds / reference seconds (target 1.3 or less);
-- peak RSS growth of the child during the handler (target under 32 MiB at 100 MB); VmHWM is reset before each run;
+- peak RSS growth of one handler run in a fresh child, after a warm-up, with VmHWM reset (target under 32 MiB at
+  100 MB);
 - Firestore document reads, writes and read-write transactions per ingest, counted from the client's real RPCs
   (target: one transaction).
 
@@ -38,13 +39,12 @@ REPO_ROOT = BENCH_DIR.parent
 DATA_DIR = BENCH_DIR / ".data"
 RESULTS_FILE = BENCH_DIR / "ingest_results.json"
 MB = 1024 * 1024
-MiB = MB
 SIZES = {"1kb": 1024, "10mb": 10 * MB, "100mb": 100 * MB}
 DEFAULT_REPEAT = {"1kb": 15, "10mb": 5, "100mb": 3}
 TARGET_RATIO = 1.3
 TARGET_GROWTH_MIB = 32
 TARGET_TRANSACTIONS = 1
-REFERENCE_CHUNK = 1024 * 1024
+BARE_GET_CHUNK = 1024 * 1024
 
 
 # --- data --------------------------------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def bare_http_get(services: Any, bucket: str, name: str, generation: str) -> str
     digest = hashlib.sha256()
     with services.blobs.client._http.get(url, stream=True) as resp:
         resp.raise_for_status()
-        for chunk in resp.iter_content(REFERENCE_CHUNK):
+        for chunk in resp.iter_content(BARE_GET_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -237,7 +237,7 @@ def run_case(case: str, repeat: int, services: Any, env: dict[str, str], workdir
     firestore = runs[0]["firestore"]
     if any(r["firestore"] != firestore for r in runs):
         firestore = {**firestore, "varied": [r["firestore"] for r in runs]}
-    growth_mib = memory["growth"] / MiB
+    growth_mib = memory["growth"] / MB
     ratio = _median(ratios)
     return {
         "case": case,
@@ -249,7 +249,7 @@ def run_case(case: str, repeat: int, services: Any, env: dict[str, str], workdir
         "ratio_median": round(ratio, 2),
         "ratios": [round(r, 2) for r in ratios],
         "handler_peak_growth_mib": round(growth_mib, 1),
-        "child_baseline_rss_mib": round(memory["baseline_rss"] / MiB, 1),
+        "child_baseline_rss_mib": round(memory["baseline_rss"] / MB, 1),
         "firestore_per_ingest": firestore,
         "meets": {
             "ratio": ratio <= TARGET_RATIO,

@@ -72,10 +72,6 @@ class FirestoreMeter:
         return {"reads": self.reads, "writes": self.writes, "transactions": self.transactions,
                 "commits_in_transaction": self.commits_in_transaction, "rpcs": dict(sorted(self.rpcs.items()))}
 
-    def reset(self) -> None:
-        self.rpcs.clear()
-        self.reads = self.writes = self.transactions = self.commits_in_transaction = 0
-
     def _wrap(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         meter = self
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
@@ -144,17 +145,11 @@ class FirestoreTx:
 
     def _stage(self, record_id: str, kind: str, tenant_id: str, execution_id: str, payload: dict[str, Any]) -> None:
         """The committer delivers the record right after commit; the sweep only takes records older than its grace."""
-        now = utcnow()
-        self._t.set(
-            self._s.client.collection("outbox").document(record_id),
-            {
-                "record_id": record_id, "kind": kind, "status": "pending", "tenant_id": tenant_id,
-                "execution_id": execution_id, "payload": payload, "attempts": 0, "created_at": now,
-                "lease_until": None, "shard": outbox_shard(record_id),
-            },
-        )
-        self._staged.append(OutboxRecord(record_id=record_id, kind=kind, status="pending", payload=payload, attempts=0,
-                                         created_at=now, lease_until=None))
+        record = OutboxRecord(record_id=record_id, kind=kind, status="pending", payload=payload, attempts=0,
+                              created_at=utcnow(), lease_until=None)
+        self._t.set(self._s.client.collection("outbox").document(record_id), {
+            **asdict(record), "tenant_id": tenant_id, "execution_id": execution_id, "shard": outbox_shard(record_id)})
+        self._staged.append(record)
 
     def stage_event(self, event: Event) -> None:
         self._stage(event.event_id, "event", event.tenant_id, event.execution_id, event.model_dump(mode="json"))

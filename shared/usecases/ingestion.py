@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from shared.detection import sniff
+from shared.detection import HEAD_BYTES, sniff
 from shared.domain.events import artifact_event
 from shared.domain.ids import content_fingerprint, file_id_for, stable_key
 from shared.domain.lineage import root_lineage
@@ -16,8 +16,6 @@ from shared.domain.states import LifecycleState
 from shared.ports import Tx
 from shared.runtime.context import Outcome
 from shared.usecases.objects import gs_uri
-
-HEAD_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -29,8 +27,9 @@ class ContentFacts:
 
 
 def facts_of_bytes(data: bytes, session_id: str) -> ContentFacts:
-    h = hashlib.sha256(data)
-    return ContentFacts(len(data), h.hexdigest(), content_fingerprint(h, session_id), data[:HEAD_BYTES])
+    sink = FactsSink(session_id, len(data))
+    sink.write(data)
+    return sink.facts()
 
 
 class ContentTooLarge(Exception):
