@@ -292,6 +292,16 @@ def test_objects_without_upload_record_or_outside_layout_are_ignored_with_a_reco
     assert "no upload record for this object" in reasons and "object is outside the uploads layout" in reasons
 
 
+def test_an_object_deleted_before_its_event_arrives_is_ignored_with_a_reason(services, function_client, auth):
+    upload = request_upload(function_client(*INGEST), auth())
+    obj = put(upload, b"a,b\n1,2\n")
+    assert services.blobs.delete(obj["bucket"], obj["name"])
+    assert finalize_event(function_client(*FINALIZE), obj).status_code == 200
+    assert artifacts_of(services) == []
+    reasons = [s.to_dict()["reason"] for s in services.store.client.collection("dedup").stream()]
+    assert reasons == [f"generation {obj['generation']} no longer exists"] * 2  # bucket/name/generation and event id
+
+
 def test_overwrite_after_ingestion_is_ignored_not_reingested(services, function_client, auth):
     client, fin = function_client(*INGEST), function_client(*FINALIZE)
     upload = request_upload(client, auth())
