@@ -16,7 +16,6 @@ pytestmark = pytest.mark.infra
 
 LOCAL_ONLY_SETTINGS = {"auth_dev_public_key_file", "signing_key_file"}
 KNOWN_TRIGGERS = {"http", "storage_finalize", "pubsub", "task", "scheduler"}
-WRITE_ROLES = {"roles/storage.objectCreator", "roles/storage.objectAdmin", "roles/storage.admin"}
 EVENT_TIMEOUT_CEILING = 540  # event-driven functions
 HTTP_TIMEOUT_CEILING = 3600
 TASKS_DISPATCH_CEILING = 1800
@@ -395,20 +394,11 @@ def test_function_grants_come_only_from_the_least_privilege_access_table(
     access = platform.locals["access"]
     assert set(access) == set(declared_functions), "every function needs an entry in access.tf (and only those)"
 
-    def writers(bucket: str) -> set[str]:
-        return {fn for fn, a in access.items() if set(a["buckets"].get(bucket, [])) & WRITE_ROLES}
-
-    assert writers("uploads") == {"ingest-http", "save"}
-    assert writers("derived") == {"parse-worker", "save"}
-    assert writers("records") == {"save"}
-    assert {fn for fn, a in access.items() if a["enqueue_commands"]} == {"profile-selection", "outbox-consumer", "outbox-sweep"}
-    assert {fn for fn, a in access.items() if a["sign_urls"]} == {"ingest-http", "read-api"}
-    assert access["read-api"]["firestore"] == "roles/datastore.viewer"
-    assert not access["read-api"]["publish_events"]
+    # Which roles each function holds is derived from its code in test_permissions.py; here, only their shape.
     for fn, a in access.items():
         assert a["firestore"] in {"roles/datastore.user", "roles/datastore.viewer"}, fn
         for roles in a["buckets"].values():
-            assert set(roles) <= {"roles/storage.objectViewer", "roles/storage.objectCreator", "roles/storage.objectAdmin"}, fn
+            assert set(roles) <= {"roles/storage.objectViewer", "roles/storage.objectCreator", "roles/storage.objectUser"}, fn
 
     # Each grant resource that names a function's account iterates over the table, nothing else.
     granted = {key: r for key, r in platform.resources.items() if "local.function_member" in str(r.get("member", ""))}

@@ -1,5 +1,8 @@
 # What each function may touch: this table is the only source of the functions' grants below, so a reviewer
 # reads every resource a function reaches here, and nothing else grants a function anything.
+# The roles are the least that cover what the code does: tests/infra/test_permissions.py derives each function's
+# needed permissions from infra/iam/operations.json (recorded from the functions' entry points by
+# tests/integration/test_adapter_operations.py) and fails on a missing permission or a role beyond the least one.
 #
 #   firestore        project role on the Firestore database (datastore.user reads and writes, viewer reads)
 #   buckets          roles per bucket (uploads, derived, records)
@@ -13,7 +16,7 @@ locals {
     "ingest-http" = {
       summary          = "issues signed upload URLs and ingests inline files"
       firestore        = "roles/datastore.user"
-      buckets          = { uploads = ["roles/storage.objectCreator", "roles/storage.objectViewer"] }
+      buckets          = { uploads = ["roles/storage.objectCreator"] } # create-only writes and signed PUTs
       publish_events   = true
       enqueue_commands = false
       sign_urls        = true
@@ -21,7 +24,7 @@ locals {
     "ingest-finalize" = {
       summary          = "ingests an uploaded object when it is finalized"
       firestore        = "roles/datastore.user"
-      buckets          = { uploads = ["roles/storage.objectViewer"] }
+      buckets          = { uploads = ["roles/storage.objectUser"] } # reads, and deletes duplicate or rejected objects
       publish_events   = true
       enqueue_commands = false
       sign_urls        = false
@@ -37,7 +40,7 @@ locals {
     "parse-worker" = {
       summary          = "parses an uploaded file into derived output"
       firestore        = "roles/datastore.user"
-      buckets          = { uploads = ["roles/storage.objectViewer"], derived = ["roles/storage.objectCreator", "roles/storage.objectViewer"] }
+      buckets          = { uploads = ["roles/storage.objectViewer"], derived = ["roles/storage.objectUser"] } # a redispatch overwrites its outputs
       publish_events   = true
       enqueue_commands = false
       sign_urls        = false
@@ -47,9 +50,9 @@ locals {
       firestore      = "roles/datastore.user"
       publish_events = true
       buckets = {
-        uploads = ["roles/storage.objectViewer", "roles/storage.objectAdmin"]
-        derived = ["roles/storage.objectViewer", "roles/storage.objectAdmin"]
-        records = ["roles/storage.objectCreator", "roles/storage.objectViewer", "roles/storage.objectAdmin"]
+        uploads = ["roles/storage.objectUser"]
+        derived = ["roles/storage.objectUser"]
+        records = ["roles/storage.objectUser"]
       }
       enqueue_commands = false
       sign_urls        = false

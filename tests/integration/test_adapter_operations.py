@@ -1,0 +1,205 @@
+"""Which adapter operations each deployed function performs, recorded while its real entry point runs a journey over
+the emulators. The record is infra/iam/operations.json; tests/infra/test_permissions.py derives every function's IAM
+grants from it. A change in the code that adds, drops or moves an operation to another bucket fails here until the
+record is regenerated (RECORD_OPERATIONS=1), and then the grant check says which role must change."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from shared.bootstrap import Services, set_services
+from shared.domain.models import Command, Event
+from shared.settings import get_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RECORD = REPO_ROOT / "infra" / "iam" / "operations.json"
+ADAPTER_PERMISSIONS = REPO_ROOT / "infra" / "iam" / "adapter_permissions.json"
+FUNCTIONS = REPO_ROOT / "infra" / "functions.json"
+CSV = b"id,name,amount\n1,alpha,3.5\n2,beta,4.25\n"
+CSV2 = b"id,city\n1,Lyon\n2,Porto\n"
+
+
+class OperationLog:
+    """Adapter calls by the function whose entry point was running, with the buckets they touched by role."""
+
+    def __init__(self, buckets: dict[str, str]):
+        self.buckets = buckets
+        self.table: dict[str, dict[str, Any]] = json.loads(ADAPTER_PERMISSIONS.read_text())["operations"]
+        self.current: str | None = None
+        self.by_function: dict[str, set[str]] = defaultdict(set)
+        self.unknown: set[str] = set()
+
+    @contextmanager
+    def running(self, function: str) -> Iterator[None]:
+        self.current = function
+        try:
+            yield
+        finally:
+            self.current = None
+
+    def note(self, op: str, args: tuple[Any, ...]) -> None:
+        if self.current is None:  # the test's own setup and checks
+            return
+        if op not in self.table:
+            self.unknown.add(op)
+            return
+        resolved = [self.buckets.get(str(args[int(k.split(":")[1])]), "?") for k in self.table[op] if k.startswith("bucket:")]
+        self.by_function[self.current].add(f"{op}({', '.join(resolved)})" if resolved else op)
+
+
+class Recorded:
+    """Wraps one adapter: every public method call is noted, then passed through unchanged."""
+
+    def __init__(self, inner: Any, kind: str, log: OperationLog):
+        self._inner, self._kind, self._log = inner, kind, log
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._log.note(f"{self._kind}.{name}", args)
+            return attr(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def recorded(services, monkeypatch) -> Iterator[tuple[Services, OperationLog]]:
+    monkeypatch.setenv("OUTBOX_GRACE_SECONDS", "0")  # the sweep delivers what the test leaves pending
+    get_settings.cache_clear()
+    plain = Services()
+    s = plain.settings
+    log = OperationLog({s.uploads_bucket: "uploads", s.derived_bucket: "derived", s.records_bucket: "records"})
+    wired = Services(s, store=Recorded(plain.store, "store", log), blobs=Recorded(plain.blobs, "blobs", log),
+                     publisher=Recorded(plain.publisher, "publisher", log), queue=Recorded(plain.queue, "queue", log))
+    set_services(wired)  # what every entry point's get_services() now returns
+    yield plain, log
+    get_settings.cache_clear()
+
+
+def _finalize_event(obj: dict[str, Any], event_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    data = {"bucket": obj["bucket"], "name": obj["name"], "generation": str(obj["generation"]), "size": str(obj["size"]),
+            "contentType": obj.get("contentType"), "metageneration": "1", "kind": "storage#object"}
+    headers = {"ce-id": event_id, "ce-specversion": "1.0", "ce-type": "google.cloud.storage.object.v1.finalized",
+               "ce-source": f"//storage.googleapis.com/projects/_/buckets/{obj['bucket']}",
+               "ce-subject": f"objects/{obj['name']}", "Content-Type": "application/json"}
+    return data, headers
+
+
+def _pubsub_event(payload: dict[str, Any], message_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    data = {"message": {"data": base64.b64encode(json.dumps(payload).encode()).decode(), "attributes": {},
+                        "messageId": message_id}, "subscription": "projects/p/subscriptions/consumer"}
+    headers = {"ce-id": message_id, "ce-specversion": "1.0", "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
+               "ce-source": "//pubsub.googleapis.com/projects/p/topics/ingestion-events", "Content-Type": "application/json"}
+    return data, headers
+
+
+def _journey(plain: Services, log: OperationLog, client: Callable[..., Any], auth: Callable[..., dict[str, str]]) -> None:
+    ingest, finalize = client("ingest", "ingest_http"), client("ingest", "on_upload_finalized", "cloudevent")
+    profile, parse = client("profile_selection", "profile_selection_http"), client("parse", "parse_worker")
+    save, read = client("save", "save_http"), client("read_api", "read_http")
+    consumer, sweep = client("outbox_relay", "on_event", "cloudevent"), client("outbox_relay", "sweep")
+    h = auth()
+
+    def ok(resp: Any, *codes: int) -> dict[str, Any]:
+        assert resp.status_code in (codes or (200, 201, 202)), resp.get_data(as_text=True)
+        return resp.get_json() or {}
+
+    def outbox(kind: str, event_type: str | None = None) -> list[dict[str, Any]]:
+        return [r.payload for r in plain.store.outbox_records()
+                if r.kind == kind and (event_type is None or r.payload.get("event_type") == event_type)]
+
+    parsed: set[str] = set()
+
+    def run_parse() -> str:
+        command = next(c for c in outbox("command") if c["command_id"] not in parsed)  # the one new command
+        parsed.add(command["command_id"])
+        with log.running("parse-worker"):
+            ok(parse.post("/", json=command))
+        task_intent = command["payload"]["intent_id"] if "payload" in command else command["intent_id"]
+        return plain.store.get_intent(command["tenant_id"], task_intent).result_artifact_id
+
+    upload_body = {"parameters": {"ui_name": "orders.csv", "file_size": len(CSV), "mime_type": "text/csv",
+                                  "ingestion_profile": "structured"}}
+    with log.running("ingest-http"):
+        upload = ok(ingest.post("/v1/intents/request_upload", json=upload_body, headers=h))
+        file2 = ok(ingest.post("/v1/intents/ingest_file", headers=h, json={"parameters": {
+            "ui_name": "cities.csv", "filename": "cities.csv", "file_content": CSV2.hex()}}))["file_id"]
+        ok(ingest.get(f"/v1/uploads/{upload['upload_id']}", headers=h))
+        again = ok(ingest.post("/v1/intents/request_upload", json={"parameters": {
+            "ui_name": "copy.csv", "file_size": len(CSV), "mime_type": "text/csv"}}, headers=h))
+    objects = [requests.put(u["upload_url"], data=CSV, headers=u["headers"], timeout=30) for u in (upload, again)]
+    for i, put in enumerate(objects):
+        put.raise_for_status()
+        data, headers = _finalize_event(put.json(), f"finalize-{i}")
+        with log.running("ingest-finalize"):  # the second is the same bytes in the same session: deleted
+            ok(finalize.post("/", json=data, headers=headers), 200, 204)
+
+    ingested = next(e for e in outbox("event", "artifact_ingested") if e["data"].get("upload_id") == upload["upload_id"])
+    file1 = ingested["data"]["artifact_id"]
+    data, headers = _pubsub_event(ingested, "msg-1")
+    with log.running("outbox-consumer"):  # auto-dispatch of the profile chosen at upload
+        ok(consumer.post("/", json=data, headers=headers), 200, 204)
+    parsed1 = run_parse()
+
+    with log.running("profile-selection"):
+        ok(profile.post("/v1/pending-intents", headers=h, json={
+            "intent_type": "parse_content", "target_artifact_id": file2,
+            "context": {"ingestion_profile": "structured", "parse_options": {}}}))
+        listed = ok(profile.get(f"/v1/pending-intents?target_artifact_id={file2}&status=pending", headers=h))
+        ok(profile.delete(f"/v1/pending-intents/{listed['intents'][0]['intent_id']}", headers=h))
+        ok(profile.post("/v1/intents/parse_content", headers=h,
+                        json={"parameters": {"file_id": file2, "ingestion_profile": "structured"}}))
+    parsed2 = run_parse()
+
+    with log.running("read-api"):
+        for artifact_id in (file2, parsed2):
+            ok(read.get(f"/v1/artifacts/{artifact_id}?include_payload=true", headers=h))
+        ok(read.get("/v1/artifacts", headers=h))
+        ok(read.get(f"/v1/artifacts/{parsed2}/lineage", headers=h))
+        ok(read.get(f"/v1/executions/{upload['execution_id']}", headers=h))
+
+    with log.running("save"):
+        for artifact_id in (file1, parsed1):
+            ok(save.post("/v1/intents/save_materialization", headers=h, json={"parameters": {"artifact_id": artifact_id}}))
+        for artifact_id in (parsed1, parsed2, file2):  # records + derived, derived, uploads
+            ok(save.delete(f"/v1/artifacts/{artifact_id}", headers=h))
+    with log.running("read-api"):
+        ok(read.get(f"/v1/artifacts/{file1}?include_payload=true", headers=h))
+
+    # An event and a command left undelivered, as after a crash between commit and send: the sweep sends them.
+    event = Event.model_validate({**ingested, "event_id": "evt-left-behind"})
+    command = {**outbox("command")[0], "command_id": "cmd-left-behind"}
+    plain.store.run_in_transaction(lambda tx: (tx.stage_event(event), tx.stage_command(Command.model_validate(command))))
+    with log.running("outbox-sweep"):
+        ok(sweep.post("/"))
+
+
+def test_each_function_performs_exactly_the_recorded_adapter_operations(recorded, function_client, auth) -> None:
+    plain, log = recorded
+    _journey(plain, log, function_client, auth)
+
+    assert not log.unknown, f"adapter methods missing from {ADAPTER_PERMISSIONS.name}: {sorted(log.unknown)}"
+    declared = {f["name"] for f in json.loads(FUNCTIONS.read_text())["functions"]}
+    assert set(log.by_function) == declared, "the journey must run every deployed function"
+    observed = {fn: sorted(ops) for fn, ops in sorted(log.by_function.items())}
+    if os.environ.get("RECORD_OPERATIONS"):
+        RECORD.write_text(json.dumps({"_comment": RECORD_COMMENT, "functions": observed}, indent=2) + "\n")
+    record = json.loads(RECORD.read_text())["functions"]
+    assert observed == record, "the code's operations changed: RECORD_OPERATIONS=1 rewrites infra/iam/operations.json"
+
+
+RECORD_COMMENT = ("Adapter operations each function performs, recorded by tests/integration/test_adapter_operations.py "
+                  "while the functions' entry points run a journey (RECORD_OPERATIONS=1 rewrites it). Buckets by role.")
