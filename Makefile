@@ -7,23 +7,33 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-parse.txt requirements-dev.txt
+DEV_LOCK := locks/dev.txt
 
-.PHONY: help install up down status demo test test-fast lint typecheck infra-check bench stage clean
+.PHONY: help install lock up down status demo test test-fast lint typecheck infra-check bench stage clean
 
 help:
 	@echo "make demo   - start the local stack (if needed) and run a full journey"
 	@echo "make test   - lint, type-check, every test tier against the emulators, offline infra checks"
 	@echo "make up | down | status - the local stack;  make bench - benchmarks;  make stage - build function sources"
+	@echo "make lock   - regenerate the hash-locked dependency sets in locks/ after a requirements change"
 
-$(STAMP): $(REQS)
+# Installs the locked, hash-checked set (locks/dev.txt), never the floating one; `make lock` regenerates the locks.
+$(STAMP): $(REQS) $(DEV_LOCK)
 	@test -n "$(PYTHON)" || { echo "No Python 3.12 found (see the message above)."; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m dev.lock --check || echo "WARNING: the locks above are stale; installing the old lock (run: make lock)"
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r $(DEV_LOCK)
 	@touch $(STAMP)
 
 install: $(STAMP)
 	@$(PY) -m dev.prereqs
+
+# Re-resolve every lock whose requirements changed (uv, from its cache where it can); --all re-resolves every lock.
+lock:
+	@test -x $(VENV)/bin/uv || { test -x $(PY) || $(PYTHON) -m venv $(VENV); $(PY) -m pip install --quiet "$$(grep -E '^uv==' requirements-dev.txt | cut -d' ' -f1)"; }
+	$(PY) -m dev.lock $(ARGS)
+	@rm -f $(STAMP)
 
 up: install
 	$(PY) -m dev.stack up

@@ -1,4 +1,4 @@
-"""Stage each function's deploy source: its main.py, a copy of shared/ and its merged requirements.
+"""Stage each function's deploy source: its main.py, a copy of shared/ and its hash-locked requirements.
 
     python -m dev.stage [--out build] [--root .]
 
@@ -129,6 +129,20 @@ def merge_requirements(root: Path, extras: tuple[str, ...]) -> list[str]:
     return [merged[key] for key in sorted(merged)]
 
 
+def locked_requirements(root: Path, extras: tuple[str, ...]) -> str:
+    """The hash-locked set for these requirements (locks/, `make lock`): every transitive pin and its hashes, so a
+    redeploy of this commit installs the same bytes. A missing or stale lock is an error, never a floating install."""
+    from dev import lock  # dev.lock reads this module's requirement helpers
+
+    path = lock.lock_for_function(root, extras)
+    rel = path.relative_to(root)
+    if not path.is_file():
+        raise StageError(f"{rel} is missing: run `make lock`")
+    if lock.recorded_digest(path) != lock.inputs_digest(root, (BASE_REQUIREMENTS, *extras)):
+        raise StageError(f"{rel} does not match {', '.join((BASE_REQUIREMENTS, *extras))}: run `make lock`")
+    return path.read_text()
+
+
 def _copy_tree(src: Path, dst: Path, skip: set[Path]) -> None:
     for path in sorted(src.rglob("*")):
         rel = path.relative_to(src)
@@ -189,7 +203,7 @@ def stage_source(root: Path, out: Path, source: str, functions: tuple[str, ...],
     shutil.copyfile(main_py, directory / "main.py")
     _copy_tree(shared_dir, directory / "shared", skip)
     requirements = merge_requirements(root, extras)
-    (directory / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    (directory / "requirements.txt").write_text(locked_requirements(root, extras))
 
     digest = tree_digest(directory)
     archive = out / f"{source}-{digest[:HASH_HEX]}.zip"

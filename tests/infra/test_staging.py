@@ -1,4 +1,4 @@
-"""dev/stage.py: each function ships its main.py, shared/ and its own merged requirements, in an archive named by
+"""dev/stage.py: each function ships its main.py, shared/ and its own hash-locked requirements, in an archive named by
 content, so that a change redeploys exactly the functions it touches."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from infra_support import REPO_ROOT
 
-from dev import stage
+from dev import lock, stage
 
 pytestmark = pytest.mark.infra
 
@@ -48,12 +48,23 @@ def make_repo(root: Path) -> Path:
         "shared/__pycache__/core.cpython-312.pyc": "stale bytecode",
         "requirements.txt": BASE_REQS,
         "requirements-parse.txt": PARSE_REQS,
+        "requirements-dev.txt": "-r requirements.txt\n-r requirements-parse.txt\npytest==9.2.0\n",
     }
     for rel, text in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+    write_locks(root)
     return root
+
+
+def write_locks(root: Path) -> None:
+    """Locks as `make lock` heads them (the resolved body is opaque to staging)."""
+    for s in lock.lock_sets(root):
+        path = root / s.path
+        path.parent.mkdir(exist_ok=True)
+        digest = lock.inputs_digest(root, s.inputs)
+        path.write_text(f"# inputs-sha256: {digest}\n# {s.name} resolved\nfunctions-framework==3.10.2 --hash=sha256:{'ab' * 32}\n")
 
 
 def archives(manifest: dict) -> dict[str, str]:
@@ -70,9 +81,11 @@ def test_stage_builds_each_source_with_main_shared_and_merged_requirements(tmp_p
     assert (api / "main.py").read_text() == "from shared import core\n"
     assert (api / "shared" / "core.py").is_file()
     assert not list(api.rglob("__pycache__")), "bytecode is not shipped"
-    assert (api / "requirements.txt").read_text().splitlines() == ["functions-framework==3.10.2", "pydantic==2.14.3"]
-    worker_reqs = (tmp_path / "build" / "worker" / "requirements.txt").read_text().splitlines()
-    assert worker_reqs == ["functions-framework==3.10.2", "pyarrow==26.0.1", "pydantic==2.14.3"]
+    # Each ships the lock of its own dependency set, hashes and all.
+    assert (api / "requirements.txt").read_text() == (repo / "locks" / "functions.txt").read_text()
+    worker_reqs = (tmp_path / "build" / "worker" / "requirements.txt").read_text()
+    assert worker_reqs == (repo / "locks" / "functions-parse.txt").read_text()
+    assert manifest["sources"]["worker"]["requirements"] == ["functions-framework==3.10.2", "pyarrow==26.0.1", "pydantic==2.14.3"]
     written = json.loads((tmp_path / "build" / "manifest.json").read_text())
     assert written == manifest
 
@@ -133,6 +146,18 @@ def test_conflicting_pins_are_refused(tmp_path: Path) -> None:
         stage.stage_all(repo, tmp_path / "build")
 
 
+def test_a_missing_or_stale_lock_is_refused(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "requirements-parse.txt").write_text(PARSE_REQS + "pypdf==7.1.0\n")
+    with pytest.raises(stage.StageError, match=r"locks/functions-parse.txt does not match .*make lock"):
+        stage.stage_all(repo, tmp_path / "build")
+    write_locks(repo)
+    stage.stage_all(repo, tmp_path / "build")
+    (repo / "locks" / "functions.txt").unlink()
+    with pytest.raises(stage.StageError, match=r"locks/functions.txt is missing"):
+        stage.stage_all(repo, tmp_path / "build")
+
+
 def test_missing_function_source_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(tmp_path / "repo")
     (repo / "functions" / "worker" / "main.py").unlink()
@@ -181,7 +206,7 @@ def test_every_staged_function_imports_its_entry_point_in_a_clean_virtualenv(tmp
     for fn in declared:
         source_dir = out / fn["source"]
         assert fn["name"] in manifest["sources"][fn["source"]]["functions"]
-        python = _venv_for(source_dir / "requirements.txt", venvs)
+        python = _venv_for(source_dir / "requirements.txt", venvs)  # the lock: pip checks every hash
         # The runtime's own loader: functions-framework imports main.py from the source dir and finds the target.
         probe = (
             "import functions_framework\n"
