@@ -54,11 +54,13 @@ else
 fi
 
 step "check-jsonschema (Cloud Build)"
-if "$VENV/bin/check-jsonschema" --builtin-schema vendor.cloudbuild cloudbuild.yaml; then
-  :
-else
-  fail "check-jsonschema --builtin-schema vendor.cloudbuild cloudbuild.yaml"
-fi
+for build in cloudbuild.yaml cloudbuild-apply.yaml; do
+  if "$VENV/bin/check-jsonschema" --builtin-schema vendor.cloudbuild "$build"; then
+    :
+  else
+    fail "check-jsonschema --builtin-schema vendor.cloudbuild $build"
+  fi
+done
 
 step "pytest tests/infra"
 if "$PY" -m pytest tests/infra -q -p no:cacheprovider "$@"; then
