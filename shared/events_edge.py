@@ -5,6 +5,7 @@ the platform redelivers; duplicates are no-ops inside the use cases."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ log = get_logger(__name__)
 
 def run_cloud_event[M: BaseModel](event: CloudEvent, model: type[M], use_case: Callable[[M], Any]) -> Any:
     get_services()  # configures logging once per instance
+    started = time.perf_counter()
     with log_context(event_id=event["id"], event_type=event["type"]):
         try:
             payload = model.model_validate(event.data)
@@ -31,5 +33,7 @@ def run_cloud_event[M: BaseModel](event: CloudEvent, model: type[M], use_case: C
         except (PermanentError, DomainError) as exc:
             log.error("event failed permanently; acknowledged", extra={"fields": {"error": str(exc)}})
             return None
-        log.info("event handled", extra={"fields": {"result": repr(result)}})
+        outcome = result if isinstance(result, str) else getattr(result, "outcome", None)
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        log.info("event handled", extra={"fields": {"result": repr(result), "outcome": outcome, "latency_ms": latency_ms}})
         return result

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -101,27 +102,47 @@ class HttpApp:
         self.routes = routes
 
     def __call__(self, request: flask.Request) -> flask.Response:
+        started = time.perf_counter()
         services = get_services()
         request_id = new_id("exec")
         trace = trace_from_header(request.headers.get("X-Cloud-Trace-Context"), services.settings.project_id)
+        operation = ""
+        response = flask.Response(status=500)
+        try:
+            response, operation = self._dispatch(request, services, request_id, trace)
+            return response
+        finally:
+            # One line per request: the http_requests and request_latency metrics count these (infra/monitoring).
+            latency = time.perf_counter() - started
+            with log_context(trace=trace, execution_id=request_id):
+                log.info("request served", extra={"fields": {
+                    "operation": operation, "status_code": response.status_code,
+                    "status_class": f"{response.status_code // 100}xx", "latency_ms": round(latency * 1000, 3),
+                    "httpRequest": {"requestMethod": request.method, "requestUrl": request.path,
+                                    "status": response.status_code, "latency": f"{latency:.6f}s"},
+                }})
+
+    def _dispatch(
+        self, request: flask.Request, services: Services, request_id: str, trace: str | None
+    ) -> tuple[flask.Response, str]:
         path = request.path
         matches = [(r, p) for r in self.routes if (p := r.match(path)) is not None]
         if not matches:
-            return respond(404, error_body(f"No route for {request.method} {path}", "ROUTE_NOT_FOUND", request_id, ""))
+            return respond(404, error_body(f"No route for {request.method} {path}", "ROUTE_NOT_FOUND", request_id, "")), ""
         origin = request.headers.get("Origin")
         allowed_origin = origin if origin and origin in services.settings.cors_allowed_origins else None
         if request.method == "OPTIONS":
-            return self._preflight({r.method for r, _ in matches}, origin, allowed_origin, request_id)
+            return self._preflight({r.method for r, _ in matches}, origin, allowed_origin, request_id), "preflight"
         chosen = next(((r, p) for r, p in matches if r.method == request.method), None)
         if chosen is None:
             message = f"{request.method} is not allowed on {path}"
-            return respond(405, error_body(message, "METHOD_NOT_ALLOWED", request_id, matches[0][0].operation))
+            return respond(405, error_body(message, "METHOD_NOT_ALLOWED", request_id, matches[0][0].operation)), ""
         route, params = chosen
         response = self._handle(request, route, params, services, request_id, trace)
         if allowed_origin:
             response.headers["Access-Control-Allow-Origin"] = allowed_origin
             response.headers.add("Vary", "Origin")
-        return response
+        return response, route.operation
 
     @staticmethod
     def _preflight(methods: set[str], origin: str | None, allowed_origin: str | None, request_id: str) -> flask.Response:

@@ -24,9 +24,11 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from shared.domain.errors import BadRequest, Conflict, TransientError, ValidationFailed
 from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, StageEntry, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus
+from shared.logs import get_logger
 from shared.ports import OutboxRecord, Page
 
 T = TypeVar("T")
+log = get_logger(__name__)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
 IDEMPOTENCY_STALE_AFTER = timedelta(minutes=5)
 # The outbox is one top-level collection written at event rate; a shard field ahead of created_at in its index
@@ -200,9 +202,13 @@ class FirestoreStore:
     # transactions
     def run_in_transaction(self, fn: Callable[[FirestoreTx], T]) -> tuple[T, list[OutboxRecord]]:
         holder: dict[str, FirestoreTx] = {}
+        attempts = {"retries": 0}
 
         @firestore.transactional
         def _body(transaction: firestore.Transaction) -> T:
+            if "tx" in holder:  # the client retries an aborted commit: counted by the contention_retries metric
+                attempts["retries"] += 1
+                log.warning("transaction retried after contention", extra={"fields": {"retry": attempts["retries"]}})
             tx = FirestoreTx(self, transaction)
             holder["tx"] = tx  # a retried attempt replaces the previous one's staged records
             return fn(tx)
@@ -393,6 +399,15 @@ class FirestoreStore:
                 )
                 found.extend((s.get("created_at"), s.id) for s in query.stream())
         return [record_id for _, record_id in sorted(found)[:limit]]  # oldest first across shards
+
+    def oldest_pending_outbox(self) -> datetime | None:
+        """When the oldest undelivered record was committed: one indexed query per status, one document each."""
+        oldest: list[datetime] = []
+        for status in ("pending", "delivering"):
+            query = (self.client.collection("outbox").where(filter=FieldFilter("status", "==", status))
+                     .order_by("created_at").limit(1))
+            oldest.extend(s.get("created_at") for s in query.stream())
+        return min(oldest, default=None)
 
     def outbox_records(self) -> Iterator[OutboxRecord]:
         for snap in self.client.collection("outbox").stream():

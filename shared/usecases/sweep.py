@@ -82,7 +82,11 @@ def run_sweep(services: Services, limit: int = 200) -> dict[str, Any]:
         for stale_execution in services.store.stale_executions(status.value, cutoff, limit):
             result = _abandon(services, stale_execution)
             executions[result] = executions.get(result, 0) + 1
-    summary = {"outbox": {"delivered": len(report.delivered), "failed": len(report.failed), "skipped": len(report.skipped)},
+    # What is still undelivered after this sweep, by age: the outbox_oldest_pending metric and its alert.
+    oldest = services.store.oldest_pending_outbox()
+    oldest_age = (utcnow() - oldest).total_seconds() if oldest else 0.0
+    summary = {"outbox": {"delivered": len(report.delivered), "failed": len(report.failed), "skipped": len(report.skipped),
+                          "oldest_pending_seconds": round(max(oldest_age, 0.0), 3)},
                "leases": leases, "executions": executions}
     log.info("sweep finished", extra={"fields": summary})
     return summary

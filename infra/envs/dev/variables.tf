@@ -32,3 +32,15 @@ variable "log_level" {
   description = "Minimum log severity of the functions."
   default     = "DEBUG"
 }
+
+variable "alert_email" {
+  type        = string
+  description = "Email address the alerts notify (infra/README.md has a runbook per alert); empty for none."
+  default     = ""
+}
+
+variable "notification_channels" {
+  type        = list(string)
+  description = "Ids of existing notification channels (PagerDuty, Slack, ...) every alert also notifies."
+  default     = []
+}

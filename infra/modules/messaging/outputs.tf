@@ -17,3 +17,8 @@ output "consumer_subscription" {
   description = "Name of the consumer's push subscription."
   value       = google_pubsub_subscription.consumer.name
 }
+
+output "dead_letter_subscription" {
+  description = "Name of the subscription that holds dead-lettered events."
+  value       = google_pubsub_subscription.dead_letter_hold.name
+}

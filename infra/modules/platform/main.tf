@@ -68,6 +68,7 @@ module "services" {
     "iamcredentials.googleapis.com", # signBlob for V4 signed URLs
     "identitytoolkit.googleapis.com",
     "logging.googleapis.com",
+    "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "servicecontrol.googleapis.com",
@@ -111,6 +112,21 @@ module "messaging" {
   ack_deadline_seconds       = min(600, module.declarations.functions[local.consumer].timeout_seconds)
   max_delivery_attempts      = 5
   labels                     = local.labels
+}
+
+module "monitoring" {
+  source     = "../monitoring"
+  depends_on = [module.services]
+
+  project_id               = var.project_id
+  functions                = keys(module.declarations.functions)
+  metrics_file             = "${path.module}/../../monitoring/metrics.json"
+  consumer_subscription    = module.messaging.consumer_subscription
+  dead_letter_subscription = module.messaging.dead_letter_subscription
+  notification_channels    = var.notification_channels
+  alert_email              = var.alert_email
+  outbox_max_age_minutes   = var.outbox_alert_minutes
+  labels                   = local.labels
 }
 
 module "tasks" {

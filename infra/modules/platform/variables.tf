@@ -104,3 +104,21 @@ variable "labels" {
   description = "Extra labels for every labelled resource."
   default     = {}
 }
+
+variable "notification_channels" {
+  type        = list(string)
+  description = "Ids of existing Cloud Monitoring notification channels that every alert notifies."
+  default     = []
+}
+
+variable "alert_email" {
+  type        = string
+  description = "Email address alerts are sent to (a channel is created for it); empty for none."
+  default     = ""
+}
+
+variable "outbox_alert_minutes" {
+  type        = number
+  description = "Minutes an outbox record may stay undelivered before the outbox alert fires."
+  default     = 10
+}

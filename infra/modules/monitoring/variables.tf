@@ -1,0 +1,72 @@
+variable "project_id" {
+  type        = string
+  description = "Project of the functions, their logs and the alert policies."
+}
+
+variable "functions" {
+  type        = list(string)
+  description = "Names of the deployed functions (Cloud Run services): the metrics count only their log lines."
+}
+
+variable "metrics_file" {
+  type        = string
+  description = "Path of infra/monitoring/metrics.json, the declaration of the log-based metrics."
+}
+
+variable "consumer_subscription" {
+  type        = string
+  description = "Name of the event consumer's push subscription (its oldest unacked message is alerted on)."
+}
+
+variable "dead_letter_subscription" {
+  type        = string
+  description = "Name of the subscription that holds dead-lettered events (any backlog is alerted on)."
+}
+
+variable "notification_channels" {
+  type        = list(string)
+  description = "Ids of existing notification channels (projects/P/notificationChannels/N) every alert notifies."
+  default     = []
+}
+
+variable "alert_email" {
+  type        = string
+  description = "When set, an email notification channel is created for this address and added to every alert."
+  default     = ""
+}
+
+variable "outbox_max_age_minutes" {
+  type        = number
+  description = "An outbox record still undelivered after this many minutes raises the outbox alert."
+  default     = 10
+}
+
+variable "http_5xx_ratio" {
+  type        = number
+  description = "Share of HTTP requests answered 5xx, over 5 minutes, above which the 5xx alert fires."
+  default     = 0.02
+}
+
+variable "parse_failure_ratio" {
+  type        = number
+  description = "Share of parse attempts that fail, over 15 minutes, above which the parse alert fires."
+  default     = 0.2
+}
+
+variable "function_errors_per_5m" {
+  type        = number
+  description = "ERROR log lines of one function in 5 minutes above which the function error alert fires."
+  default     = 5
+}
+
+variable "oldest_unacked_seconds" {
+  type        = number
+  description = "Age of the oldest unacknowledged event on the consumer subscription that raises the alert."
+  default     = 600
+}
+
+variable "labels" {
+  type        = map(string)
+  description = "User labels of the alert policies."
+  default     = {}
+}
