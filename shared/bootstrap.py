@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from shared.logs import configure
 from shared.settings import Settings, get_settings
+
+
+class _once:  # a decorator, named like functools.cached_property
+    """cached_property that builds its value once even when concurrent requests ask for it at the same time
+    (functools.cached_property stopped locking in Python 3.12; instances serve many requests at once)."""
+
+    def __init__(self, build: Callable[[Any], Any]):
+        self._build = build
+        self._name = build.__name__
+        self._lock = threading.RLock()
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        with self._lock:
+            if self._name not in obj.__dict__:
+                obj.__dict__[self._name] = self._build(obj)
+            return obj.__dict__[self._name]
 
 
 class Services:
@@ -15,7 +37,7 @@ class Services:
         for name, value in overrides.items():  # tests may wire a component of their own (e.g. a relay with faults)
             setattr(self, name, value)
 
-    @cached_property
+    @_once
     def store(self) -> Any:
         from google.cloud import firestore
 
@@ -23,27 +45,27 @@ class Services:
 
         return FirestoreStore(firestore.Client(project=self.settings.project_id), self.settings.dedup_ttl_days)
 
-    @cached_property
+    @_once
     def blobs(self) -> Any:
         from shared.adapters.gcs import GcsBlobStore
 
         s = self.settings
         return GcsBlobStore(s.project_id, s.signing_key_file, s.signing_service_account)
 
-    @cached_property
+    @_once
     def publisher(self) -> Any:
         from shared.adapters.messaging import PubSubEventPublisher
 
         return PubSubEventPublisher(self.settings.project_id, self.settings.events_topic)
 
-    @cached_property
+    @_once
     def queue(self) -> Any:
         from shared.adapters.messaging import CloudTasksCommandQueue
 
         s = self.settings
         return CloudTasksCommandQueue(s.project_id, s.tasks_location, s.tasks_queue, s.parse_worker_url, s.tasks_invoker_sa)
 
-    @cached_property
+    @_once
     def verifier(self) -> Any:
         from shared.adapters.tokens import DevTokenVerifier, IdentityPlatformVerifier
 
@@ -52,7 +74,7 @@ class Services:
             return DevTokenVerifier(s.auth_dev_public_key_file, s.auth_audience, s.auth_issuer)
         return IdentityPlatformVerifier(s.auth_audience, s.auth_issuer, s.auth_certs_url)
 
-    @cached_property
+    @_once
     def relay(self) -> Any:
         from shared.runtime.outbox import OutboxRelay
 
@@ -60,13 +82,17 @@ class Services:
 
 
 _services: Services | None = None
+_services_lock = threading.Lock()
 
 
 def get_services() -> Services:
+    """One Services per instance, also when concurrent requests hit a cold instance at once."""
     global _services
     if _services is None:
-        configure(get_settings().log_level)
-        _services = Services()
+        with _services_lock:
+            if _services is None:
+                configure(get_settings().log_level)
+                _services = Services()
     return _services
 
 

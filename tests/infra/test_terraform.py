@@ -43,7 +43,7 @@ def test_every_declared_function_is_deployed_with_its_entry_point_runtime_and_si
     assert set(evaluated["functions"]) == set(declared_functions)
     for name, declared in declared_functions.items():
         derived = evaluated["functions"][name]
-        for key in ("entry_point", "trigger", "memory", "cpu", "timeout_seconds", "min_instances", "max_instances"):
+        for key in ("entry_point", "trigger", "memory", "cpu", "concurrency", "timeout_seconds", "min_instances", "max_instances"):
             assert derived[key] == declared[key], (name, key)
 
     # The two function module calls split the declared functions between them, with no overlap and no gap.
@@ -57,6 +57,7 @@ def test_every_declared_function_is_deployed_with_its_entry_point_runtime_and_si
     assert build["runtime"] == "${var.runtime}"
     assert build["source"][0]["storage_source"][0]["object"] == "${var.source_object}"
     assert service["min_instance_count"] == "${var.min_instances}"
+    assert service["max_instance_request_concurrency"] == "${var.concurrency}"
     assert service["max_instance_count"] == "${var.max_instances}"
     assert service["timeout_seconds"] == "${var.timeout_seconds}"
     assert service["available_memory"] == "${var.memory}"
@@ -74,6 +75,7 @@ def test_every_declared_function_is_deployed_with_its_entry_point_runtime_and_si
         for var, attr in (
             ("memory", "memory"),
             ("cpu", "cpu"),
+            ("concurrency", "concurrency"),
             ("timeout_seconds", "timeout_seconds"),
             ("min_instances", "min_instances"),
             ("max_instances", "max_instances"),
@@ -196,10 +198,23 @@ def test_parse_worker_timeout_fits_cloud_tasks_and_a_100_mb_parse(
     retry = queue["retry_config"][0]
     assert {"max_attempts", "min_backoff", "max_backoff", "max_doublings"} <= set(retry)
     tasks = platform.module("tasks")
-    # No more parses in flight than the worker has instances (one request each).
-    assert tasks["max_concurrent_dispatches"] == "${module.declarations.functions[local.task_target].max_instances}"
+    # No more parses in flight than the worker's instances can take.
+    worker = "module.declarations.functions[local.task_target]"
+    assert tasks["max_concurrent_dispatches"] == f"${{{worker}.max_instances * {worker}.concurrency}}"
     # The queue outlasts the worker's own claim limit, so the worker can record the failure.
     assert tasks["max_attempts"] == "${var.max_parse_attempts + 2}"
+
+
+def test_concurrency_follows_each_function_s_workload(declared_functions: dict[str, dict[str, Any]]) -> None:
+    for name, f in declared_functions.items():
+        assert isinstance(f["concurrency"], int) and f["concurrency"] >= 1, name
+        if f["concurrency"] > 1:  # Cloud Run serves concurrent requests only with a whole vCPU
+            assert float(f["cpu"]) >= 1, name
+    # The CPU-bound worker and the singleton sweep take one request at a time; the I/O-bound handlers many.
+    assert {n for n, f in declared_functions.items() if f["concurrency"] == 1} == {
+        n for n, f in declared_functions.items() if f["trigger"] in ("task", "scheduler")}
+    for name in ("profile-selection", "read-api", "save", "outbox-consumer"):
+        assert declared_functions[name]["concurrency"] >= 40, name
 
 
 # ---- Firestore -----------------------------------------------------------------------------------------------------

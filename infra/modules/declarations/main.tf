@@ -22,6 +22,7 @@ locals {
       public          = f.public
       memory          = f.memory
       cpu             = f.cpu
+      concurrency     = f.concurrency
       timeout_seconds = f.timeout_seconds
       min_instances   = f.min_instances
       max_instances   = f.max_instances

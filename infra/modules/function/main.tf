@@ -27,7 +27,7 @@ resource "google_cloudfunctions2_function" "this" {
     timeout_seconds                  = var.timeout_seconds
     min_instance_count               = var.min_instances
     max_instance_count               = var.max_instances
-    max_instance_request_concurrency = 1
+    max_instance_request_concurrency = var.concurrency
     ingress_settings                 = var.ingress_settings
     all_traffic_on_latest_revision   = true
     service_account_email            = var.service_account_email

@@ -65,6 +65,17 @@ variable "cpu" {
   description = "vCPUs of one instance, e.g. 0.5, 1."
 }
 
+variable "concurrency" {
+  type        = number
+  description = "Requests one instance serves at once (max_instance_request_concurrency); above 1 needs cpu >= 1."
+  default     = 1
+
+  validation {
+    condition     = var.concurrency >= 1 && var.concurrency <= 1000
+    error_message = "concurrency must be between 1 and 1000."
+  }
+}
+
 variable "timeout_seconds" {
   type        = number
   description = "Request timeout: at most 540 for event-driven functions, 3600 for HTTP ones."

@@ -135,7 +135,7 @@ module "tasks" {
 
   project_id                = var.project_id
   location                  = var.region
-  max_concurrent_dispatches = module.declarations.functions[local.task_target].max_instances
+  max_concurrent_dispatches = module.declarations.functions[local.task_target].max_instances * module.declarations.functions[local.task_target].concurrency
   max_attempts              = var.max_parse_attempts + 2
 }
 
@@ -202,6 +202,7 @@ module "task_targets" {
   service_account_email = google_service_account.function[each.key].email
   memory                = each.value.memory
   cpu                   = each.value.cpu
+  concurrency           = each.value.concurrency
   timeout_seconds       = each.value.timeout_seconds
   min_instances         = each.value.min_instances
   max_instances         = each.value.max_instances
@@ -228,6 +229,7 @@ module "functions" {
   service_account_email = google_service_account.function[each.key].email
   memory                = each.value.memory
   cpu                   = each.value.cpu
+  concurrency           = each.value.concurrency
   timeout_seconds       = each.value.timeout_seconds
   min_instances         = each.value.min_instances
   max_instances         = each.value.max_instances
