@@ -66,6 +66,7 @@ infra-check: install
 bench: install
 	$(PY) -m bench.ingest
 	$(PY) -m bench.parse
+	$(PY) -m bench.cost
 
 stage: install
 	$(PY) -m dev.stage
