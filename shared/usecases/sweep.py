@@ -15,6 +15,7 @@ from shared.ports import Services, Tx
 from shared.runtime.context import Result
 from shared.runtime.lifecycle import ExecutionLifecycleManager
 from shared.usecases.pending_intents import dispatch_lease, update_intent_status
+from shared.usecases.retention import expire_artifact
 
 log = get_logger(__name__)
 
@@ -86,7 +87,11 @@ def run_sweep(services: Services, limit: int = 200) -> dict[str, Any]:
         for stale_execution in services.store.stale_executions(status.value, cutoff, limit):
             result = _abandon(services, stale_execution)
             executions[result] = executions.get(result, 0) + 1
+    retention: dict[str, int] = {}
+    for stale_artifact in services.store.expired_artifacts(utcnow(), limit):
+        outcome = expire_artifact(services, stale_artifact)
+        retention[outcome] = retention.get(outcome, 0) + 1
     summary = {"outbox": {"delivered": len(report.delivered), "failed": len(report.failed), "skipped": len(report.skipped)},
-               "leases": leases, "executions": executions}
+               "leases": leases, "executions": executions, "retention": retention}
     log.info("sweep finished", extra={"fields": summary})
     return summary
