@@ -28,23 +28,22 @@ def _field(request: Any, name: str) -> Any:
 
 
 class _CountingStream:
-    """Proxies a server stream and counts the documents it yields; anything else (cancel, metadata) passes through."""
+    """Proxies a server stream and counts the documents it yields; anything else (cancel, metadata) passes through.
+    An iterator as well as an iterable: the client calls next() on query streams."""
 
     def __init__(self, inner: Any, on_end: Callable[[int], None]):
         self._inner = inner
+        self._it = iter(inner)
         self._on_end = on_end
         self._docs = 0
-        self._items: Iterator[Any] | None = None
         self._ended = False
 
     def __iter__(self) -> Iterator[Any]:
         return self
 
-    def __next__(self) -> Any:  # the client both iterates the stream and calls next() on it (queries in transactions)
-        if self._items is None:
-            self._items = iter(self._inner)
+    def __next__(self) -> Any:
         try:
-            item = next(self._items)
+            item = next(self._it)
         except StopIteration:
             if not self._ended:
                 self._ended = True
