@@ -11,6 +11,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -174,11 +175,15 @@ def _journey(plain: Services, log: OperationLog, client: Callable[..., Any], aut
     with log.running("save"):
         for artifact_id in (file1, parsed1):
             ok(save.post("/v1/intents/save_materialization", headers=h, json={"parameters": {"artifact_id": artifact_id}}))
-        for artifact_id in (parsed1, parsed2, file2):  # records + derived, derived, uploads
+        for artifact_id in (parsed2, file2):  # working material in derived, then in uploads
             ok(save.delete(f"/v1/artifacts/{artifact_id}", headers=h))
     with log.running("read-api"):
         ok(read.get(f"/v1/artifacts/{file1}?include_payload=true", headers=h))
 
+    # Retention runs out on the saved file and its parsed artifact: the sweep deletes their payloads in every bucket.
+    past = datetime.now(UTC) - timedelta(days=1)
+    for artifact_id in (file1, parsed1):
+        plain.store.client.document(f"tenants/tenant-a/artifacts/{artifact_id}").update({"expires_at": past})
     # An event and a command left undelivered, as after a crash between commit and send: the sweep sends them.
     event = Event.model_validate({**ingested, "event_id": "evt-left-behind"})
     command = {**outbox("command")[0], "command_id": "cmd-left-behind"}

@@ -152,6 +152,8 @@ def test_each_metric_filter_counts_the_lines_it_is_meant_to(name: str, journey_e
 
 
 def test_metric_filters_separate_outcomes(journey_entries) -> None:
+    # Two files were uploaded and ingested: each counted once, though finalize also logs its ingest_file execution.
+    assert len([e for e in journey_entries if matches(full_filter(METRICS["ingests"]), e)]) == 2
     parse = [e for e in journey_entries if matches(full_filter(METRICS["parse_outcomes"]), e)]
     failed = [e for e in parse if extract(METRICS["parse_outcomes"]["labels"]["outcome"], e) == "failed"]
     assert failed and all(extract(METRICS["parse_outcomes"]["labels"]["error_code"], e) for e in failed)

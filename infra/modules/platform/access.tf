@@ -74,9 +74,9 @@ locals {
       sign_urls        = false
     }
     "outbox-sweep" = {
-      summary          = "delivers outbox records the relay missed"
+      summary          = "delivers outbox records the relay missed, and deletes the payloads of expired artifacts"
       firestore        = "roles/datastore.user"
-      buckets          = {}
+      buckets          = { uploads = ["roles/storage.objectUser"], derived = ["roles/storage.objectUser"], records = ["roles/storage.objectUser"] }
       publish_events   = true
       enqueue_commands = true
       sign_urls        = false
