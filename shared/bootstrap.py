@@ -105,7 +105,7 @@ def get_services() -> ServicesPort:
     if _services is None:
         with _services_lock:
             if _services is None:
-                configure(get_settings().log_level)
+                configure(get_settings().log_level, get_settings().project_id)
                 _services = Services()
     return _services  # mypy proves here that the wired adapters satisfy every port
 

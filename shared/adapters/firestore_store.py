@@ -24,7 +24,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from shared.domain.errors import BadRequest, Conflict, TransientError, ValidationFailed
 from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus
-from shared.logs import get_logger
+from shared.logs import current_origin, current_traceparent, get_logger
 from shared.ports import OutboxRecord, Page, Tx
 
 T = TypeVar("T")
@@ -57,6 +57,15 @@ def _plain(value: Any) -> Any:
 
 def _doc(model: Any) -> dict[str, Any]:
     return _plain(model.model_dump(mode="python", by_alias=True))
+
+
+def _in_journey[J: (Event, Command, Upload)](record: J) -> J:
+    """What this invocation stages or creates carries its trace and the journey's first execution, unless it
+    already does (an update keeps the journey it was created in)."""
+    if record.trace_context and record.origin_execution_id:
+        return record
+    return record.model_copy(update={"trace_context": record.trace_context or current_traceparent(),
+                                     "origin_execution_id": record.origin_execution_id or current_origin()})
 
 
 def _stage_doc(entry: StageEntry) -> dict[str, Any]:
@@ -145,6 +154,7 @@ class FirestoreTx:
         self._t.set(self._s.ref_required(intent.tenant_id, "intents", intent.intent_id), _doc(intent))
 
     def put_upload(self, upload: Upload) -> None:
+        upload = _in_journey(upload)
         self._t.set(self._s.ref_required(upload.tenant_id, "uploads", upload.upload_id), _doc(upload))
 
     def mark_seen(self, key: str, info: dict[str, Any]) -> None:
@@ -160,9 +170,11 @@ class FirestoreTx:
         self._staged.append(record)
 
     def stage_event(self, event: Event) -> None:
+        event = _in_journey(event)
         self._stage(event.event_id, "event", event.tenant_id, event.execution_id, event.model_dump(mode="json"))
 
     def stage_command(self, command: Command) -> None:
+        command = _in_journey(command)
         self._stage(command.command_id, "command", command.tenant_id, command.execution_id, command.model_dump(mode="json"))
 
     def log_stage(

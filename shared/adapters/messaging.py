@@ -11,6 +11,7 @@ from google.protobuf import duration_pb2
 
 from shared.domain.errors import TransientError
 from shared.domain.models import Command, Event
+from shared.logs import TraceContext, continue_trace
 
 PUBLISH_TIMEOUT_SECONDS = 30
 DISPATCH_DEADLINE_SECONDS = 1800  # Cloud Tasks' ceiling; a 100 MB parse fits inside it
@@ -24,12 +25,27 @@ class PubSubEventPublisher:
     def publish(self, event: Event) -> None:
         data = json.dumps(event.model_dump(mode="json"), separators=(",", ":")).encode()
         try:
+            # The journey travels in the attributes: the consumer continues the trace before it reads the data.
+            journey = {"traceparent": event.trace_context, "origin_execution_id": event.origin_execution_id}
             self._client.publish(
                 self._topic, data, event_type=event.event_type, event_id=event.event_id,
                 tenant_id=event.tenant_id, execution_id=event.execution_id,
+                **{k: v for k, v in journey.items() if v},
             ).result(timeout=PUBLISH_TIMEOUT_SECONDS)
         except (gexc.GoogleAPICallError, TimeoutError) as exc:
             raise TransientError(f"publish failed: {exc}") from exc
+
+
+def journey_headers(traceparent: str | None, origin_execution_id: str | None) -> dict[str, str]:
+    """The headers a task carries so the worker continues the journey's trace (W3C, and Google's own header)."""
+    headers: dict[str, str] = {}
+    if traceparent:
+        trace = continue_trace(traceparent)
+        headers["traceparent"] = traceparent
+        headers["X-Cloud-Trace-Context"] = TraceContext(trace.trace_id, traceparent.split("-")[2], trace.sampled).cloud_trace_header()
+    if origin_execution_id:
+        headers["X-Origin-Execution-Id"] = origin_execution_id
+    return headers
 
 
 class CloudTasksCommandQueue:
@@ -50,7 +66,7 @@ class CloudTasksCommandQueue:
         http_request: dict = {
             "http_method": tasks_v2.HttpMethod.POST,
             "url": self._worker_url,
-            "headers": {"Content-Type": "application/json"},
+            "headers": {"Content-Type": "application/json", **journey_headers(command.trace_context, command.origin_execution_id)},
             "body": json.dumps(command.model_dump(mode="json")).encode(),
         }
         if self._invoker_sa:

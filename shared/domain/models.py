@@ -225,6 +225,9 @@ class Upload(Strict):
     boundary_contract_id: str | None = None
     materialization_type: str = "full_artifact"
     solution_id: str = "default"
+    # The journey that asked for this upload: its finalize event continues it (see Event).
+    trace_context: str | None = None
+    origin_execution_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"upload_id": self.upload_id, "status": self.status.value}
@@ -244,6 +247,9 @@ class Event(Strict):
     execution_id: str
     occurred_at: datetime = Field(default_factory=utcnow)
     data: dict[str, Any] = Field(default_factory=dict)
+    # The journey it belongs to: the W3C traceparent of the span that staged it, and the execution that began it.
+    trace_context: str | None = None
+    origin_execution_id: str | None = None
 
 
 class Command(Strict):
@@ -254,6 +260,8 @@ class Command(Strict):
     tenant_id: str
     execution_id: str
     payload: dict[str, Any] = Field(default_factory=dict)
+    trace_context: str | None = None  # as on Event
+    origin_execution_id: str | None = None
 
 
 class Reference(Strict):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.bootstrap import get_services
 from shared.domain.errors import DomainError, PermanentError
-from shared.logs import get_logger, log_context
+from shared.logs import TraceContext, continue_trace, get_logger, log_context
 
 log = get_logger(__name__)
 
@@ -22,7 +22,8 @@ log = get_logger(__name__)
 def run_cloud_event[M: BaseModel](event: CloudEvent, model: type[M], use_case: Callable[[M], Any]) -> Any:
     get_services()  # configures logging once per instance
     started = time.perf_counter()
-    with log_context(event_id=event["id"], event_type=event["type"]):
+    trace, origin = _journey(event)
+    with log_context(trace=trace, event_id=event["id"], event_type=event["type"], origin_execution_id=origin):
         try:
             payload = model.model_validate(event.data)
         except ValidationError as exc:
@@ -37,3 +38,18 @@ def run_cloud_event[M: BaseModel](event: CloudEvent, model: type[M], use_case: C
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
         log.info("event handled", extra={"fields": {"result": repr(result), "outcome": outcome, "latency_ms": latency_ms}})
         return result
+
+
+def _journey(event: CloudEvent) -> tuple[TraceContext, str | None]:
+    """The trace a CloudEvent continues: the CloudEvents `traceparent` extension, or the Pub/Sub message's attributes
+    (the publisher puts the staging span's traceparent there). A storage event carries none: finalize joins the
+    upload's journey once it has read the upload."""
+    attributes: dict[str, Any] = {}
+    data = event.data if isinstance(event.data, dict) else {}
+    message = data.get("message")
+    if isinstance(message, dict) and isinstance(message.get("attributes"), dict):
+        attributes = message["attributes"]
+    extension = event.get("traceparent")
+    traceparent = extension if isinstance(extension, str) else attributes.get("traceparent")
+    origin = attributes.get("origin_execution_id")
+    return continue_trace(traceparent), origin if isinstance(origin, str) else None

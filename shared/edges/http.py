@@ -27,7 +27,7 @@ from shared.domain.errors import (
 )
 from shared.domain.ids import new_id, stable_key
 from shared.domain.intents import Intent, IntentEnvelope
-from shared.logs import get_logger, log_context, trace_from_header
+from shared.logs import TraceContext, get_logger, log_context, trace_from_headers
 from shared.ports import Principal, Services
 from shared.runtime.lifecycle import ExecutionLifecycleManager, ExecutionOutcome
 from shared.runtime.validation import validate
@@ -159,16 +159,19 @@ class HttpApp:
         started = time.perf_counter()
         services = get_services()
         request_id = new_id("exec")
-        trace = trace_from_header(request.headers.get("X-Cloud-Trace-Context"), services.settings.project_id)
+        # A span of the caller's trace (the front end always sends one; a client may send its journey's), or a new trace.
+        trace = trace_from_headers(request.headers)
+        origin = request.headers.get("X-Origin-Execution-Id") or request_id
         operation = ""
         response = flask.Response(status=500)
         try:
-            response, operation = self._dispatch(request, services, request_id, trace)
+            with log_context(origin_execution_id=origin):
+                response, operation = self._dispatch(request, services, request_id, trace)
             return response
         finally:
             # One line per request: the http_requests and request_latency metrics count these (infra/monitoring).
             latency = time.perf_counter() - started
-            with log_context(trace=trace, execution_id=request_id):
+            with log_context(trace=trace, execution_id=request_id, origin_execution_id=origin):
                 log.info("request served", extra={"fields": {
                     "operation": operation, "status_code": response.status_code,
                     "status_class": f"{response.status_code // 100}xx", "latency_ms": round(latency * 1000, 3),
@@ -177,7 +180,7 @@ class HttpApp:
                 }})
 
     def _dispatch(
-        self, request: flask.Request, services: Services, request_id: str, trace: str | None
+        self, request: flask.Request, services: Services, request_id: str, trace: TraceContext
     ) -> tuple[flask.Response, str]:
         path = request.path
         matches = [(r, p) for r in self.routes if (p := r.match(path)) is not None]
@@ -217,7 +220,7 @@ class HttpApp:
 
     @staticmethod
     def _handle(
-        request: flask.Request, route: Route, params: dict[str, str], services: Services, request_id: str, trace: str | None
+        request: flask.Request, route: Route, params: dict[str, str], services: Services, request_id: str, trace: TraceContext
     ) -> flask.Response:
         with log_context(trace=trace, intent_type=route.operation, execution_id=request_id):
             try:

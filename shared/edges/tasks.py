@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.bootstrap import get_services
 from shared.edges.http import respond
-from shared.logs import get_logger
+from shared.logs import get_logger, log_context, trace_from_headers
 
 log = get_logger(__name__)
 RETRY_STATUSES = frozenset({"retry"})
@@ -19,12 +19,15 @@ RETRY_STATUSES = frozenset({"retry"})
 
 def run_task[M: BaseModel](request: flask.Request, model: type[M], use_case: Callable[[M], Any]) -> flask.Response:
     get_services()  # configures logging once per instance
-    try:
-        command = model.model_validate_json(request.get_data())
-    except ValidationError as exc:
-        log.error("malformed task acknowledged", extra={"fields": {"errors": exc.errors(include_input=False, include_url=False)}})
-        return respond(200, {"status": "malformed"})  # a retry cannot fix it
-    result = use_case(command)
+    # The task carries the journey's trace in its headers (shared/adapters/messaging.py): this run is a span of it.
+    with log_context(trace=trace_from_headers(request.headers),
+                     origin_execution_id=request.headers.get("X-Origin-Execution-Id")):
+        try:
+            command = model.model_validate_json(request.get_data())
+        except ValidationError as exc:
+            log.error("malformed task acknowledged", extra={"fields": {"errors": exc.errors(include_input=False, include_url=False)}})
+            return respond(200, {"status": "malformed"})  # a retry cannot fix it
+        result = use_case(command)
     if result.status in RETRY_STATUSES:
         return respond(503, {"status": result.status, **result.detail}, {"Retry-After": "5"})
     return respond(200, {"status": result.status, **result.detail})

@@ -12,7 +12,7 @@ from shared.domain.ids import stable_key
 from shared.domain.intents import Intent
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import IntentStatus, UploadStatus
-from shared.logs import get_logger
+from shared.logs import adopt_trace, get_logger
 from shared.ports import Services, Tx
 from shared.runtime.context import Result
 from shared.runtime.lifecycle import ExecutionLifecycleManager
@@ -116,6 +116,8 @@ def handle_finalize(services: Services, event_id: str, source: str, obj: Storage
     where = parse_upload_object(obj.name)
     tenant_id, session_id, upload_id = where if where else (None, None, None)
     seen, upload = store.seen_and_upload(list(keys), tenant_id, upload_id)
+    if upload is not None:  # the storage event carries no trace: continue the journey that asked for the upload
+        adopt_trace(upload.trace_context, upload.origin_execution_id)
     if seen:
         return FinalizeResult("duplicate")
     if tenant_id is None or session_id is None or upload_id is None:
