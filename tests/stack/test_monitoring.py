@@ -32,10 +32,15 @@ def full_filter(metric: dict[str, Any]) -> str:
     return f"{functions_filter()} AND ({metric['filter']})"
 
 
+JOURNEY_TRACE = "5e0b4f1c9a7d4e2b8c3f6a1d0e9b7c24"
+
+
 class Api:
-    def __init__(self, base: str, token: str):
+    def __init__(self, base: str, token: str, trace_id: str | None = None):
         self.base, self.http = base, requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
+        if trace_id:  # a client that traces its journey sends the same trace id on each call, each from its own span
+            self.http.headers["traceparent"] = f"00-{trace_id}-{'a1' * 8}-01"
 
     def __call__(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         return self.http.request(method, self.base + path, timeout=60, **kwargs)
@@ -65,10 +70,11 @@ def journey_entries(stack) -> list[dict[str, Any]]:
 
     logs = {fn: stack.log_dir / f"{fn}.log" for fn in FUNCTIONS}
     offsets = {fn: (p.stat().st_size if p.exists() else 0) for fn, p in logs.items()}
-    api = Api(stack.gateway_url, mint_token("monitoring-t", "mo", "s1"))
+    api = Api(stack.gateway_url, mint_token("monitoring-t", "mo", "s1"), JOURNEY_TRACE)
+    other = Api(stack.gateway_url, mint_token("monitoring-t", "mo", "s1"))
 
     good = upload_with_profile(api, CSV, "items.csv")
-    bad = upload_with_profile(api, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "picture.csv")
+    bad = upload_with_profile(other, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "picture.csv")
     for up in (good, bad):
         api.wait(f"/v1/uploads/{up['upload_id']}", lambda b: b["status"] == "ingested")
     file_id = api("GET", f"/v1/uploads/{good['upload_id']}").json()["file_id"]
@@ -77,9 +83,9 @@ def journey_entries(stack) -> list[dict[str, Any]]:
         any(i["intent_id"] == up["pending_intent_id"] and i["status"] in ("completed", "failed") for i in b["intents"])
         for up in (good, bad)))
     assert api("POST", "/v1/intents/save_materialization", json={"parameters": {"artifact_id": file_id}}).status_code == 200
-    assert api("POST", "/v1/intents/save_materialization",
-               json={"parameters": {"artifact_id": "file_missing"}}).status_code == 404  # rejected execution
-    assert api("GET", "/v1/artifacts/file_missing").status_code == 404
+    assert other("POST", "/v1/intents/save_materialization",
+                 json={"parameters": {"artifact_id": "file_missing"}}).status_code == 404  # refused execution
+    assert other("GET", "/v1/artifacts/file_missing").status_code == 404
     # A task body the worker cannot read: acknowledged, logged at ERROR.
     assert requests.post(stack.function_urls["parse-worker"], data=b"{not json", timeout=30).status_code == 200
     # The sweep, called as Cloud Scheduler calls it (the stack's scheduler runs it only every minute).
@@ -171,3 +177,49 @@ def test_terraform_builds_each_metric_from_the_declaration() -> None:
     platform = (REPO_ROOT / "infra" / "modules" / "platform" / "main.tf").read_text()
     assert 'metrics_file             = "${path.module}/../../monitoring/metrics.json"' in platform
     assert "functions                = keys(module.declarations.functions)" in platform
+
+
+# ---- one trace per journey -----------------------------------------------------------------------------------------
+
+
+def _payload(e: dict[str, Any]) -> dict[str, Any]:
+    return e["jsonPayload"]
+
+
+def test_the_journey_is_rebuilt_in_order_from_its_trace_id_alone(journey_entries) -> None:
+    """upload -> finalize -> auto-dispatched parse -> save, across five functions, Pub/Sub and Cloud Tasks: the lines
+    whose trace is the journey's, in time order, tell the whole story."""
+    traced = sorted((e for e in journey_entries if str(e.get("trace", "")).endswith(f"/traces/{JOURNEY_TRACE}")),
+                    key=lambda e: _payload(e)["time"])
+    steps = [(e["resource"]["labels"]["service_name"], _payload(e)["message"], _payload(e).get("operation") or
+              _payload(e).get("outcome") or "") for e in traced]
+    milestones = [
+        ("ingest-http", "request served", "request_upload"),
+        ("ingest-finalize", "event handled", "ingested"),
+        ("outbox-consumer", "event handled", "dispatched"),
+        ("parse-worker", "parse completed", ""),
+        ("save", "request served", "save_materialization"),
+    ]
+    positions = [next((i for i, s in enumerate(steps) if s == m), None) for m in milestones]
+    assert None not in positions, f"missing from the trace: {[m for m, p in zip(milestones, positions, strict=True) if p is None]}"
+    assert positions == sorted(positions), f"out of order: {steps}"
+    # Only this journey is in it: the other upload, made without the client's trace, is not.
+    assert all(_payload(e).get("upload_id") in (None, traced[0]["jsonPayload"].get("upload_id")) for e in traced)
+
+    # Every line carries a span and where it was written; each invocation is a span of its own.
+    for e in traced:
+        assert len(e["spanId"]) == 16 and int(e["spanId"], 16) >= 0
+        assert e["sourceLocation"]["file"].endswith(".py") and int(e["sourceLocation"]["line"]) > 0
+    span = {m: traced[p]["spanId"] for m, p in zip(milestones, positions, strict=True)}
+    assert len(set(span.values())) == len(milestones)
+
+    # The asynchronous hops carry the execution that began the journey (the upload request's).
+    origin = _payload(traced[positions[0]])["execution_id"]
+    for m, p in zip(milestones[1:4], positions[1:4], strict=True):
+        assert _payload(traced[p]).get("origin_execution_id") == origin, m
+
+    # No line of the journey's executions is missing the trace.
+    executions = {_payload(e).get("execution_id") for e in traced} - {None}
+    for e in journey_entries:
+        if _payload(e).get("execution_id") in executions:
+            assert str(e.get("trace", "")).endswith(f"/traces/{JOURNEY_TRACE}"), (e["resource"], _payload(e)["message"])
