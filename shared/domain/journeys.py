@@ -24,7 +24,8 @@ from shared.domain.errors import Conflict
 from shared.domain.intents import IngestionProfile, Params, StorableMap
 from shared.domain.states import IntentStatus, LifecycleState, UploadStatus
 
-JOURNEY_TYPE = "journey_content_file_upload_materialization"
+JourneyType = Literal["journey_content_file_upload_materialization"]
+JOURNEY_TYPE: JourneyType = "journey_content_file_upload_materialization"
 SaveMode = Literal["manual", "auto"]
 
 
@@ -113,7 +114,7 @@ class JourneyEntry(_Strict):
 
 class Journey(_Strict):
     journey_id: str
-    journey_type: Literal["journey_content_file_upload_materialization"] = JOURNEY_TYPE
+    journey_type: JourneyType = JOURNEY_TYPE
     tenant_id: str
     session_id: str
     user_id: str

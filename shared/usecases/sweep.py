@@ -1,5 +1,6 @@
-"""The periodic sweep (Cloud Scheduler → HTTP): deliver outbox records the relay missed, and re-dispatch parse
-intents whose lease lapsed (a worker died, or a task was lost) until their attempts run out."""
+"""The periodic sweep (Cloud Scheduler → HTTP): deliver outbox records the relay missed, re-dispatch parse
+intents whose lease lapsed (a worker died, or a task was lost) until their attempts run out, and re-drive journeys
+that owe work and stood still too long."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from shared.domain.states import ExecutionStatus, IntentStatus
 from shared.logs import get_logger
 from shared.ports import Tx
 from shared.runtime.context import Outcome, commit_outcome
+from shared.usecases.journeys import redrive_journeys
 from shared.usecases.pending_intents import dispatch_lease, update_intent_status
 
 log = get_logger(__name__)
@@ -82,7 +84,8 @@ def run_sweep(services: Services, limit: int = 200) -> dict[str, Any]:
         for stale_execution in services.store.stale_executions(status.value, cutoff, limit):
             result = _abandon(services, stale_execution)
             executions[result] = executions.get(result, 0) + 1
+    journeys = redrive_journeys(services, limit=limit)
     summary = {"outbox": {"delivered": len(report.delivered), "failed": len(report.failed), "skipped": len(report.skipped)},
-               "leases": leases, "executions": executions}
+               "leases": leases, "executions": executions, "journeys": journeys}
     log.info("sweep finished", extra={"fields": summary})
     return summary
