@@ -3,16 +3,13 @@ upload → profile → parse → save as one saga)."""
 
 import functions_framework
 
-from shared.domain.intents import CreatePendingIntentBody
-from shared.http import Call, HttpApp, Route, install_error_pages, submit_intent
-from shared.runtime.validation import validate
+from shared.edges.http import Call, HttpApp, Route, install_error_pages, run_intent, submit_intent
 from shared.usecases import journeys, parse_content  # noqa: F401 - registers the intents
-from shared.usecases.pending_intents import cancel_pending_intent, create_pending_intent, list_pending_intents
+from shared.usecases.pending_intents import list_pending_intents
 
 
 def _create(call: Call) -> tuple[int, dict]:
-    body = validate(CreatePendingIntentBody, call.json_body())
-    return 201, {"execution_id": call.request_id, **create_pending_intent(call.services, call.principal, body, call.request_id)}
+    return run_intent(call, "create_pending_intent", call.json_body())
 
 
 def _list(call: Call) -> tuple[int, dict]:
@@ -21,11 +18,11 @@ def _list(call: Call) -> tuple[int, dict]:
 
 
 def _cancel(call: Call) -> tuple[int, dict]:
-    return 200, cancel_pending_intent(call.services, call.principal, call.params["intent_id"], call.request_id)
+    return run_intent(call, "cancel_pending_intent", {"intent_id": call.params["intent_id"]})
 
 
 def _start_journey(call: Call) -> tuple[int, dict]:
-    return journeys.start_journey(call.services, call.principal, call.json_body(), call.request_id)
+    return run_intent(call, journeys.START, call.json_body())
 
 
 def _get_journey(call: Call) -> tuple[int, dict]:
@@ -33,11 +30,11 @@ def _get_journey(call: Call) -> tuple[int, dict]:
 
 
 def _approve_journey(call: Call) -> tuple[int, dict]:
-    return journeys.approve_journey(call.services, call.principal, call.params["journey_id"], call.request_id)
+    return run_intent(call, journeys.APPROVE, {"journey_id": call.params["journey_id"]})
 
 
 def _cancel_journey(call: Call) -> tuple[int, dict]:
-    return journeys.cancel_journey(call.services, call.principal, call.params["journey_id"], call.request_id)
+    return run_intent(call, journeys.CANCEL, {"journey_id": call.params["journey_id"]})
 
 
 install_error_pages(functions_framework.errorhandler)

@@ -2,7 +2,7 @@
 
 import functions_framework
 
-from shared.http import Call, HttpApp, Route, install_error_pages, respond
+from shared.edges.http import Call, HttpApp, Route, install_error_pages, respond
 from shared.usecases import reads
 
 OPENAPI_PATH = "/v1/openapi.json"

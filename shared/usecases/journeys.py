@@ -21,8 +21,7 @@ from typing import Any
 
 from pydantic import Field
 
-from shared.bootstrap import Services
-from shared.domain.errors import Conflict, NotFound, TransientError, ValidationFailed
+from shared.domain.errors import Conflict, DomainError, NotFound, PermanentError, TransientError, ValidationFailed
 from shared.domain.events import artifact_event, intent_event, parse_command
 from shared.domain.ids import event_id_for, new_id
 from shared.domain.intents import Intent, Params
@@ -53,13 +52,14 @@ from shared.domain.journeys import (
     step_failed,
     step_succeeded,
 )
-from shared.domain.models import Artifact, Event, Execution, PendingIntent, StageEntry, Upload, utcnow
+from shared.domain.models import Artifact, Event, Execution, PendingIntent, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus, LifecycleState, UploadStatus
 from shared.logs import get_logger, log_context
-from shared.ports import Principal, Tx
-from shared.runtime.context import ExecutionContext, Outcome, write_outcome
-from shared.runtime.lifecycle import ExecutionLifecycleManager
+from shared.ports import Principal, Services, Tx
+from shared.runtime.context import ExecutionContext, Result
+from shared.runtime.lifecycle import ExecutionLifecycleManager, ExecutionOutcome, opening_stages
 from shared.runtime.registry import register_intent
+from shared.runtime.uow import UnitOfWork
 from shared.usecases.delete_artifact import live_children, payload_objects, tombstone_of
 from shared.usecases.pending_intents import dispatch_lease, parseable_file, update_intent_status
 
@@ -124,13 +124,18 @@ def _load(tx: Tx, j: Journey) -> Loaded:
 # ---- writing a plan: the journey, its steps' state changes, executions and outbox records -----------------------
 
 
-def _open_execution(tx: Tx, j: Journey, execution_id: str, intent_type: str, intent_id: str, step: StepName) -> None:
+def _open_execution(tx: Tx, services: Services, j: Journey, execution_id: str, intent_type: str, intent_id: str,
+                    step: StepName) -> ExecutionContext:
+    """A step's own execution, opened in the advance's transaction: an advance that does nothing opens none."""
+    metadata = {"trigger": "journey", "journey_id": j.journey_id, "journey_step": step.value}
     tx.create_execution(Execution(
         execution_id=execution_id, tenant_id=j.tenant_id, intent_type=intent_type, intent_id=intent_id,
-        session_id=j.session_id, user_id=j.user_id, status=ExecutionStatus.RUNNING,
-        stages=[StageEntry(stage="accepted", detail={"trigger": "journey", "journey_id": j.journey_id, "step": step.value}),
-                StageEntry(stage="started")],
+        session_id=j.session_id, user_id=j.user_id, solution_id=j.solution_id, metadata=metadata,
+        status=ExecutionStatus.RUNNING, stages=opening_stages({"intent_id": intent_id, **metadata}, j.solution_id),
     ))
+    intent = Intent.create(intent_type, tenant_id=j.tenant_id, session_id=j.session_id, user_id=j.user_id,
+                           solution_id=j.solution_id, metadata=metadata)
+    return ExecutionContext.for_intent(intent, execution_id, services)
 
 
 def step_event(j: Journey, action: StartStep, driver_execution_id: str) -> Event:
@@ -156,6 +161,7 @@ def journey_event(j: Journey, driver_execution_id: str, event_type: str | None =
 def _write(tx: Tx, services: Services, plan: Plan, loaded: Loaded, driver_execution_id: str, *,
            announce: bool = True) -> None:
     j = plan.journey
+    lifecycle = ExecutionLifecycleManager(services)
     intents: dict[str, PendingIntent] = {loaded.intent.intent_id: loaded.intent} if loaded.intent else {}
     dirty: set[str] = set()
     for action in plan.actions:
@@ -170,10 +176,11 @@ def _write(tx: Tx, services: Services, plan: Plan, loaded: Loaded, driver_execut
                 dirty.add(intent.intent_id)
                 events.append(intent_event("intent_pending", intent, action.execution_id, journey_id=j.journey_id))
             chosen = intents[action.intent_id]
-            _open_execution(tx, j, action.execution_id, "select_profile", action.intent_id, StepName.SELECT_PROFILE)
-            write_outcome(tx, j.tenant_id, action.execution_id, Outcome(
-                201, {}, events=events, intent_id=action.intent_id,
-                stage_detail={"intent_id": action.intent_id, "adopted": action.adopted, "journey_id": j.journey_id,
+            step_ctx = _open_execution(tx, services, j, action.execution_id, "select_profile", action.intent_id,
+                                       StepName.SELECT_PROFILE)
+            lifecycle.record(tx, step_ctx, Result(
+                events=events, intent_id=action.intent_id,
+                detail={"intent_id": action.intent_id, "adopted": action.adopted, "journey_id": j.journey_id,
                               "ingestion_profile": chosen.context.get("ingestion_profile")}))
         elif isinstance(action, DispatchParse):
             current = intents[action.intent_id]
@@ -182,13 +189,14 @@ def _write(tx: Tx, services: Services, plan: Plan, loaded: Loaded, driver_execut
                 IntentStatus.IN_PROGRESS, execution_id=action.execution_id, **dispatch_lease(services))
             intents[running.intent_id] = running
             dirty.add(running.intent_id)
-            _open_execution(tx, j, action.execution_id, "parse_content", running.intent_id, StepName.PARSE)
-            write_outcome(tx, j.tenant_id, action.execution_id, Outcome(
-                202, {}, commands=[parse_command(running, action.execution_id)],
+            step_ctx = _open_execution(tx, services, j, action.execution_id, "parse_content", running.intent_id,
+                                       StepName.PARSE)
+            lifecycle.record(tx, step_ctx, Result(
+                commands=[parse_command(running, action.execution_id)],
                 events=[intent_event("intent_dispatched", running, action.execution_id, trigger="journey",
                                      journey_id=j.journey_id)],
                 complete=False, intent_id=running.intent_id,
-                stage_detail={"intent_id": running.intent_id, "file_id": action.file_id, "journey_id": j.journey_id}))
+                detail={"intent_id": running.intent_id, "file_id": action.file_id, "journey_id": j.journey_id}))
         elif isinstance(action, StartStep):
             tx.stage_event(step_event(j, action, driver_execution_id))
         elif isinstance(action, CancelIntent):
@@ -245,10 +253,8 @@ def advance_journey(services: Services, tenant_id: str, journey_id: str, driver_
         return plan.journey.status.value if plan.changed else "unchanged"
 
     with log_context(tenant_id=tenant_id):
-        result, staged = services.store.run_in_transaction(step)
-        _fault(services, "after_advance_commit", journey_id)
-        if staged:
-            services.relay.deliver(staged)
+        result = ExecutionLifecycleManager(services).housekeeping().commit(step)  # commits, then relays what it staged
+    _fault(services, "after_advance", journey_id)
     return result
 
 
@@ -259,8 +265,8 @@ def _journey_body(j: Journey) -> dict[str, Any]:
     return j.view()
 
 
-def handle_start(ctx: ExecutionContext, params: StartJourneyParams) -> Outcome:
-    services = ctx.services
+def handle_start(params: StartJourneyParams, uow: UnitOfWork) -> Result:
+    ctx, services = uow.context, uow.services
     adopt_id: str | None = None
     if params.file_id and not params.ingestion_profile:
         # Resume the tenant's pending profile choice for the file, as parse_content does.
@@ -272,7 +278,7 @@ def handle_start(ctx: ExecutionContext, params: StartJourneyParams) -> Outcome:
         adopt_id = page.items[0].intent_id
     journey_id = new_id("journey")
 
-    def step(tx: Tx) -> Outcome:
+    def step(tx: Tx) -> Result:
         profile = params.ingestion_profile
         intent_id = adopt_id
         if params.file_id:
@@ -306,37 +312,39 @@ def handle_start(ctx: ExecutionContext, params: StartJourneyParams) -> Outcome:
         plan = advance(journey, loaded.world(), new_id, utcnow())
         _write(tx, services, plan, loaded, ctx.execution_id, announce=False)
         started = journey_event(plan.journey, ctx.execution_id, "journey_started")
-        return Outcome(201, _journey_body(plan.journey), events=[started],
-                       stage_detail={"journey_id": journey_id, "status": plan.journey.status.value})
+        return Result(_journey_body(plan.journey), events=[started],
+                      detail={"journey_id": journey_id, "status": plan.journey.status.value})
 
-    return ctx.transact(step)
+    return uow.commit(step)
 
 
-def _user_step(ctx: ExecutionContext, journey_id: str, change: Callable[[Journey], Journey], what: str) -> Outcome:
-    services = ctx.services
+def _user_step(uow: UnitOfWork, journey_id: str, change: Callable[[Journey], Journey], what: str) -> Result:
+    ctx, services = uow.context, uow.services
 
-    def step(tx: Tx) -> Outcome:
+    def step(tx: Tx) -> Result:
         j = tx.get_journey(ctx.tenant_id, journey_id)
         if j is None:
             raise journey_not_found(journey_id)
         changed = change(j)
         if changed is j:  # approving or cancelling twice: the stored answer, no second effect
-            return Outcome(200, _journey_body(j), stage_detail={"journey_id": journey_id, what: False})
+            return Result(_journey_body(j), detail={"journey_id": journey_id, what: False})
         plan = _advance_in(tx, services, j, ctx.execution_id, signal=lambda _: changed)
-        return Outcome(200, _journey_body(plan.journey), stage_detail={"journey_id": journey_id, what: True,
-                                                                       "status": plan.journey.status.value})
+        return Result(_journey_body(plan.journey), detail={"journey_id": journey_id, what: True,
+                                                           "status": plan.journey.status.value})
 
-    outcome = ctx.transact(step)
-    _fault(services, f"after_{what}_commit", journey_id)
-    return outcome
-
-
-def handle_approve(ctx: ExecutionContext, params: JourneyRef) -> Outcome:
-    return _user_step(ctx, params.journey_id, lambda j: approve(j, ctx.execution_id, utcnow()), "approved")
+    result = uow.commit(step)
+    _fault(services, f"after_{what}", journey_id)
+    return result
 
 
-def handle_cancel(ctx: ExecutionContext, params: JourneyRef) -> Outcome:
-    return _user_step(ctx, params.journey_id, lambda j: cancel(j, ctx.execution_id, utcnow()), "cancelled")
+def handle_approve(params: JourneyRef, uow: UnitOfWork) -> Result:
+    execution_id = uow.context.execution_id
+    return _user_step(uow, params.journey_id, lambda j: approve(j, execution_id, utcnow()), "approved")
+
+
+def handle_cancel(params: JourneyRef, uow: UnitOfWork) -> Result:
+    execution_id = uow.context.execution_id
+    return _user_step(uow, params.journey_id, lambda j: cancel(j, execution_id, utcnow()), "cancelled")
 
 
 class DiscardParams(Params):
@@ -347,55 +355,55 @@ def _discarded(artifact_id: str, outcome: str) -> dict[str, Any]:
     return {"artifact_id": artifact_id, "outcome": outcome, "kept": outcome == "kept"}
 
 
-def handle_discard(ctx: ExecutionContext, params: DiscardParams) -> Outcome:
+def handle_discard(params: DiscardParams, uow: UnitOfWork) -> Result:
     """A journey's compensation: discard working material it derived. A READY record of fact is kept, always: the
     check runs again inside the transaction, and only working copies (never the records bucket) are deleted."""
-    services = ctx.services
+    ctx, services = uow.context, uow.services
     artifact = services.store.get_artifact(ctx.tenant_id, params.artifact_id)
     if artifact is None:
-        return Outcome(200, _discarded(params.artifact_id, "absent"), stage_detail={"outcome": "absent"})
+        return Result(_discarded(params.artifact_id, "absent"), detail={"outcome": "absent"})
     if artifact.lifecycle_state == LifecycleState.DELETED:
-        return Outcome(200, _discarded(artifact.artifact_id, "already_discarded"), stage_detail={"outcome": "already_discarded"})
+        return Result(_discarded(artifact.artifact_id, "already_discarded"), detail={"outcome": "already_discarded"})
     if artifact.lifecycle_state == LifecycleState.READY or live_children(
             services.store.list_children(ctx.tenant_id, artifact.artifact_id)):
-        return Outcome(200, _discarded(artifact.artifact_id, "kept"), stage_detail={"outcome": "kept"})
+        return Result(_discarded(artifact.artifact_id, "kept"), detail={"outcome": "kept"})
     records = services.settings.records_bucket
     objects = [(b, n) for b, n in payload_objects(artifact, services.blobs, services.settings) if b != records]
     for bucket, name in objects:
         services.blobs.delete(bucket, name)
 
-    def step(tx: Tx) -> Outcome:
+    def step(tx: Tx) -> Result:
         current = tx.get_artifact(ctx.tenant_id, params.artifact_id)
         if current is None or current.lifecycle_state == LifecycleState.DELETED:
-            return Outcome(200, _discarded(params.artifact_id, "already_discarded"), stage_detail={"outcome": "already_discarded"})
+            return Result(_discarded(params.artifact_id, "already_discarded"), detail={"outcome": "already_discarded"})
         if current.lifecycle_state == LifecycleState.READY:
-            return Outcome(200, _discarded(params.artifact_id, "kept"), stage_detail={"outcome": "kept"})
+            return Result(_discarded(params.artifact_id, "kept"), detail={"outcome": "kept"})
         tombstone = tombstone_of(current)
         event = artifact_event("artifact_deleted", tombstone, ctx.execution_id, deleted_objects=len(objects),
                                reason="journey_compensation")
-        return Outcome(200, _discarded(tombstone.artifact_id, "discarded"), artifacts=[tombstone], events=[event],
-                       stage_detail={"outcome": "discarded", "deleted_objects": len(objects)})
+        return Result(_discarded(tombstone.artifact_id, "discarded"), artifacts=[tombstone], events=[event],
+                      detail={"outcome": "discarded", "deleted_objects": len(objects)})
 
-    return ctx.transact(step)
+    return uow.commit(step)
 
 
 def _execute(services: Services, principal: Principal, intent_type: str, parameters: dict[str, Any],
-             request_id: str, metadata: dict[str, Any] | None = None, solution_id: str = "default") -> tuple[int, dict[str, Any]]:
-    intent = Intent(intent_id=new_id("intent"), intent_type=intent_type, tenant_id=principal.tenant_id,
-                    session_id=principal.session_id, user_id=principal.user_id, solution_id=solution_id,
-                    parameters=parameters, metadata=metadata or {})
+             request_id: str | None = None, metadata: dict[str, Any] | None = None) -> ExecutionOutcome:
+    intent = Intent.create(intent_type, tenant_id=principal.tenant_id, session_id=principal.session_id,
+                           user_id=principal.user_id, solution_id=principal.solution_id, parameters=parameters,
+                           metadata=metadata)
     return ExecutionLifecycleManager(services).execute(intent, request_id)
 
 
-def start_journey(services: Services, principal: Principal, body: dict[str, Any], request_id: str) -> tuple[int, dict[str, Any]]:
+def start_journey(services: Services, principal: Principal, body: dict[str, Any], request_id: str | None = None) -> ExecutionOutcome:
     return _execute(services, principal, START, body, request_id)
 
 
-def approve_journey(services: Services, principal: Principal, journey_id: str, request_id: str) -> tuple[int, dict[str, Any]]:
+def approve_journey(services: Services, principal: Principal, journey_id: str, request_id: str | None = None) -> ExecutionOutcome:
     return _execute(services, principal, APPROVE, {"journey_id": journey_id}, request_id)
 
 
-def cancel_journey(services: Services, principal: Principal, journey_id: str, request_id: str) -> tuple[int, dict[str, Any]]:
+def cancel_journey(services: Services, principal: Principal, journey_id: str, request_id: str | None = None) -> ExecutionOutcome:
     return _execute(services, principal, CANCEL, {"journey_id": journey_id}, request_id)
 
 
@@ -443,23 +451,25 @@ def run_journey_step(services: Services, event: Event) -> str:
     if not waiting or step.artifact_id is None:
         return "journey:duplicate"
     intent_type = DISCARD if compensate else "save_materialization"
-    principal = Principal(j.tenant_id, j.user_id, j.session_id)
+    principal = Principal(j.tenant_id, j.user_id, j.session_id, j.solution_id)
     with log_context(tenant_id=j.tenant_id):
-        status, body = _execute(services, principal, intent_type, {"artifact_id": step.artifact_id}, new_id("exec"),
-                                metadata={"journey_id": journey_id, "journey_step": name.value}, solution_id=j.solution_id)
-    execution_id = str(body.get("execution_id"))
+        outcome = _execute(services, principal, intent_type, {"artifact_id": step.artifact_id},
+                           metadata={"journey_id": journey_id, "journey_step": name.value, "trigger": "journey"})
+    execution_id = outcome.execution_id
     _fault(services, "after_step_executed", f"{journey_id}:{name.value}")
-    if status >= 500:
-        raise TransientError(f"{intent_type} for journey {journey_id} answered {status}: {body.get('error')}")
+    error = outcome.error
+    if error is not None and not isinstance(error, DomainError | PermanentError):
+        raise TransientError(f"{intent_type} for journey {journey_id} did not finish: {error}")  # redelivered
     now = utcnow()
     signal: Signal
     if compensate:
-        kept = status >= 400 or bool(body.get("kept"))
+        # A discard the platform refuses (e.g. a derivation still reads it) keeps the material: never forced.
+        kept = error is not None or bool(outcome.result and outcome.result.data.get("kept"))
         signal = lambda cur: compensation_finished(cur, name, execution_id, kept, now)  # noqa: E731
-    elif status < 300:
+    elif error is None:
         signal = lambda cur: step_succeeded(cur, name, execution_id, now)  # noqa: E731
     else:
-        code, message = str(body.get("error_code")), str(body.get("error"))
+        code, message = str(getattr(error, "code", "SAVE_FAILED")), str(getattr(error, "message", error))
         signal = lambda cur: step_failed(cur, name, execution_id, code, message, now)  # noqa: E731
     return "journey:" + advance_journey(services, event.tenant_id, journey_id, execution_id, signal)
 
@@ -492,10 +502,15 @@ def redrive_journeys(services: Services, idle_seconds: int | None = None, limit:
     return counts
 
 
+# Reached through /v1/journeys (and the consumer), not POST /v1/intents/{type}: not listed by GET /v1/intents.
 register_intent(START, StartJourneyParams, handle_start,
-                "Start the journey journey_content_file_upload_materialization for a file or an upload.")
-register_intent(APPROVE, JourneyRef, handle_approve, "Give the user's save approval to a journey that saves manually.")
+                "Start the journey journey_content_file_upload_materialization for a file or an upload.",
+                success_status=201, exposed=False)
+register_intent(APPROVE, JourneyRef, handle_approve, "Give the user's save approval to a journey that saves manually.",
+                exposed=False)
 register_intent(CANCEL, JourneyRef, handle_cancel,
-                "Cancel a journey and compensate: derived working material is discarded; records of fact are kept.")
+                "Cancel a journey and compensate: derived working material is discarded; records of fact are kept.",
+                exposed=False)
 register_intent(DISCARD, DiscardParams, handle_discard,
-                "Discard working material a journey derived (a journey's compensation); a READY record is kept.")
+                "Discard working material a journey derived (a journey's compensation); a READY record is kept.",
+                exposed=False)

@@ -16,10 +16,10 @@ import pytest
 
 from shared.bootstrap import Services
 from shared.domain.errors import TransientError
-from shared.domain.ids import new_id
 from shared.domain.journeys import Journey, JourneyStatus
 from shared.domain.models import utcnow
 from shared.domain.states import ExecutionStatus, LifecycleState
+from shared.edges.http import outcome_response
 from shared.ports import Principal
 from shared.runtime.outbox import OutboxRelay
 from shared.usecases import journeys
@@ -122,8 +122,8 @@ def ingest(function_client, headers, content: bytes = CSV) -> str:
 
 
 def start(services: Services, file_id: str, save: str = "auto", **extra) -> dict:
-    status, body = journeys.start_journey(services, ME, {"file_id": file_id, "ingestion_profile": "structured",
-                                                         "save": save, **extra}, new_id("exec"))
+    status, body = outcome_response(journeys.start_journey(
+        services, ME, {"file_id": file_id, "ingestion_profile": "structured", "save": save, **extra}))
     assert status == 201, body
     return body
 
@@ -275,7 +275,7 @@ def test_cancel_while_awaiting_approval_discards_what_the_journey_derived(servic
 def test_cancel_during_the_parse_discards_its_result_when_it_lands(services, function_client, auth, event_tap):
     file_id = ingest(function_client, auth())
     journey_id = start(services, file_id, save="auto")["journey_id"]
-    status, body = journeys.cancel_journey(services, ME, journey_id, new_id("exec"))  # the parse is still running
+    status, body = outcome_response(journeys.cancel_journey(services, ME, journey_id))  # the parse is still running
     assert status == 200 and body["steps"][2]["status"] == "running"
     assert body["steps"][2]["compensation"] == "awaiting_result"
     done = Platform(services, event_tap).run_until(journey_id, lambda j: j.compensation == "done")
@@ -316,9 +316,9 @@ BOUNDARIES = {
     "parse result lost after the worker commit": {"relay_at": ("before_publish", "parse_completed")},
     "parse result delivered twice": {"relay_at": ("after_publish", "parse_completed")},
     "save step lost after the advance commit": {"relay_at": ("before_publish", "journey_step_started")},
-    "consumer dies after its advance commits": {"journey_at": "after_advance_commit"},
+    "consumer dies before acknowledging its advance": {"journey_at": "after_advance"},
     "save done but not yet recorded": {"journey_at": "after_step_executed"},
-    "approval committed, its save step not delivered": {"journey_at": "after_approved_commit"},
+    "approval committed, then its process died": {"journey_at": "after_approved"},
 }
 
 
@@ -335,9 +335,8 @@ def test_a_crash_at_a_step_boundary_is_repaired_and_nothing_runs_twice(services,
     if manual:
         platform.run_until(journey_id, lambda j: j.status == "awaiting_approval")
         with pytest.raises(SimulatedCrash):
-            journeys.approve_journey(crashing, ME, journey_id, new_id("exec"))
-        status, _ = journeys.approve_journey(crashing, ME, journey_id, new_id("exec"))  # the client retries
-        assert status == 200
+            journeys.approve_journey(crashing, ME, journey_id)
+        assert journeys.approve_journey(crashing, ME, journey_id).ok  # the client retries
     journey = platform.run_until(journey_id, lambda j: j.status not in ("running", "awaiting_approval"))
     assert_completed_with_real_executions(services, journey)
     assert len(crashing.crashed) == 1  # the process really died at that boundary, once
