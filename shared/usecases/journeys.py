@@ -489,7 +489,7 @@ JOURNEY_REACTIONS: dict[str, Callable[[Services, Event], str]] = {
 def redrive_journeys(services: Services, idle_seconds: int | None = None, limit: int = REDRIVE_LIMIT) -> dict[str, int]:
     """Journeys that owe work and made no progress for a while: advance them from what is stored now, and send
     again any out-of-transaction step they wait on. Each is one transaction, like any advance."""
-    idle = services.settings.journey_redrive_after_seconds if idle_seconds is None else idle_seconds
+    idle = services.settings.journey_redrive_seconds if idle_seconds is None else idle_seconds
     cutoff = utcnow() - timedelta(seconds=idle)
     counts: dict[str, int] = {}
     for j in services.store.stale_journeys(cutoff, limit):
