@@ -272,6 +272,29 @@ def test_cancel_while_awaiting_approval_discards_what_the_journey_derived(servic
     assert saved_events(services) == {}
 
 
+def test_a_record_of_fact_is_never_undone_by_a_cancel_or_a_discard(services, function_client, auth, event_tap):
+    from shared.domain.intents import Intent
+    from shared.runtime.lifecycle import ExecutionLifecycleManager
+
+    file_id = ingest(function_client, auth())
+    journey_id = start(services, file_id, save="manual")["journey_id"]
+    platform = Platform(services, event_tap)
+    parsed_id = platform.run_until(journey_id, lambda j: j.status == "awaiting_approval").parsed_artifact_id
+    for artifact_id in (file_id, parsed_id):  # the user saves by hand, outside the journey
+        saved = function_client("save", "save_http").post("/v1/intents/save_materialization", headers=auth(),
+                                                          json={"parameters": {"artifact_id": artifact_id}})
+        assert saved.status_code == 200, saved.get_json()
+    assert outcome_response(journeys.cancel_journey(services, ME, journey_id))[0] == 200
+    done = platform.run_until(journey_id, lambda j: j.compensation == "done")
+    assert done.step("parse").compensation == "kept"
+    assert state(services, parsed_id) == LifecycleState.READY and derived_objects(services, parsed_id)
+
+    discard = ExecutionLifecycleManager(services).execute(Intent.create(
+        journeys.DISCARD, tenant_id=TENANT, session_id="s", user_id="u", parameters={"artifact_id": parsed_id}))
+    assert discard.ok and discard.result.data["outcome"] == "kept"  # the compensation itself refuses a record
+    assert state(services, parsed_id) == LifecycleState.READY
+
+
 def test_cancel_during_the_parse_discards_its_result_when_it_lands(services, function_client, auth, event_tap):
     file_id = ingest(function_client, auth())
     journey_id = start(services, file_id, save="auto")["journey_id"]
