@@ -56,6 +56,7 @@ infra-check: install
 bench: install
 	$(PY) -m bench.ingest
 	$(PY) -m bench.parse
+	$(PY) -m bench.journey
 
 stage: install
 	$(PY) -m dev.stage

@@ -34,14 +34,24 @@ class _CountingStream:
         self._inner = inner
         self._on_end = on_end
         self._docs = 0
+        self._ended = False
 
     def __iter__(self) -> Iterator[Any]:
-        for item in self._inner:
-            pb = getattr(item, "_pb", None)
-            if pb is not None and any(pb.HasField(f) for f in ("document", "result") if f in pb.DESCRIPTOR.fields_by_name):
-                self._docs += 1
-            yield item
-        self._on_end(self._docs)
+        return self
+
+    def __next__(self) -> Any:
+        # The client reads some streams with next() (Query.stream), others by iterating: serve both.
+        try:
+            item = next(self._inner)
+        except StopIteration:
+            if not self._ended:
+                self._ended = True
+                self._on_end(self._docs)
+            raise
+        pb = getattr(item, "_pb", None)
+        if pb is not None and any(pb.HasField(f) for f in ("document", "result") if f in pb.DESCRIPTOR.fields_by_name):
+            self._docs += 1
+        return item
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
