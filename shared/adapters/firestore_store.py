@@ -135,6 +135,9 @@ class FirestoreTx:
     def put_reference(self, reference: Reference) -> None:
         self._t.set(self._s.ref_required(reference.tenant_id, "references", reference.reference_id), _doc(reference))
 
+    def delete_reference(self, tenant_id: str, reference_id: str) -> None:
+        self._t.delete(self._s.ref_required(tenant_id, "references", reference_id))
+
     def create_artifact(self, artifact: Artifact) -> None:
         self._t.create(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
 

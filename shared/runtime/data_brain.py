@@ -60,6 +60,12 @@ class DataBrain:
         return refs
 
     @staticmethod
+    def forget_references(tx: Tx, artifact: Artifact) -> None:
+        """The artifact's objects are gone (deleted or expired): its references go with them, in the same commit."""
+        for mat in artifact.materializations:
+            tx.delete_reference(artifact.tenant_id, reference_id_for(artifact.tenant_id, mat.uri))
+
+    @staticmethod
     def get_reference(store: Store, tenant_id: str, uri: str) -> Reference | None:
         return store.get_reference(tenant_id, reference_id_for(tenant_id, uri))
 

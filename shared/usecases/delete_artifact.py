@@ -25,6 +25,7 @@ from shared.domain.states import (
 )
 from shared.ports import BlobStore, Tx
 from shared.runtime.context import Result
+from shared.runtime.data_brain import DataBrain
 from shared.runtime.registry import register_intent
 from shared.runtime.uow import UnitOfWork
 from shared.settings import Settings
@@ -125,6 +126,7 @@ def handle_delete(params: DeleteArtifactParams, uow: UnitOfWork) -> Result:
         if any(i.status == IntentStatus.IN_PROGRESS for i in intents):
             raise Conflict(f"A derivation from artifact {current.artifact_id} is in progress; retry when it ends.",
                            code="DERIVATION_IN_PROGRESS")
+        DataBrain.forget_references(tx, current)
         tombstone = tombstone_of(current)
         events = [artifact_event("artifact_deleted", tombstone, ctx.execution_id, deleted_objects=len(objects))]
         for intent in intents:

@@ -16,6 +16,7 @@ from shared.domain.events import artifact_event
 from shared.domain.ids import stable_key
 from shared.domain.intents import SaveMaterializationParams
 from shared.domain.models import Artifact, Materialization, utcnow
+from shared.domain.retention import record_expiry
 from shared.domain.states import LifecycleState, PayloadState, check_lifecycle_transition
 from shared.ports import BlobStore, Tx
 from shared.runtime.context import Result
@@ -122,7 +123,7 @@ def saved_artifact(artifact: Artifact, copies: list[RecordCopy], sizes: dict[str
         "outputs": outputs,
         "retention_policy": retention_policy,
         "payload_state": PayloadState.LIVE,
-        "expires_at": None,
+        "expires_at": record_expiry(retention_policy, now),  # the sweep enforces it
         "updated_at": now,
     })
 

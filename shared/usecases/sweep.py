@@ -17,6 +17,7 @@ from shared.runtime.context import Result
 from shared.runtime.lifecycle import ExecutionLifecycleManager
 from shared.usecases.journeys import redrive_journeys
 from shared.usecases.pending_intents import dispatch_lease, update_intent_status
+from shared.usecases.retention import expire_artifact
 
 log = get_logger(__name__)
 
@@ -88,8 +89,13 @@ def run_sweep(services: Services, limit: int = 200) -> dict[str, Any]:
         for stale_execution in services.store.stale_executions(status.value, cutoff, limit):
             result = _abandon(services, stale_execution)
             executions[result] = executions.get(result, 0) + 1
+    retention: dict[str, int] = {}
+    for stale_artifact in services.store.expired_artifacts(utcnow(), limit):
+        outcome = expire_artifact(services, stale_artifact)
+        retention[outcome] = retention.get(outcome, 0) + 1
     journeys = redrive_journeys(services, limit=limit)
     summary = {"outbox": {"delivered": len(report.delivered), "failed": len(report.failed), "skipped": len(report.skipped)},
-               "leases": leases, "executions": executions, "journeys": journeys}
+               "leases": leases, "executions": executions, "retention": retention,
+               "journeys": journeys}
     log.info("sweep finished", extra={"fields": summary})
     return summary
