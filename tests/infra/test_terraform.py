@@ -399,8 +399,9 @@ def test_function_grants_come_only_from_the_least_privilege_access_table(
         return {fn for fn, a in access.items() if set(a["buckets"].get(bucket, [])) & WRITE_ROLES}
 
     assert writers("uploads") == {"ingest-http", "save"}
-    assert writers("derived") == {"parse-worker", "save"}
-    assert writers("records") == {"save"}
+    # The consumer runs a journey's save (a copy into records) and its compensation (a discard in derived).
+    assert writers("derived") == {"parse-worker", "save", "outbox-consumer"}
+    assert writers("records") == {"save", "outbox-consumer"}
     assert {fn for fn, a in access.items() if a["enqueue_commands"]} == {"profile-selection", "outbox-consumer", "outbox-sweep"}
     assert {fn for fn, a in access.items() if a["sign_urls"]} == {"ingest-http", "read-api"}
     assert access["read-api"]["firestore"] == "roles/datastore.viewer"
