@@ -104,13 +104,13 @@ class Loaded:
         )
 
 
-def _load(tx: Tx, j: Journey) -> Loaded:
-    """Reads by id only (no query inside a transaction): at most four documents."""
-    loaded = Loaded()
+def _load(tx: Tx, j: Journey, file: Artifact | None = None) -> Loaded:
+    """Reads by id only (no query inside a transaction): at most four documents, fewer when the caller has read one."""
+    loaded = Loaded(file=file)
     if j.upload_id:
         loaded.upload = tx.get_upload(j.tenant_id, j.upload_id)
     file_id = j.file_id or (loaded.upload.file_id if loaded.upload and loaded.upload.status == UploadStatus.INGESTED else None)
-    if file_id:
+    if file_id and (loaded.file is None or loaded.file.artifact_id != file_id):
         loaded.file = tx.get_artifact(j.tenant_id, file_id)
     intent_id = j.intent_id or (loaded.upload.pending_intent_id if loaded.upload else None)
     if intent_id and file_id:
@@ -281,8 +281,9 @@ def handle_start(params: StartJourneyParams, uow: UnitOfWork) -> Result:
     def step(tx: Tx) -> Result:
         profile = params.ingestion_profile
         intent_id = adopt_id
+        file: Artifact | None = None
         if params.file_id:
-            parseable_file(tx.get_artifact(ctx.tenant_id, params.file_id), params.file_id)
+            file = parseable_file(tx.get_artifact(ctx.tenant_id, params.file_id), params.file_id)
             if adopt_id:
                 chosen = tx.get_intent(ctx.tenant_id, adopt_id)
                 if chosen is None or chosen.status != IntentStatus.PENDING:
@@ -308,7 +309,7 @@ def handle_start(params: StartJourneyParams, uow: UnitOfWork) -> Result:
         journey = new_journey(journey_id, ctx.tenant_id, ctx.session_id, ctx.user_id,
                               params.model_copy(update={"ingestion_profile": profile}), utcnow(), intent_id=intent_id,
                               solution_id=ctx.solution_id, start_execution_id=ctx.execution_id)
-        loaded = _load(tx, journey)
+        loaded = _load(tx, journey, file)
         plan = advance(journey, loaded.world(), new_id, utcnow())
         _write(tx, services, plan, loaded, ctx.execution_id, announce=False)
         started = journey_event(plan.journey, ctx.execution_id, "journey_started")
