@@ -28,10 +28,12 @@ def _field(request: Any, name: str) -> Any:
 
 
 class _CountingStream:
-    """Proxies a server stream and counts the documents it yields; anything else (cancel, metadata) passes through."""
+    """Proxies a server stream and counts the documents it yields; anything else (cancel, metadata) passes through.
+    An iterator as well as an iterable: the client calls next() on query streams."""
 
     def __init__(self, inner: Any, on_end: Callable[[int], None]):
         self._inner = inner
+        self._it = iter(inner)
         self._on_end = on_end
         self._docs = 0
         self._ended = False
@@ -40,9 +42,8 @@ class _CountingStream:
         return self
 
     def __next__(self) -> Any:
-        # The client reads some streams with next() (Query.stream), others by iterating: serve both.
         try:
-            item = next(self._inner)
+            item = next(self._it)
         except StopIteration:
             if not self._ended:
                 self._ended = True

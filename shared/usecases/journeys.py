@@ -124,18 +124,19 @@ def _load(tx: Tx, j: Journey, file: Artifact | None = None) -> Loaded:
 # ---- writing a plan: the journey, its steps' state changes, executions and outbox records -----------------------
 
 
-def _open_execution(tx: Tx, services: Services, j: Journey, execution_id: str, intent_type: str, intent_id: str,
-                    step: StepName) -> ExecutionContext:
-    """A step's own execution, opened in the advance's transaction: an advance that does nothing opens none."""
+def _step_execution(lifecycle: ExecutionLifecycleManager, services: Services, j: Journey, execution_id: str,
+                    intent_type: str, intent_id: str, step: StepName) -> UnitOfWork:
+    """A step's own execution, written whole by `record` in the advance's transaction: an advance that does nothing
+    opens none, and opening one costs no write of its own."""
     metadata = {"trigger": "journey", "journey_id": j.journey_id, "journey_step": step.value}
-    tx.create_execution(Execution(
+    execution = Execution(
         execution_id=execution_id, tenant_id=j.tenant_id, intent_type=intent_type, intent_id=intent_id,
         session_id=j.session_id, user_id=j.user_id, solution_id=j.solution_id, metadata=metadata,
         status=ExecutionStatus.RUNNING, stages=opening_stages({"intent_id": intent_id, **metadata}, j.solution_id),
-    ))
+    )
     intent = Intent.create(intent_type, tenant_id=j.tenant_id, session_id=j.session_id, user_id=j.user_id,
                            solution_id=j.solution_id, metadata=metadata)
-    return ExecutionContext.for_intent(intent, execution_id, services)
+    return UnitOfWork(ExecutionContext.for_intent(intent, execution_id, services), lifecycle, execution)
 
 
 def step_event(j: Journey, action: StartStep, driver_execution_id: str) -> Event:
@@ -176,9 +177,9 @@ def _write(tx: Tx, services: Services, plan: Plan, loaded: Loaded, driver_execut
                 dirty.add(intent.intent_id)
                 events.append(intent_event("intent_pending", intent, action.execution_id, journey_id=j.journey_id))
             chosen = intents[action.intent_id]
-            step_ctx = _open_execution(tx, services, j, action.execution_id, "select_profile", action.intent_id,
-                                       StepName.SELECT_PROFILE)
-            lifecycle.record(tx, step_ctx, Result(
+            step_uow = _step_execution(lifecycle, services, j, action.execution_id, "select_profile",
+                                       action.intent_id, StepName.SELECT_PROFILE)
+            lifecycle.record(tx, step_uow, Result(
                 events=events, intent_id=action.intent_id,
                 detail={"intent_id": action.intent_id, "adopted": action.adopted, "journey_id": j.journey_id,
                               "ingestion_profile": chosen.context.get("ingestion_profile")}))
@@ -189,9 +190,9 @@ def _write(tx: Tx, services: Services, plan: Plan, loaded: Loaded, driver_execut
                 IntentStatus.IN_PROGRESS, execution_id=action.execution_id, **dispatch_lease(services))
             intents[running.intent_id] = running
             dirty.add(running.intent_id)
-            step_ctx = _open_execution(tx, services, j, action.execution_id, "parse_content", running.intent_id,
-                                       StepName.PARSE)
-            lifecycle.record(tx, step_ctx, Result(
+            step_uow = _step_execution(lifecycle, services, j, action.execution_id, "parse_content",
+                                       running.intent_id, StepName.PARSE)
+            lifecycle.record(tx, step_uow, Result(
                 commands=[parse_command(running, action.execution_id)],
                 events=[intent_event("intent_dispatched", running, action.execution_id, trigger="journey",
                                      journey_id=j.journey_id)],

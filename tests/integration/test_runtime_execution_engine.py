@@ -161,3 +161,17 @@ def test_the_sweep_expires_artifacts_past_their_retention_and_leaves_a_tombstone
     assert DataBrain.get_reference(services.store, "tenant-a", old.storage_location) is None
     assert services.store.get_artifact("tenant-a", kept).lifecycle_state == LifecycleState.PENDING
     assert run_sweep(services)["retention"] == {}  # a tombstone is not expired twice
+
+
+def test_save_honours_the_boundary_contract_and_materialization_type_of_its_context(services, function_client, auth):
+    file_id = _ingest(function_client, auth()).get_json()["file_id"]
+    contract = services.store.get_artifact("tenant-a", file_id).boundary_contract_id
+    save = function_client(*SAVE)
+    wrong = save.post("/v1/intents/save_materialization", headers=auth(), json={
+        "parameters": {"artifact_id": file_id}, "metadata": {"boundary_contract_id": "bc_someone_elses"}})
+    assert wrong.status_code == 409 and wrong.get_json()["error_code"] == "BOUNDARY_CONTRACT_MISMATCH"
+    right = save.post("/v1/intents/save_materialization", headers=auth(), json={
+        "parameters": {"artifact_id": file_id}, "metadata": {"boundary_contract_id": contract, "materialization_type": "summary"}})
+    assert right.status_code == 200, right.get_json()
+    saved = services.store.get_artifact("tenant-a", file_id)
+    assert [m.materialization_type for m in saved.materializations if m.persistent] == ["summary"]
