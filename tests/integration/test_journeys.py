@@ -46,6 +46,7 @@ class Platform:
         self.redeliver: list = []
         self.crashes: list[str] = []
         self.drop: Callable[[dict], bool] = lambda event: False  # an event the consumer loses for good
+        self.undelivered = False
 
     def _message(self, tapped) -> MessagePublished:
         return MessagePublished.model_validate(
@@ -64,7 +65,9 @@ class Platform:
             except TransientError:
                 self.redeliver.append(tapped)
         ran = False
-        for record in list(self.services.store.outbox_records()):
+        records = list(self.services.store.outbox_records())
+        self.undelivered = any(r.status != "delivered" for r in records)
+        for record in records:
             if record.kind == "command" and record.status == "delivered" and record.record_id not in self.ran:
                 self.ran.add(record.record_id)
                 ran = True
@@ -84,7 +87,7 @@ class Platform:
             if done(journey):
                 return journey
             idle = 0 if moved else idle + 1
-            if idle >= 2:  # nothing moves: time passes, and the sweep delivers what a dead process left
+            if idle >= 2 and self.undelivered:  # nothing moves: time passes, the sweep delivers what a dead process left
                 self.services.relay.sweep(grace_seconds=0)
             assert time.monotonic() < deadline, journey.view()
 
