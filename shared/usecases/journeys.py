@@ -182,7 +182,7 @@ def _write(tx: Tx, services: Services, plan: Plan, loaded: Loaded, driver_execut
             lifecycle.record(tx, step_uow, Result(
                 events=events, intent_id=action.intent_id,
                 detail={"intent_id": action.intent_id, "adopted": action.adopted, "journey_id": j.journey_id,
-                              "ingestion_profile": chosen.context.get("ingestion_profile")}))
+                        "ingestion_profile": chosen.context.get("ingestion_profile")}))
         elif isinstance(action, DispatchParse):
             current = intents[action.intent_id]
             running = update_intent_status(
