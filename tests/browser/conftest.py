@@ -1,6 +1,6 @@
 """Browser tests: Playwright drives Debian's chromium (never a browser Playwright downloads) headless against the
 local stack, through the app the gateway serves at /app/. A failing test leaves a screenshot and the page's HTML in
-tests/browser/output/ (gitignored)."""
+tests/browser/output/ (gitignored); BROWSER_SCREENSHOTS=all keeps them for passing tests too."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable[
         return page
 
     yield make
-    if request.node.stash.get(_FAILED, False):
+    if request.node.stash.get(_FAILED, False) or os.environ.get("BROWSER_SCREENSHOTS") == "all":
         OUTPUT.mkdir(exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)
         for n, page in enumerate(pages):

@@ -72,7 +72,7 @@ def test_whole_journey_sign_in_upload_choose_profile_parse_save_and_lineage(new_
     artifact_item(page, "parsed_content").click()
     detail = page.get_by_test_id("artifact-detail")
     expect(detail.get_by_test_id("artifact-state")).to_have_text("PENDING")
-    expect(detail.get_by_test_id("preview")).to_contain_text("person1")
+    expect(detail.get_by_test_id("preview")).to_contain_text('"name":"person1","city":"city1"')  # rows, decoded
     entries = detail.get_by_test_id("lineage").get_by_test_id("lineage-entry")
     expect(entries).to_have_count(2)
     expect(entries.nth(0)).to_contain_text("generation 1: parsed_content")

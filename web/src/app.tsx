@@ -1,3 +1,4 @@
+import { parquetReadObjects } from "hyparquet";
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import {
   api,
@@ -30,6 +31,8 @@ import {
 } from "./upload";
 
 const store = new UploadStore(localStorage);
+const PREVIEW_ROWS = 20;
+const PARQUET_PREVIEW_MAX_BYTES = 20 * 1024 * 1024;
 const POLL_MS = 500;
 const INGEST_WAIT_MS = 120_000;
 
@@ -497,14 +500,23 @@ function previewText(artifact: ArtifactWithPayload): Promise<string> | string {
   if (!part) return "";
   if (part.delivery === "inline") {
     const content = part.content;
-    if (Array.isArray(content)) return content.slice(0, 20).map((r) => JSON.stringify(r)).join("\n");
+    if (Array.isArray(content)) return content.slice(0, PREVIEW_ROWS).map((r) => JSON.stringify(r)).join("\n");
     return (typeof content === "string" ? content : JSON.stringify(content, null, 2)).slice(0, 4000);
   }
-  if (!part.download_url) return "";
-  // A short-lived signed GET URL: the first 64 KB is enough for a preview.
-  return fetch(part.download_url, { headers: { Range: "bytes=0-65535" } })
+  const url = part.download_url;
+  if (!url) return "";
+  if (part.format === "parquet") {
+    // Parquet needs its footer, so the whole (bounded) payload is read; hyparquet decodes the first rows.
+    if (part.size_bytes > PARQUET_PREVIEW_MAX_BYTES) return `${part.name}: ${part.size_bytes} bytes of Parquet, too large to preview here.`;
+    return fetch(url)
+      .then((r) => r.arrayBuffer())
+      .then((file) => parquetReadObjects({ file, rowStart: 0, rowEnd: PREVIEW_ROWS }))
+      .then((rows) => rows.map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))).join("\n"));
+  }
+  // A short-lived signed GET URL: the first 64 KB is enough for a preview of text.
+  return fetch(url, { headers: { Range: "bytes=0-65535" } })
     .then((r) => r.text())
-    .then((text) => text.split("\n").slice(0, 20).join("\n"));
+    .then((text) => text.split("\n").slice(0, PREVIEW_ROWS).join("\n"));
 }
 
 function ArtifactDetail(props: {
