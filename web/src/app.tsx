@@ -287,9 +287,11 @@ function Workspace({ session, onError }: { session: Session; onError: (e: string
         const unfinished = store.unfinishedFor(session.tenant, file);
         if (unfinished) {
           const resumed = await prepareResume(unfinished);
-          if (isSettled(resumed.status)) {
-            saveUpload(resumed);
-            await followIngest(resumed);
+          if (isSettled(resumed.status) || resumed.committed >= resumed.size) {
+            // Finished already (or every byte is stored and the ingest is on its way): nothing to send again.
+            const settled = isSettled(resumed.status) ? resumed : { ...resumed, status: "awaiting_upload" as const };
+            saveUpload(settled);
+            await followIngest(settled);
             return;
           }
           await send(file, resumed);

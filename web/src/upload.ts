@@ -175,6 +175,8 @@ interface ResumeAnswer {
   method?: string | null;
   headers?: Record<string, string> | null;
   committed_bytes?: number | null;
+  chunk_size?: number | null;
+  expires_at?: string | null;
   file_size?: number;
 }
 
@@ -220,19 +222,15 @@ export async function sendFile(file: Blob, upload: StoredUpload, hooks: SendHook
     if (answer.status === 200 || answer.status === 201) {
       committed = file.size;
     } else if (answer.status === 308) {
-      // Storage says how much it kept; where CORS hides the header, ask the service (it queries the session).
+      // Storage says how much it kept (GCS may keep less than was sent). Where the storage server does not expose
+      // the header to the page, the chunk it acknowledged counts as kept; a resume asks the service again anyway.
       const range = answer.header("Range");
-      committed = range !== null ? committedFromRange(range) : await committedByService(upload.upload_id, end);
+      committed = range !== null ? committedFromRange(range) : end;
     } else {
       throw storageRefusal(answer.status);
     }
     hooks.onCommitted(committed);
   }
-}
-
-async function committedByService(uploadId: string, fallback: number): Promise<number> {
-  const answer = await askResume(uploadId);
-  return answer?.committed_bytes ?? fallback;
 }
 
 /** Before sending again after a refresh: the committed offset and a URL that is still valid. */
@@ -243,11 +241,16 @@ export async function prepareResume(upload: StoredUpload): Promise<StoredUpload>
     return { ...upload, committed: upload.protocol === "single_put" ? 0 : upload.committed };
   }
   if (answer.status === "ingested" || answer.status === "rejected") return { ...upload, status: answer.status };
+  const protocol = answer.upload_protocol ?? upload.protocol;
+  const committed = answer.committed_bytes ?? (protocol === "single_put" ? 0 : upload.committed);
   return {
     ...upload,
+    protocol,
     upload_url: answer.upload_url ?? upload.upload_url,
     headers: answer.headers ?? upload.headers,
-    protocol: answer.upload_protocol ?? upload.protocol,
-    committed: upload.protocol === "single_put" ? 0 : (answer.committed_bytes ?? upload.committed),
+    chunk_size: answer.chunk_size ?? upload.chunk_size,
+    expires_at: answer.expires_at ?? upload.expires_at,
+    // A single PUT starts again unless storage already holds every byte (then nothing is sent).
+    committed: protocol === "single_put" && committed < upload.size ? 0 : committed,
   };
 }
