@@ -56,7 +56,9 @@ def artifact_item(page: Any, artifact_type: str) -> Any:
     return page.locator(f'[data-testid="artifact-item"][data-artifact-type="{artifact_type}"]')
 
 
-def test_whole_journey_sign_in_upload_choose_profile_parse_save_and_lineage(new_page: Callable[[], Any], app_url: str, tmp_path: Path) -> None:
+def test_whole_journey_sign_in_upload_choose_profile_parse_save_and_lineage(
+    new_page: Callable[[], Any], app_url: str, tmp_path: Path
+) -> None:
     page = new_page()
     sign_in(page, app_url, _tenant(), "alice")
     page.get_by_test_id("profile-select").select_option("structured")
@@ -186,9 +188,9 @@ def test_a_file_over_100_mb_is_refused_before_any_upload_with_the_413_message(
     assert not [s for s in sent if "request_upload" in s or s.startswith("PUT ")], sent
     expect(page.get_by_test_id("upload-row")).to_have_count(0)
     # The service refuses the same size with the same words (413), so the page shows exactly what the API would say.
+    parameters = {"ui_name": big.name, "file_size": big.stat().st_size, "mime_type": "application/octet-stream"}
     answer = requests.post(f"{stack.gateway_url}/v1/intents/request_upload", timeout=30,
-                           headers={"Authorization": f"Bearer {mint_token(tenant, 'alice')}"},
-                           json={"parameters": {"ui_name": big.name, "file_size": big.stat().st_size, "mime_type": "application/octet-stream"}})
+                           headers={"Authorization": f"Bearer {mint_token(tenant, 'alice')}"}, json={"parameters": parameters})
     assert answer.status_code == 413 and answer.json()["error"] == FILE_TOO_LARGE
 
 

@@ -28,7 +28,8 @@ def test_uploads_bucket_cors_allows_exactly_the_declared_headers_methods_and_age
     module.mkdir(parents=True)
     shutil.copy(INFRA / "cors.json", tmp_path / "infra" / "cors.json")
     locals_tf = _locals_block((MODULES / "storage" / "main.tf").read_text())
-    (module / "main.tf").write_text(locals_tf + '\noutput "cors" {\n  value = { headers = local.cors_headers, upload = local.upload_cors }\n}\n')
+    output = 'output "cors" {\n  value = { headers = local.cors_headers, upload = local.upload_cors }\n}\n'
+    (module / "main.tf").write_text(locals_tf + "\n" + output)
     run_terraform(["init", "-input=false", "-backend=false"], module)
     run_terraform(["apply", "-auto-approve", "-input=false", "-lock=false"], module)
     evaluated = json.loads(run_terraform(["output", "-json", "cors"], module).stdout)
