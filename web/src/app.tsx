@@ -535,14 +535,21 @@ function ArtifactDetail(props: {
   const [busy, setBusy] = useState(false);
   const { artifactId, refreshTick, onError, onChanged } = props;
 
+  const previewed = useRef(false);
   useEffect(() => {
     const path = { artifact_id: artifactId };
-    unwrap(api().GET("/v1/artifacts/{artifact_id}", { params: { path, query: { include_payload: true } } }))
+    // The payload (a signed URL, or the content itself) is read once; later refreshes read the document only.
+    const withPayload = !previewed.current;
+    previewed.current = true;
+    unwrap(api().GET("/v1/artifacts/{artifact_id}", { params: { path, query: { include_payload: withPayload } } }))
       .then(async (a) => {
-        setArtifact(a);
-        setPreview(await previewText(a));
+        setArtifact((before) => ({ ...a, payload: a.payload ?? before?.payload }));
+        if (withPayload) setPreview(await previewText(a));
       })
-      .catch((err) => onError(message(err)));
+      .catch((err) => {
+        previewed.current = false;
+        onError(message(err));
+      });
     unwrap(api().GET("/v1/artifacts/{artifact_id}/lineage", { params: { path } }))
       .then(setLineage)
       .catch(() => setLineage(null));
