@@ -326,12 +326,16 @@ function Workspace({ session, onError }: { session: Session; onError: (e: string
   }, []);
 
   // ---- pending intents ----
+  const fileName = (fileId: string) => {
+    const known = artifacts.find((a) => a.artifact_id === fileId);
+    return known ? artifactLabel(known) : fileId;
+  };
   const resumeIntent = async (intent: PendingIntent) => {
     try {
       if (!intent.target_artifact_id) throw new Error("This intent waits for its upload to be ingested.");
       const accepted = await submitIntent("parse_content", { file_id: intent.target_artifact_id }, {});
       refresh();
-      await track(accepted.execution_id, `parse ${intent.target_artifact_id} (${String(intent.context["ingestion_profile"] ?? "")})`);
+      await track(accepted.execution_id, `parse ${fileName(intent.target_artifact_id)} (${String(intent.context["ingestion_profile"] ?? "")})`);
     } catch (err) {
       onError(message(err));
     }
@@ -420,7 +424,8 @@ function Workspace({ session, onError }: { session: Session; onError: (e: string
             {pending.map((i) => (
               <li data-testid="pending-intent" data-intent-id={i.intent_id} key={i.intent_id}>
                 <span>{String(i.context["ingestion_profile"] ?? "")}</span>
-                <span class="muted">{i.target_artifact_id ?? `upload ${i.upload_id}`}</span>
+                <span data-file-id={i.target_artifact_id ?? ""}>{i.target_artifact_id ? fileName(i.target_artifact_id) : `upload ${i.upload_id}`}</span>
+                <span class="muted">{i.target_artifact_id}</span>
                 <span class="muted">{new Date(i.created_at).toLocaleString()}</span>
                 <button data-testid="resume-intent" disabled={!i.target_artifact_id} onClick={() => resumeIntent(i)}>
                   Resume
