@@ -14,6 +14,8 @@ from collections import Counter
 from typing import BinaryIO, NamedTuple
 
 from charset_normalizer import from_bytes
+from charset_normalizer.md import mess_ratio
+from charset_normalizer.utils import is_multi_byte_encoding
 
 from shared.detection.types import Confidence, DetectedType, Format
 
@@ -273,6 +275,17 @@ def guess_encoding(sample: bytes, truncated: bool = False) -> EncodingGuess:
     for preferred in _TIE_PREFERENCE:
         if preferred in tied:
             return EncodingGuess(codecs.lookup(preferred).name, confidence, method)
+    if not is_multi_byte_encoding(best.encoding):
+        # Single-byte code pages often decode a sample equally cleanly, and charset-normalizer may not even list
+        # the most common one: Windows-1252 is preferred when its decoding is as clean as the best candidate's.
+        for preferred in _TIE_PREFERENCE:
+            try:
+                decoded = sample.decode(preferred)
+            except UnicodeDecodeError:
+                continue
+            if mess_ratio(decoded, maximum_threshold=1.0) <= best.chaos + 0.01:
+                return EncodingGuess(codecs.lookup(preferred).name, min(confidence, 0.7),
+                                     f"{method}; {preferred} decodes it as cleanly as {best.encoding}")
     return EncodingGuess(codecs.lookup(best.encoding).name, confidence, method)
 
 
@@ -354,7 +367,7 @@ def _json_format(body: str, extension: str, truncated: bool) -> tuple[Format, Co
             try:
                 json.loads(body)
             except ValueError:
-                return None
+                return "json", "low"  # named .json but not JSON: the parse refuses it with the parser's reason
             return "json", "medium"
         return None
     if not truncated:
@@ -386,6 +399,8 @@ def _json_format(body: str, extension: str, truncated: bool) -> tuple[Format, Co
     if body[0] == "[" or truncated:
         # A pretty-printed document larger than the head.
         return "json", "medium"
+    if extension == "json":
+        return "json", "low"
     return None
 
 

@@ -208,12 +208,7 @@ def _edifact_segments(pieces: Iterator[str]) -> Iterator[Segment]:
             if body:
                 yield _edifact_segment(body, component, element, escape)
         carry = text[end:]
-    last = carry.strip(" \t\r\n\x00")
-    if last:
-        if re.fullmatch(r"[A-Z][A-Z0-9]{1,2}", last.split(element, 1)[0]) and element in last:
-            # The last segment lacks its terminator: common, and nothing is lost by reading it.
-            yield _x12_segment(last, element, component)
-            return
+    if carry.strip("\r\n \t"):
         raise _corrupt(f"The file ends inside a segment that has no terminator {terminator!r}: {carry[:60]!r}.")
 
 

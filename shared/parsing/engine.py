@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -45,7 +46,8 @@ from .xml_doc import parse_xml
 
 Handler = Callable[[ParseContext], None]
 MAX_ATTEMPTS = 5
-ENCODING_SAMPLE_BYTES = 1024 * 1024  # a guess from more text than the head is a better one
+ENCODING_SAMPLE_BYTES = 1024 * 1024
+JSON_CHECK_BYTES = 8 * 1024 * 1024  # a guess from more text than the head is a better one
 
 TEXT_LIKE = frozenset({"csv", "tsv", "json", "jsonl", "html", "markdown", "text", "edi_x12", "edi_edifact", "xml",
                        "eml"})
@@ -146,6 +148,8 @@ def _parse(guarded: GuardedSource, detected: DetectedType, profile: Profile, par
     detected = _with_encoding(detected, head, guarded, parse_options, guesses)
     if detected.format in TEXT_LIKE and len(head) < HEAD_BYTES and not head.strip(b" \t\r\n\x00\xef\xbb\xbf"):
         raise ParseError("EMPTY_FILE", "The file holds only whitespace: there is nothing to parse.")
+    if detected.format == "json" and detected.confidence == "low":
+        _refuse_invalid_json(guarded, detected)
     route = _route(detected, profile)
     handlers, parser_type = _plan(route, detected, profile)
     hints: dict[str, Any] = {}
@@ -179,6 +183,19 @@ def _parse(guarded: GuardedSource, detected: DetectedType, profile: Profile, par
             guesses={**guesses, **ctx.guesses},
         )
     raise ParseError("CORRUPT_FILE", "The file's columns kept changing type: it could not be given a stable schema.")
+
+
+def _refuse_invalid_json(source: GuardedSource, detected: DetectedType) -> None:
+    """A file named .json whose content is not JSON: say where it breaks, rather than chunk it as text."""
+    data = source.read(JSON_CHECK_BYTES)
+    source.seek(0)
+    try:
+        json.loads(data.decode(detected.encoding or "utf-8-sig", "replace"))
+    except json.JSONDecodeError as exc:
+        raise ParseError("CORRUPT_FILE", f"The file is named .json but is not valid JSON: {exc.msg} at line "
+                         f"{exc.lineno}, column {exc.colno}. Fix it, or upload it as .txt to index it as text.") from None
+    except (ValueError, RecursionError):
+        raise ParseError("CORRUPT_FILE", "The file is named .json but is not valid JSON.") from None
 
 
 def _run(ctx: ParseContext, handler: Handler) -> None:

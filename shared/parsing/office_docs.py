@@ -39,7 +39,8 @@ def parse_pptx(ctx: ParseContext) -> None:
             for shape in _shapes(slide.shapes):
                 if getattr(shape, "has_text_frame", False) and shape.has_text_frame:
                     for paragraph in shape.text_frame.paragraphs:
-                        chunker.add("".join(run.text for run in paragraph.runs) or paragraph.text, {"slide": number})
+                        # python-pptx writes a line break inside a paragraph as a vertical tab.
+                        chunker.add(paragraph.text.replace("\v", "\n"), {"slide": number})
                 if getattr(shape, "has_table", False) and shape.has_table:
                     rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
                     if tables is not None:
