@@ -11,7 +11,7 @@ import gzip
 import tempfile
 import zipfile
 import zlib
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, Protocol
 
 from .errors import ParseError
 
@@ -20,6 +20,10 @@ MAX_RATIO = 200
 RATIO_ALLOWANCE = 16 * 1024 * 1024
 SPOOL_BYTES = 32 * 1024 * 1024
 _READ = 1024 * 1024
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def _bomb(size: int, compressed: int) -> ParseError:
@@ -31,8 +35,8 @@ def _bomb(size: int, compressed: int) -> ParseError:
     )
 
 
-def _copy(reader: IO[bytes], compressed: int) -> IO[bytes]:
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned to the caller, who closes it
+def _copy(reader: _Readable, compressed: int) -> IO[bytes]:
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     size = 0
     limit = min(MAX_INFLATED_BYTES, max(RATIO_ALLOWANCE, compressed * MAX_RATIO))
     while block := reader.read(_READ):

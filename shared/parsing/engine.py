@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from shared.detection import HEAD_BYTES, MIME_TYPES, DetectedType, guess_encoding, sniff, sniff_stream
 
@@ -34,8 +34,8 @@ from .edi import parse_edi
 from .errors import ParseError
 from .html_doc import parse_html
 from .jsondoc import parse_json, parse_jsonl
-from .office_docs import parse_eml, parse_odt, parse_pptx
 from .models import PROFILES, ParseResult, Profile
+from .office_docs import parse_eml, parse_odt, parse_pptx
 from .options import ParseOptions
 from .outputs import OpenOutput, Outputs
 from .pdf_doc import parse_pdf
@@ -126,7 +126,8 @@ def _parse_member(source: BinaryIO, container: DetectedType, profile: Profile, o
     guarded = GuardedSource(source)
     size = guarded.seek(0, 2)
     guarded.seek(0)
-    inner, name = gunzip(guarded, size, None) if container.format == "gzip" else unzip(guarded, size)
+    stream = cast(BinaryIO, guarded)
+    inner, name = gunzip(stream, size, None) if container.format == "gzip" else unzip(stream, size)
     with inner:
         detected = sniff_stream(inner, name)  # type: ignore[arg-type]
         if detected.format in ("gzip", "zip"):

@@ -54,7 +54,7 @@ def _pages(ctx: ParseContext, document: object) -> None:
                     textpage.close()
             finally:
                 page.close()
-        except Exception as exc:  # noqa: BLE001 - one damaged page must not lose the others
+        except Exception as exc:
             if ctx.source.failure is not None:
                 raise ctx.source.failure from exc
             unreadable.append(number)

@@ -90,8 +90,8 @@ def _parse_book(ctx: ParseContext) -> None:
     if batcher is not None:
         if batcher.rows_written == 0 and batcher.rows_buffered == 0 and headers:
             # Only a header: the columns are still the answer, with no rows.
-            leading = [SHEET_COLUMN] if ctx.options.sheets == "all" else []
-            ctx.outputs.table(pa.schema([pa.field(name, pa.string()) for name in [*leading, *headers[0]]]))
+            sheet_column = [SHEET_COLUMN] if ctx.options.sheets == "all" else []
+            ctx.outputs.table(pa.schema([pa.field(name, pa.string()) for name in [*sheet_column, *headers[0]]]))
             ctx.warn("The sheet holds a header and no rows: its columns were kept, with no rows.")
         else:
             batcher.flush()

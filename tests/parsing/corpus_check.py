@@ -22,6 +22,7 @@ import io
 import json
 import math
 import re
+import signal
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -43,8 +44,28 @@ class _Outputs:
             yield handle
 
 
-def judge(relative: str, expected: dict[str, Any]) -> dict[str, Any]:
-    """The verdict for one corpus file (run in a worker process)."""
+class _OverBudget(BaseException):  # not an Exception: no catch-all in a parser may swallow it
+    pass
+
+
+def _over_budget(signum: int, frame: Any) -> None:
+    raise _OverBudget
+
+
+def judge(relative: str, expected: dict[str, Any], budget: float = 30.0) -> dict[str, Any]:
+    """The verdict for one corpus file (run in a worker process, whose main thread may take SIGALRM)."""
+    previous = signal.signal(signal.SIGALRM, _over_budget)
+    signal.setitimer(signal.ITIMER_REAL, budget)
+    try:
+        return _judge(relative, expected)
+    except _OverBudget:
+        return {"file": relative, "verdict": "hang", "detail": f"over its budget of {budget:g} s"}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _judge(relative: str, expected: dict[str, Any]) -> dict[str, Any]:
     from shared.parsing import ParseError, parse, sniff_stream
 
     path = CORPUS / relative
@@ -58,6 +79,8 @@ def judge(relative: str, expected: dict[str, Any]) -> dict[str, Any]:
             result = parse(stream, detected, profile, options, _Outputs(folder))
         except ParseError as exc:
             return _refused(path, relative, expected, exc.code, exc.message)
+        except _OverBudget:
+            raise
         except Exception as exc:  # noqa: BLE001 - a crash is a verdict, not a test error
             return {"file": relative, "verdict": "crash", "detail": f"{type(exc).__name__}: {exc}"[:300]}
         try:
@@ -165,9 +188,9 @@ def _sheet_rows(path: Path) -> list[list[Any]]:
         sheet = book.sheet_by_index(0)
         return [sheet.row_values(index) for index in range(sheet.nrows)]
     if kind == "ods":
+        from odf import teletype
         from odf.opendocument import load
         from odf.table import Table, TableCell, TableRow
-        from odf import teletype
 
         document = load(str(path))
         table = document.spreadsheet.getElementsByType(Table)[0]
@@ -330,7 +353,7 @@ def _compare(path: Path, result: Any, folder: Path, expected: dict[str, Any]) ->
     if fmt in ("xlsx", "xls", "xlsb", "ods"):
         return _compare_sheet(path, folder)
     if fmt == "edi_x12":
-        segments, sets = _x12_segment_count(path.read_bytes())
+        segments, _sets = _x12_segment_count(path.read_bytes())
         rows = _rows(folder)
         if len(rows) != segments:
             return f"{len(rows)} segment rows, reference {segments}"

@@ -11,14 +11,15 @@ from __future__ import annotations
 import csv
 import json
 import multiprocessing
-from multiprocessing.pool import Pool
+import time
 from typing import Any
 
-
+import pytest
 
 from tests.parsing.corpus_check import CORPUS, judge
 
-FILE_BUDGET_SECONDS = 20.0
+FILE_BUDGET_SECONDS = 30.0
+RUN_DEADLINE_SECONDS = 400.0
 
 
 def _manifest() -> dict[str, dict[str, Any]]:
@@ -42,29 +43,22 @@ def test_sources_name_every_corpus_file_and_the_folder_stays_small() -> None:
 
 
 def test_every_corpus_file_is_parsed_correctly_or_refused_with_a_clear_reason() -> None:
+    for module in ("pandas", "xlrd", "odf", "pydifact", "pypdf"):
+        pytest.importorskip(module, reason=f"{module} is a reference reader: pip install -r requirements-corpus.txt")
     manifest = _manifest()
     files = _corpus_files()
     verdicts: dict[str, dict[str, Any]] = {}
-    context = multiprocessing.get_context("forkserver")
-
-    def submit(pool: Pool, names: list[str]) -> dict[str, Any]:
-        return {name: pool.apply_async(judge, (name, manifest.get(name, {}))) for name in names}
-
-    pool: Pool = context.Pool(2)
+    # Each file has FILE_BUDGET_SECONDS inside its worker (a timer interrupts a parser looping in Python); the
+    # whole run has a deadline, past which a file still running (stuck in native code) is a hang too.
+    deadline = time.monotonic() + RUN_DEADLINE_SECONDS
+    pool = multiprocessing.get_context("forkserver").Pool(2)
     try:
-        pending = submit(pool, files)
-        for index, name in enumerate(files):
+        pending = {name: pool.apply_async(judge, (name, manifest.get(name, {}), FILE_BUDGET_SECONDS)) for name in files}
+        for name, future in pending.items():
             try:
-                verdicts[name] = pending[name].get(timeout=FILE_BUDGET_SECONDS)
+                verdicts[name] = future.get(timeout=max(0.1, deadline - time.monotonic()))
             except multiprocessing.TimeoutError:
-                # The worker is stuck in this file: replace the pool and resubmit what had not finished.
-                verdicts[name] = {"file": name, "verdict": "hang", "detail": f"over {FILE_BUDGET_SECONDS:g} s"}
-                done = {other: pending[other].get() for other in files[index + 1 :] if pending[other].ready()}
-                pool.terminate()
-                pool = context.Pool(2)
-                pending.update(submit(pool, [other for other in files[index + 1 :] if other not in done]))
-                for other, verdict in done.items():
-                    pending[other] = _Ready(verdict)
+                verdicts[name] = {"file": name, "verdict": "hang", "detail": "still running at the run's deadline"}
     finally:
         pool.terminate()
     counts: dict[str, int] = {}
@@ -75,11 +69,3 @@ def test_every_corpus_file_is_parsed_correctly_or_refused_with_a_clear_reason() 
     assert not failures, f"{counts}: " + "\n".join(f"{v['file']}: {v['verdict']}: {v['detail']}" for v in failures)
     # Refusals are allowed only where a reference also fails or the manifest expects them: most files must parse.
     assert counts.get("correct", 0) >= 0.75 * len(files), counts
-
-
-class _Ready:
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def get(self, timeout: float | None = None) -> Any:
-        return self.value
