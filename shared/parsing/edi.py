@@ -327,12 +327,23 @@ class _Envelope:
         return "groups"
 
     def _check(self, tag: str, segment: Segment, count_at: int, actual: int, unit: str, ref: str | None) -> None:
+        """Compare a trailer with what was read; the message names the elements at fault (e.g. SE01, SE02/ST02)."""
         declared = _at(segment.elements, count_at)
         if declared is not None and declared.isdigit() and int(declared) != actual:
-            self.ctx.warn(f"{tag} {ref} declares {int(declared)} {unit} but {actual} were read.")
+            self.ctx.warn(f"{tag}{count_at + 1:02d} of {tag} {ref} declares {int(declared)} {unit} but {actual} were "
+                          "read.")
         closing = _at(segment.elements, count_at + 1)
         if closing is not None and ref is not None and closing != ref:
-            self.ctx.warn(f"{tag} control number {closing} does not match the header's {ref}.")
+            header, at = self._header_of(tag)
+            self.ctx.warn(f"{tag}{count_at + 2:02d} control number {closing} does not match {header}{at + 1:02d} "
+                          f"{ref}.")
+
+    def _header_of(self, trailer: str) -> tuple[str, int]:
+        if trailer == self.TX_END:
+            return self.TX, self.TX_REF
+        if trailer == self.GROUP_END:
+            return self.GROUP, self.GROUP_REF
+        return self.HEADER, self.INTERCHANGE_REF
 
     def finish(self) -> None:
         if self.index < 0:
