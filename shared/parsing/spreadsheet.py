@@ -106,6 +106,7 @@ def _open(ctx: ParseContext) -> _Book:
         if book is not None:
             return book
         ctx.rewind()  # a Strict OOXML workbook: openpyxl finds no worksheet in it
+        ctx.guess("reader", "python-calamine", "high", "openpyxl found no worksheet (a Strict OOXML workbook)")
     return _open_calamine(ctx)
 
 

@@ -232,3 +232,47 @@ def test_an_email_yields_its_headers_and_text_and_names_its_attachments(run_pars
     text = "\n".join(chunk["text"] for chunk in outputs.chunks())
     assert "Quarterly figures" in text and "The figures are attached." in text
     assert any("figures.csv" in warning for warning in result.warnings)
+
+
+def test_a_pdf_whose_metadata_cannot_be_read_still_gives_its_text(run_parse, outputs) -> None:
+    from tests.parsing.parsing_builders import make_pdf
+
+    # The trailer points /Info at an object that does not exist, and the Info dictionary it would hold is garbage.
+    data = make_pdf(["Quarterly report", "Revenue grew"]).replace(b"/Root 1 0 R", b"/Root 1 0 R /Info 99 0 R")
+    _, result = run_parse(data, "report.pdf", "unstructured")
+    assert result.page_count == 2
+    assert [chunk["text"] for chunk in outputs.chunks()] == ["Quarterly report", "Revenue grew"]
+
+
+def test_a_binary_workbook_is_detected_as_xlsb_not_xlsx() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.bin", b"\x83\x01\x00")
+        archive.writestr("xl/worksheets/sheet1.bin", b"\x81\x01\x00")
+    assert sniff(buffer.getvalue(), "book.xlsb").format == "xlsb"
+
+
+def _strict(data: bytes) -> bytes:
+    """The same workbook in Strict OOXML, whose namespaces openpyxl does not know."""
+    pairs = (
+        (b"http://schemas.openxmlformats.org/spreadsheetml/2006/main", b"http://purl.oclc.org/ooxml/spreadsheetml/main"),
+        (b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+         b"http://purl.oclc.org/ooxml/officeDocument/relationships"),
+    )
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            for old, new in pairs:
+                content = content.replace(old, new)
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+def test_a_strict_ooxml_workbook_is_read(run_parse, outputs) -> None:
+    with pytest.warns(UserWarning):  # openpyxl says what it could not read, then finds no worksheet
+        _, result = run_parse(_strict(_xlsx([["id", "name"], [1, "a"], [2, "b"]])), "strict.xlsx", "structured")
+    assert outputs.rows() == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    assert result.guesses["reader"]["value"] == "python-calamine"
