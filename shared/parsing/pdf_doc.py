@@ -60,6 +60,9 @@ def _pages(ctx: ParseContext, document: object) -> None:
             unreadable.append(number)
             ctx.warn(f"The text of page {number} could not be extracted ({describe(exc, 120)}).")
             text = ""
+        if ctx.source.failure is not None:
+            # PDFium reads through a callback that swallows exceptions: a failed read must not pass for a blank page.
+            raise ctx.source.failure
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
         splitter = TextSplitter(ctx.options.chunk_size, ctx.options.chunk_overlap, base=offset)
         for span in (*splitter.feed(text), *splitter.finish()):
