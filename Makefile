@@ -6,7 +6,7 @@ PYTHON ?= $(shell dev/find-python.sh)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-REQS := requirements.txt requirements-parse.txt requirements-dev.txt
+REQS := requirements.txt requirements-parse.txt requirements-dev.txt requirements-corpus.txt
 
 WEB_DEPS := web/node_modules/.package-lock.json
 WEB_DIST := web/dist/index.html
@@ -25,7 +25,7 @@ $(STAMP): $(REQS)
 	@test -n "$(PYTHON)" || { echo "No Python 3.12 found (see the message above)."; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -r requirements-corpus.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
