@@ -44,3 +44,15 @@ variable "notification_channels" {
   description = "Ids of existing notification channels (PagerDuty, Slack, ...) every alert also notifies."
   default     = []
 }
+
+variable "web_domain" {
+  type        = string
+  description = "Domain the browser app is served on (https://DOMAIN/app/). Empty: the app is not hosted."
+  default     = ""
+}
+
+variable "identity_platform_api_key" {
+  type        = string
+  description = "Browser API key of Identity Platform, written to the app's config.json."
+  default     = ""
+}
