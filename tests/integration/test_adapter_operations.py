@@ -39,6 +39,7 @@ class OperationLog:
         self.current: str | None = None
         self.by_function: dict[str, set[str]] = defaultdict(set)
         self.unknown: set[str] = set()
+        self.published: list[dict[str, Any]] = []  # events to push to the consumer, as the push subscription does
 
     @contextmanager
     def running(self, function: str) -> Iterator[None]:
@@ -71,7 +72,10 @@ class Recorded:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             self._log.note(f"{self._kind}.{name}", args)
-            return attr(*args, **kwargs)
+            result = attr(*args, **kwargs)
+            if self._kind == "publisher" and name == "publish":
+                self._log.published.append(args[0].model_dump(mode="json"))
+            return result
 
         return call
 
@@ -179,6 +183,38 @@ def _journey(plain: Services, log: OperationLog, client: Callable[..., Any], aut
             ok(save.delete(f"/v1/artifacts/{artifact_id}", headers=h))
     with log.running("read-api"):
         ok(read.get(f"/v1/artifacts/{file1}?include_payload=true", headers=h))
+
+    # Journeys (sagas): the consumer runs their steps, a save with auto-save and a discard when one is cancelled.
+    log.published.clear()
+
+    def pump(tenant: str, journey_id: str, done: Callable[[Any], bool]) -> Any:
+        for _ in range(40):
+            while log.published:
+                event = log.published.pop(0)
+                data, headers = _pubsub_event(event, event["event_id"])
+                with log.running("outbox-consumer"):
+                    ok(consumer.post("/", json=data, headers=headers), 200, 204)
+            if any(c["command_id"] not in parsed for c in outbox("command")):
+                run_parse()
+            journey = plain.store.get_journey(tenant, journey_id)
+            if done(journey):
+                return journey
+        raise AssertionError(f"journey {journey_id} did not get there: {journey.view()}")
+
+    for n, (save_mode, content) in enumerate((("auto", b"k,v\n1,a\n2,b\n"), ("manual", b"k,w\n3,c\n4,d\n"))):
+        with log.running("ingest-http"):
+            file_n = ok(ingest.post("/v1/intents/ingest_file", headers=h, json={"parameters": {
+                "ui_name": f"j{n}.csv", "filename": f"j{n}.csv", "file_content": content.hex()}}))["file_id"]
+        with log.running("profile-selection"):
+            journey_id = ok(profile.post("/v1/journeys", headers=h, json={
+                "file_id": file_n, "ingestion_profile": "structured", "save": save_mode}))["journey_id"]
+        if save_mode == "auto":
+            pump("tenant-a", journey_id, lambda j: j.status in ("completed", "failed"))
+        else:
+            pump("tenant-a", journey_id, lambda j: j.status == "awaiting_approval")
+            with log.running("profile-selection"):
+                ok(profile.post(f"/v1/journeys/{journey_id}/cancel", headers=h))
+            pump("tenant-a", journey_id, lambda j: j.compensation == "done")
 
     # Retention runs out on the saved file and its parsed artifact: the sweep deletes their payloads in every bucket.
     past = datetime.now(UTC) - timedelta(days=1)

@@ -71,8 +71,8 @@ locals {
       publish_events = true
       buckets = {
         uploads = ["roles/storage.objectViewer"]
-        derived = ["roles/storage.objectViewer", "roles/storage.objectAdmin"]
-        records = ["roles/storage.objectCreator", "roles/storage.objectViewer", "roles/storage.objectAdmin"]
+        derived = ["roles/storage.objectUser"]
+        records = ["roles/storage.objectUser"]
       }
       enqueue_commands = true
       sign_urls        = false
