@@ -6,7 +6,7 @@ PYTHON ?= $(shell dev/find-python.sh)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-REQS := requirements.txt requirements-parse.txt requirements-dev.txt
+REQS := requirements.txt requirements-parse.txt requirements-cli.txt requirements-dev.txt pyproject.toml
 
 .PHONY: help install up down status demo test test-fast lint typecheck infra-check bench stage clean
 
@@ -20,6 +20,7 @@ $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .  # the ingestctl console script
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -38,7 +39,7 @@ demo: install
 	$(PY) -m dev.demo
 
 lint: install
-	$(PY) -m ruff check shared functions dev tests bench
+	$(PY) -m ruff check shared functions dev tests bench ingestctl
 	$(PY) -m mypy
 
 typecheck: lint

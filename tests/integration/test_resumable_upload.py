@@ -182,7 +182,8 @@ def test_a_finished_session_cannot_replace_its_object(api, emulators):
     other = os.urandom(len(CONTENT))
     again = put_chunk(upload, 0, other, len(other))
     assert again.status_code != 308
-    blob = storage.Client(project=emulators.project_id, credentials=AnonymousCredentials()).bucket(emulators.uploads_bucket).blob(upload["object_name"])
+    client = storage.Client(project=emulators.project_id, credentials=AnonymousCredentials())
+    blob = client.bucket(emulators.uploads_bucket).blob(upload["object_name"])
     assert hashlib.sha256(blob.download_as_bytes()).hexdigest() == SHA256
     resumed = api("POST", f"/v1/uploads/{upload['upload_id']}/resume").json()
     assert resumed["status"] == "ingested" and "upload_url" not in resumed
