@@ -196,20 +196,21 @@ class Bars:
 @click.option("--wait", is_flag=True, help="Follow each parse's stages until it completes or fails.")
 @click.option("--save", is_flag=True, help="Save each file (and its parsed content) as a record of fact.")
 @click.option("--parallel", type=click.IntRange(1, MAX_PARALLEL), default=4, show_default=True, help="Files sent at once.")
-@click.option("--chunk-multiple", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Resumable chunks are this many times the service's chunk_size.")
+@click.option("--chunk-size", "chunk_mib", type=click.IntRange(1, 4096), default=64, show_default=True,
+              help="MiB per resumable chunk, rounded up to a multiple of the service's chunk_size. Bigger is faster; "
+                   "an interruption loses at most one chunk.")
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds to wait for ingestion, and for each parse.")
 @json_option
 @click.pass_context
 def upload(ctx: click.Context, paths: tuple[str, ...], profile: str | None, wait: bool, save: bool, parallel: int,
-           chunk_multiple: int, timeout: float, as_json: bool) -> int:
+           chunk_mib: int, timeout: float, as_json: bool) -> int:
     """Upload files, directories and globs. Running it again after an interruption resumes each file."""
     state = _state(ctx, as_json)
     jobs = [FileJob.of(p) for p in expand_paths(paths)]
     api = state.client()
     login = load_login(api.base) or {}
     owner = f"{login.get('tenant')}/{login.get('user')}"
-    options = Options(profile=profile, wait=wait, save=save, chunk_multiple=chunk_multiple, timeout=timeout)
+    options = Options(profile=profile, wait=wait, save=save, chunk_bytes=chunk_mib * 1024 * 1024, timeout=timeout)
     cancel = threading.Event()
     bars = Bars(jobs, enabled=not state.as_json and err.is_terminal)
     uploader = Uploader(api, owner, options, bars, cancel)

@@ -57,7 +57,7 @@ class Options:
     profile: str | None = None
     wait: bool = False
     save: bool = False
-    chunk_multiple: int = 1  # chunks are this many times the service's chunk_size
+    chunk_bytes: int = 64 * 1024 * 1024  # rounded up to a multiple of the service's chunk_size
     timeout: float = 600.0
 
 
@@ -69,6 +69,8 @@ class FileResult:
     upload_status: str | None = None
     upload_protocol: str | None = None
     resumed_from: int | None = None
+    bytes_sent: int = 0
+    upload_seconds: float = 0.0
     execution_id: str | None = None
     execution_status: str | None = None
     parsed_artifact_id: str | None = None
@@ -83,7 +85,8 @@ class FileResult:
         body: dict[str, Any] = {
             "path": str(self.job.path), "bytes": self.job.size, "upload_id": self.upload_id, "file_id": self.file_id,
             "upload_status": self.upload_status, "upload_protocol": self.upload_protocol,
-            "resumed_from": self.resumed_from,
+            "resumed_from": self.resumed_from, "bytes_sent": self.bytes_sent,
+            "upload_seconds": round(self.upload_seconds, 3),
         }
         if waited or self.execution_id:
             body["execution_id"] = self.execution_id
@@ -176,10 +179,13 @@ class Uploader:
         result.upload_id, result.upload_protocol = state["upload_id"], state["upload_protocol"]
         if state.get("file_id") is None:
             if state["committed"] < job.size:
+                before, started = int(state["committed"]), time.perf_counter()
                 if state["upload_protocol"] == "resumable":
                     self._send_chunks(job, state)
                 else:
                     self._send_whole(job, state)
+                result.upload_seconds = time.perf_counter() - started
+                result.bytes_sent = job.size - before
             self.reporter.bytes_done(job, job.size)
             self.reporter.note(job, "ingesting")
             state["file_id"] = self._wait_ingested(job, state)
@@ -255,7 +261,8 @@ class Uploader:
         raise CliError(f"uploading {job.name} kept failing; run the command again to retry")
 
     def _send_chunks(self, job: FileJob, state: dict[str, Any]) -> None:
-        chunk = max(GRANULE, int(state["chunk_size"]) or 8 * 1024 * 1024) * max(1, self.options.chunk_multiple)
+        unit = max(GRANULE, int(state["chunk_size"]) or GRANULE)
+        chunk = max(1, -(-self.options.chunk_bytes // unit)) * unit
         failures = 0
         recovered = False
         with job.path.open("rb") as stream:

@@ -146,7 +146,7 @@ def test_an_upload_killed_mid_way_resumes_from_its_committed_offset(cli, tmp_pat
     big.write_bytes(content)
     states = cli.config / "ingestctl" / "uploads"
 
-    run = cli.popen("upload", str(big), "--json")
+    run = cli.popen("upload", str(big), "--json", "--chunk-size", "8")
     committed = 0
     deadline = time.monotonic() + 120
     while committed == 0 and run.poll() is None and time.monotonic() < deadline:
@@ -161,8 +161,9 @@ def test_an_upload_killed_mid_way_resumes_from_its_committed_offset(cli, tmp_pat
     assert run.returncode == -signal.SIGKILL, "the upload finished before it could be interrupted"
     assert 0 < committed < len(content)
 
-    resumed = cli.json("upload", str(big))[0]
+    resumed = cli.json("upload", str(big), "--chunk-size", "8")[0]
     assert resumed["upload_status"] == "ingested" and resumed["resumed_from"] >= committed
+    assert resumed["bytes_sent"] == len(content) - resumed["resumed_from"]
     artifact = cli.json("get", resumed["file_id"])[0]
     assert artifact["file_hash"] == f"sha256:{hashlib.sha256(content).hexdigest()}"
     assert artifact["file_size"] == len(content)
