@@ -168,17 +168,21 @@ def expand_paths(patterns: Iterable[str]) -> list[Path]:
 class Bars:
     """One bar per file and one for all files (rich), or nothing when the output is not a terminal or is JSON."""
 
-    def __init__(self, jobs: list[FileJob], enabled: bool):
+    def __init__(self, jobs: list[FileJob], enabled: bool, lines: bool = False):
+        self._lines = lines and not enabled  # no bars: say each step on its own line instead
         self.progress = Progress(
             TextColumn("{task.description}", justify="left"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-            TimeRemainingColumn(), console=err, disable=not enabled, transient=False,
+            TimeRemainingColumn(), TextColumn("[dim]{task.fields[note]}[/]"), console=err, disable=not enabled,
+            transient=False,
         )
         self._lock = threading.Lock()
         self._done: dict[FileJob, int] = {}
         width = min(max((len(j.name) for j in jobs), default=10), 40)
         self._labels = {j: j.name[:width].ljust(width) for j in jobs}
-        self.overall = self.progress.add_task(f"[bold]{'all files'.ljust(width)}[/]", total=sum(j.size for j in jobs))
-        self.tasks: dict[FileJob, TaskID] = {j: self.progress.add_task(self._labels[j], total=j.size) for j in jobs}
+        self.overall = self.progress.add_task(f"[bold]{'all files'.ljust(width)}[/]", total=sum(j.size for j in jobs),
+                                              note=f"{len(jobs)} files")
+        self.tasks: dict[FileJob, TaskID] = {j: self.progress.add_task(self._labels[j], total=j.size, note="")
+                                             for j in jobs}
 
     def bytes_done(self, job: FileJob, completed: int) -> None:
         with self._lock:
@@ -187,7 +191,9 @@ class Bars:
             self.progress.update(self.overall, completed=sum(self._done.values()))
 
     def note(self, job: FileJob, text: str) -> None:
-        self.progress.update(self.tasks[job], description=f"{self._labels[job]} [dim]{text}[/]")
+        self.progress.update(self.tasks[job], note=text)
+        if self._lines:
+            err.print(f"{job.name}: {text}", markup=False)
 
 
 @cli.command()
@@ -212,7 +218,7 @@ def upload(ctx: click.Context, paths: tuple[str, ...], profile: str | None, wait
     owner = f"{login.get('tenant')}/{login.get('user')}"
     options = Options(profile=profile, wait=wait, save=save, chunk_bytes=chunk_mib * 1024 * 1024, timeout=timeout)
     cancel = threading.Event()
-    bars = Bars(jobs, enabled=not state.as_json and err.is_terminal)
+    bars = Bars(jobs, enabled=not state.as_json and err.is_terminal, lines=not state.as_json)
     uploader = Uploader(api, owner, options, bars, cancel)
     results: list[FileResult] = []
     waited = bool(wait and profile)
