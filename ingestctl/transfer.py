@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import os
 import re
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -265,6 +267,10 @@ class Uploader:
         chunk = max(1, -(-self.options.chunk_bytes // unit)) * unit
         failures = 0
         recovered = False
+        sent_chunks = 0
+        # Fault-injection seam for the resume tests: the emulator cannot be asked for the committed offset, so a kill
+        # must land between chunks, never inside one whose bytes the store already holds.
+        kill_after = int(os.environ.get("INGESTCTL_FAULT_KILL_AFTER_CHUNKS", "0") or 0)
         with job.path.open("rb") as stream:
             while state["committed"] < job.size:
                 offset = int(state["committed"])
@@ -302,6 +308,9 @@ class Uploader:
                 failures, recovered = 0, False
                 self._save(job, state)
                 self.reporter.bytes_done(job, state["committed"])
+                sent_chunks += 1
+                if kill_after and sent_chunks >= kill_after:
+                    os.kill(os.getpid(), signal.SIGKILL)  # fault injection: a kill between two chunks, exactly
 
     def _service_resume(self, job: FileJob, state: dict[str, Any]) -> dict[str, Any] | None:
         """Ask the service where the upload stands; None when no more bytes are needed."""
