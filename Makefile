@@ -6,7 +6,7 @@ PYTHON ?= $(shell dev/find-python.sh)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-REQS := requirements.txt requirements-parse.txt requirements-dev.txt requirements-corpus.txt
+REQS := requirements.txt requirements-parse.txt requirements-cli.txt requirements-dev.txt requirements-corpus.txt pyproject.toml
 DEV_LOCK := locks/dev.txt
 
 WEB_DEPS := web/node_modules/.package-lock.json
@@ -31,6 +31,7 @@ $(STAMP): $(REQS) $(DEV_LOCK)
 	@$(PYTHON) -m dev.lock --check || echo "WARNING: the locks above are stale; installing the old lock (run: make lock)"
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .  # the ingestctl console script
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -55,7 +56,7 @@ demo: install
 	$(PY) -m dev.demo
 
 lint: install
-	$(PY) -m ruff check shared functions dev tests bench
+	$(PY) -m ruff check shared functions dev tests bench ingestctl
 	$(PY) -m mypy
 
 typecheck: lint

@@ -67,7 +67,7 @@ def test_whole_journey_sign_in_upload_choose_profile_parse_save_and_lineage(
     expect(page.get_by_test_id("upload-progress")).to_have_attribute("value", str(len(CSV)))
     execution = page.get_by_test_id("execution-row")
     expect(execution.get_by_test_id("execution-status")).to_have_text("completed", timeout=PARSE_TIMEOUT_MS)
-    expect(execution.get_by_test_id("execution-stages")).to_contain_text("completed")
+    expect(execution.get_by_test_id("execution-stages")).to_contain_text("complete_execution")
 
     # The parsed artifact: working material, its rows previewed, its lineage back to the uploaded file.
     expect(artifact_item(page, "parsed_content")).to_have_count(1, timeout=15_000)
