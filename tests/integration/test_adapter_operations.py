@@ -143,6 +143,9 @@ def _journey(plain: Services, log: OperationLog, client: Callable[..., Any], aut
         file2 = ok(ingest.post("/v1/intents/ingest_file", headers=h, json={"parameters": {
             "ui_name": "cities.csv", "filename": "cities.csv", "file_content": CSV2.hex()}}))["file_id"]
         ok(ingest.get(f"/v1/uploads/{upload['upload_id']}", headers=h))
+        large = ok(ingest.post("/v1/intents/request_upload", headers=h, json={"parameters": {  # a resumable session
+            "ui_name": "large.csv", "file_size": 9 * 1024 * 1024, "mime_type": "text/csv"}}))
+        ok(ingest.get(f"/v1/uploads/{large['upload_id']}", headers=h))
         again = ok(ingest.post("/v1/intents/request_upload", json={"parameters": {
             "ui_name": "copy.csv", "file_size": len(CSV), "mime_type": "text/csv"}}, headers=h))
     objects = [requests.put(u["upload_url"], data=CSV, headers=u["headers"], timeout=30) for u in (upload, again)]
