@@ -58,34 +58,37 @@ locals {
   # Every field of shared.settings.Settings except the local-only ones (auth_dev_public_key_file,
   # signing_key_file), as the functions read them: upper-case environment variables.
   settings_environment = {
-    PROJECT_ID                = var.project_id
-    REGION                    = var.region
-    ENVIRONMENT               = var.environment
-    UPLOADS_BUCKET            = var.buckets.uploads
-    DERIVED_BUCKET            = var.buckets.derived
-    RECORDS_BUCKET            = var.buckets.records
-    EVENTS_TOPIC              = var.events_topic
-    TASKS_QUEUE               = var.tasks_queue
-    TASKS_LOCATION            = var.region
-    TASKS_INVOKER_SA          = local.account_emails.tasks_invoker
-    AUTH_MODE                 = "identity_platform"
-    AUTH_AUDIENCE             = var.project_id
-    AUTH_ISSUER               = "https://securetoken.google.com/${var.project_id}"
-    AUTH_CERTS_URL            = "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
-    UPLOAD_URL_TTL_SECONDS    = tostring(var.upload_url_ttl_seconds)
-    DOWNLOAD_URL_TTL_SECONDS  = tostring(var.download_url_ttl_seconds)
-    MAX_UPLOAD_BYTES          = tostring(var.max_upload_bytes)
-    INLINE_MAX_BYTES          = tostring(var.inline_max_bytes)
-    INLINE_PAYLOAD_MAX_BYTES  = tostring(var.inline_payload_max_bytes)
-    LEASE_SECONDS             = tostring(var.lease_seconds)
-    MAX_PARSE_ATTEMPTS        = tostring(var.max_parse_attempts)
-    OUTBOX_GRACE_SECONDS      = tostring(var.outbox_grace_seconds)
-    WORKING_MATERIAL_TTL_DAYS = tostring(var.working_material_ttl_days)
-    DEDUP_TTL_DAYS            = tostring(var.dedup_ttl_days)
-    ABANDONED_AFTER_SECONDS   = tostring(var.abandoned_after_seconds)
-    JOURNEY_REDRIVE_SECONDS   = tostring(var.journey_redrive_seconds)
-    CORS_ALLOWED_ORIGINS      = jsonencode(var.cors_origins)
-    LOG_LEVEL                 = var.log_level
+    PROJECT_ID                    = var.project_id
+    REGION                        = var.region
+    ENVIRONMENT                   = var.environment
+    UPLOADS_BUCKET                = var.buckets.uploads
+    DERIVED_BUCKET                = var.buckets.derived
+    RECORDS_BUCKET                = var.buckets.records
+    EVENTS_TOPIC                  = var.events_topic
+    TASKS_QUEUE                   = var.tasks_queue
+    TASKS_LOCATION                = var.region
+    TASKS_INVOKER_SA              = local.account_emails.tasks_invoker
+    AUTH_MODE                     = "identity_platform"
+    AUTH_AUDIENCE                 = var.project_id
+    AUTH_ISSUER                   = "https://securetoken.google.com/${var.project_id}"
+    AUTH_CERTS_URL                = "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+    UPLOAD_URL_TTL_SECONDS        = tostring(var.upload_url_ttl_seconds)
+    DOWNLOAD_URL_TTL_SECONDS      = tostring(var.download_url_ttl_seconds)
+    MAX_UPLOAD_BYTES              = tostring(var.max_upload_bytes)
+    INLINE_MAX_BYTES              = tostring(var.inline_max_bytes)
+    RESUMABLE_THRESHOLD_BYTES     = tostring(var.resumable_threshold_bytes)
+    RESUMABLE_CHUNK_BYTES         = tostring(var.resumable_chunk_bytes)
+    RESUMABLE_SESSION_TTL_SECONDS = tostring(var.resumable_session_ttl_seconds)
+    INLINE_PAYLOAD_MAX_BYTES      = tostring(var.inline_payload_max_bytes)
+    LEASE_SECONDS                 = tostring(var.lease_seconds)
+    MAX_PARSE_ATTEMPTS            = tostring(var.max_parse_attempts)
+    OUTBOX_GRACE_SECONDS          = tostring(var.outbox_grace_seconds)
+    WORKING_MATERIAL_TTL_DAYS     = tostring(var.working_material_ttl_days)
+    DEDUP_TTL_DAYS                = tostring(var.dedup_ttl_days)
+    ABANDONED_AFTER_SECONDS       = tostring(var.abandoned_after_seconds)
+    JOURNEY_REDRIVE_SECONDS       = tostring(var.journey_redrive_seconds)
+    CORS_ALLOWED_ORIGINS          = jsonencode(var.cors_origins)
+    LOG_LEVEL                     = var.log_level
   }
 
   # Each function signs with its own service account (IAM signBlob on itself).

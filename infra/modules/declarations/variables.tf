@@ -130,3 +130,21 @@ variable "log_level" {
   description = "Minimum log severity of the functions."
   default     = "INFO"
 }
+
+variable "resumable_threshold_bytes" {
+  type        = number
+  description = "Uploads larger than this get a GCS resumable session instead of one signed PUT."
+  default     = 8388608
+}
+
+variable "resumable_chunk_bytes" {
+  type        = number
+  description = "Chunk size advised to resumable clients; a multiple of 256 KiB."
+  default     = 8388608
+}
+
+variable "resumable_session_ttl_seconds" {
+  type        = number
+  description = "How long a resumable upload is offered (GCS keeps a session for a week)."
+  default     = 518400
+}
