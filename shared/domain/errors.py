@@ -70,4 +70,44 @@ class Duplicate(Exception):
     """A delivery that was already handled; the caller treats it as a no-op."""
 
 
+# The fixed list every `error_code` the service answers comes from (HTTP errors and failed intents alike). A code
+# is never built from what a caller sent; tests/domain/test_error_codes.py checks that every code in the source is here.
+ERROR_CODES: frozenset[str] = frozenset({
+    # request shape and validation
+    "BAD_REQUEST", "INVALID_JSON", "VALIDATION_ERROR", "UNKNOWN_FIELD", "MISSING_FIELD", "INVALID_FIELD",
+    "INVALID_MAP", "INVALID_HEX", "INVALID_ID", "INVALID_IDEMPOTENCY_KEY", "INVALID_PAGE_SIZE", "INVALID_PAGE_TOKEN",
+    "INVALID_SESSION_ID", "INVALID_STATUS", "INVALID_ARTIFACT_TYPE", "INVALID_LIFECYCLE_STATE",
+    "INVALID_TARGET_ARTIFACT_ID", "INVALID_ARTIFACT_ID", "INVALID_FILE_ID", "INVALID_FILE_SIZE", "INVALID_MIME_TYPE",
+    "INVALID_UI_NAME", "INVALID_FILENAME", "INVALID_INGESTION_TYPE", "INVALID_INGESTION_PROFILE",
+    "INVALID_RETENTION_POLICY", "INVALID_API_PAYLOAD", "INVALID_INTENT_TYPE", "INVALID_CONTEXT", "INVALID_OPTIONS",
+    "MISSING_UI_NAME", "MISSING_FILE_CONTENT", "MISSING_EDI_DATA", "MISSING_PARTNER_ID", "MISSING_API_PAYLOAD",
+    "MISSING_INGESTION_PROFILE", "MISSING_FILE_SIZE", "MISSING_MIME_TYPE", "MISSING_FILE_ID", "MISSING_ARTIFACT_ID",
+    "MISSING_TARGET_ARTIFACT_ID", "MISSING_INTENT_TYPE", "MISSING_CONTEXT",
+    "HEADER_TOO_LARGE", "REQUEST_TOO_LARGE", "FILE_TOO_LARGE", "INLINE_PAYLOAD_TOO_LARGE", "UNKNOWN_INTENT_TYPE",
+    # authentication and routing
+    "UNAUTHENTICATED", "MISSING_TOKEN", "INVALID_TOKEN", "ORIGIN_NOT_ALLOWED", "ROUTE_NOT_FOUND", "METHOD_NOT_ALLOWED",
+    # not found
+    "NOT_FOUND", "ARTIFACT_NOT_FOUND", "INTENT_NOT_FOUND", "EXECUTION_NOT_FOUND", "UPLOAD_NOT_FOUND",
+    # state conflicts
+    "CONFLICT", "ILLEGAL_TRANSITION", "CONCURRENT_MODIFICATION", "IDEMPOTENCY_IN_PROGRESS", "IDEMPOTENCY_KEY_REUSED",
+    "PARSE_IN_PROGRESS", "PROFILE_CONFLICT", "DERIVATION_IN_PROGRESS", "HAS_DERIVED_ARTIFACTS", "SOURCE_NOT_SAVED",
+    "SOURCE_MISSING", "ARTIFACT_DELETED", "ARTIFACT_REJECTED", "ARTIFACT_NOT_PARSEABLE", "NOT_A_FILE",
+    "MATERIALIZATION_FORBIDDEN", "BOUNDARY_CONTRACT_MISMATCH", "NO_PAYLOAD", "PAYLOAD_DELETED", "PAYLOAD_EXPIRED",
+    "PAYLOAD_UNAVAILABLE", "UPLOAD_REJECTED", "TARGET_DELETED",
+    # failed intents and executions
+    "PERMANENT_FAILURE", "EMPTY_FILE", "CORRUPT_FILE", "UNSUPPORTED_FORMAT", "ENCODING_ERROR", "PROFILE_MISMATCH",
+    "TOO_LARGE", "MAX_ATTEMPTS_EXCEEDED", "ABANDONED",
+    # faults of the service
+    "UNAVAILABLE", "UPSTREAM_UNAVAILABLE", "UPSTREAM_TIMEOUT", "INTERNAL",
+})
+
+MAX_ECHO = 64
+
+
+def echo(value: object, limit: int = MAX_ECHO) -> str:
+    """A caller's value as an error message may quote it: printable and cut short."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 FILE_TOO_LARGE_MESSAGE = "File size exceeds 100MB limit. Maximum allowed size is 100MB."

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.domain.errors import NotFound
+from shared.domain.errors import NotFound, echo
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def get_intent_handler(intent_type: str) -> Registration:
     try:
         return _REGISTRY[intent_type]
     except KeyError:
-        raise NotFound(f"Unknown intent type {intent_type!r}.", code="UNKNOWN_INTENT_TYPE") from None
+        raise NotFound(f"Unknown intent type {echo(intent_type)!r}.", code="UNKNOWN_INTENT_TYPE") from None
 
 
 def list_supported_intents() -> list[str]:

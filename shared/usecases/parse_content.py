@@ -3,7 +3,7 @@ in_progress and enqueue the parse command through the outbox. The worker complet
 
 from __future__ import annotations
 
-from shared.domain.errors import Conflict, ValidationFailed
+from shared.domain.errors import Conflict, ValidationFailed, echo
 from shared.domain.events import intent_event, parse_command
 from shared.domain.ids import new_id
 from shared.domain.intents import ParseContentParams
@@ -22,7 +22,7 @@ def handle_parse_content(ctx: ExecutionContext, params: ParseContentParams) -> O
                 if i.intent_type == "parse_content"]
         running = [i for i in mine if i.status == IntentStatus.IN_PROGRESS]
         if running:
-            raise Conflict(f"A parse of {params.file_id} is already in progress (intent {running[0].intent_id}).",
+            raise Conflict(f"A parse of {echo(params.file_id)} is already in progress (intent {running[0].intent_id}).",
                            code="PARSE_IN_PROGRESS", details={"intent_id": running[0].intent_id})
         pending = sorted((i for i in mine if i.status == IntentStatus.PENDING), key=lambda i: i.created_at)
         if pending:

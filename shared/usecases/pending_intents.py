@@ -9,9 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 from shared.bootstrap import Services
-from shared.domain.errors import Conflict, NotFound, ValidationFailed
+from shared.domain.errors import BadRequest, Conflict, NotFound, ValidationFailed, echo
 from shared.domain.events import intent_event
-from shared.domain.ids import new_id
+from shared.domain.ids import new_id, safe_artifact_id
 from shared.domain.intents import CreatePendingIntentBody
 from shared.domain.models import Artifact, PendingIntent, utcnow
 from shared.domain.states import IntentStatus, LifecycleState, check_intent_transition
@@ -23,11 +23,11 @@ MAX_LIST = 100
 
 def parseable_file(artifact: Artifact | None, artifact_id: str) -> Artifact:
     if artifact is None:
-        raise NotFound(f"Artifact {artifact_id} not found.", code="ARTIFACT_NOT_FOUND")
+        raise NotFound(f"Artifact {echo(artifact_id)} not found.", code="ARTIFACT_NOT_FOUND")
     if artifact.artifact_type != "file":
-        raise ValidationFailed(f"Artifact {artifact_id} is not a file; only files can be parsed.", code="NOT_A_FILE")
+        raise ValidationFailed(f"Artifact {echo(artifact_id)} is not a file; only files can be parsed.", code="NOT_A_FILE")
     if artifact.lifecycle_state in (LifecycleState.REJECTED, LifecycleState.DELETED):
-        raise Conflict(f"Artifact {artifact_id} is {artifact.lifecycle_state.value} and cannot be parsed.",
+        raise Conflict(f"Artifact {echo(artifact_id)} is {artifact.lifecycle_state.value} and cannot be parsed.",
                        code="ARTIFACT_NOT_PARSEABLE")
     return artifact
 
@@ -71,6 +71,10 @@ def list_pending_intents(
 ) -> dict[str, Any]:
     if status is not None and status not in {s.value for s in IntentStatus}:
         raise ValidationFailed(f"status must be one of {', '.join(s.value for s in IntentStatus)}.", code="INVALID_STATUS")
+    if target_artifact_id is not None and not safe_artifact_id(target_artifact_id):
+        # A filter value Firestore cannot index (over 1,500 bytes, or a path) would fail the query itself.
+        raise BadRequest("target_artifact_id is not a valid artifact id (at most 128 letters, digits, _ . : -).",
+                         code="INVALID_TARGET_ARTIFACT_ID")
     page = services.store.list_intents(principal.tenant_id, target_artifact_id=target_artifact_id, status=status,
                                        page_size=parse_page_size(page_size), page_token=page_token)
     return {"intents": [i.to_json() for i in page.items], "next_page_token": page.next_page_token}
@@ -80,7 +84,7 @@ def cancel_pending_intent(services: Services, principal: Principal, intent_id: s
     def step(tx: Tx) -> PendingIntent:
         intent = tx.get_intent(principal.tenant_id, intent_id)
         if intent is None:
-            raise NotFound(f"Intent {intent_id} not found.", code="INTENT_NOT_FOUND")
+            raise NotFound(f"Intent {echo(intent_id)} not found.", code="INTENT_NOT_FOUND")
         if intent.status == IntentStatus.CANCELLED:
             return intent  # cancelling twice is a no-op
         cancelled = update_intent_status(intent, IntentStatus.CANCELLED, lease_expires_at=None)

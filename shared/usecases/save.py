@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.domain.errors import Conflict, NotFound
+from shared.domain.errors import Conflict, NotFound, echo
 from shared.domain.events import artifact_event
 from shared.domain.ids import stable_key
 from shared.domain.intents import SaveMaterializationParams
@@ -38,7 +38,7 @@ class RecordCopy:
 
 
 def artifact_not_found(artifact_id: str) -> NotFound:
-    return NotFound(f"Artifact {artifact_id} not found.", code="ARTIFACT_NOT_FOUND")
+    return NotFound(f"Artifact {echo(artifact_id)} not found.", code="ARTIFACT_NOT_FOUND")
 
 
 def record_copies(artifact: Artifact, records_bucket: str) -> list[RecordCopy]:
