@@ -4,8 +4,8 @@ import functions_framework
 from cloudevents.http.event import CloudEvent
 
 from shared.bootstrap import get_services
-from shared.events_edge import run_cloud_event
-from shared.http import Call, HttpApp, Route, install_error_pages, submit_intent
+from shared.edges.events import run_cloud_event
+from shared.edges.http import Call, HttpApp, Route, install_error_pages, submit_intent
 from shared.usecases import ingest_file, request_upload  # noqa: F401 - registers the intents
 from shared.usecases.finalize import StorageObjectData, handle_finalize
 from shared.usecases.uploads import get_upload_status

@@ -4,8 +4,8 @@ import functions_framework
 from cloudevents.http.event import CloudEvent
 
 from shared.bootstrap import get_services
-from shared.events_edge import run_cloud_event
-from shared.http import respond
+from shared.edges.events import run_cloud_event
+from shared.edges.http import respond
 from shared.usecases.reactions import MessagePublished, handle_event_message
 from shared.usecases.sweep import run_sweep
 

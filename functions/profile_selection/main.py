@@ -2,16 +2,13 @@
 
 import functions_framework
 
-from shared.domain.intents import CreatePendingIntentBody
-from shared.http import Call, HttpApp, Route, install_error_pages, submit_intent
-from shared.runtime.validation import validate
+from shared.edges.http import Call, HttpApp, Route, install_error_pages, run_intent, submit_intent
 from shared.usecases import parse_content  # noqa: F401 - registers the intent
-from shared.usecases.pending_intents import cancel_pending_intent, create_pending_intent, list_pending_intents
+from shared.usecases.pending_intents import list_pending_intents
 
 
 def _create(call: Call) -> tuple[int, dict]:
-    body = validate(CreatePendingIntentBody, call.json_body())
-    return 201, {"execution_id": call.request_id, **create_pending_intent(call.services, call.principal, body, call.request_id)}
+    return run_intent(call, "create_pending_intent", call.json_body())
 
 
 def _list(call: Call) -> tuple[int, dict]:
@@ -20,7 +17,7 @@ def _list(call: Call) -> tuple[int, dict]:
 
 
 def _cancel(call: Call) -> tuple[int, dict]:
-    return 200, cancel_pending_intent(call.services, call.principal, call.params["intent_id"], call.request_id)
+    return run_intent(call, "cancel_pending_intent", {"intent_id": call.params["intent_id"]})
 
 
 install_error_pages(functions_framework.errorhandler)

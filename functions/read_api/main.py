@@ -2,8 +2,10 @@
 
 import functions_framework
 
-from shared.http import Call, HttpApp, Route, install_error_pages, respond
-from shared.usecases import reads
+from shared.edges.http import Call, HttpApp, Route, install_error_pages, respond
+from shared.runtime.registry import list_supported_intents
+from shared.usecases import ingest_file, parse_content, reads, request_upload, save  # noqa: F401 - registers the intents
+from shared.usecases.references import find_references
 
 OPENAPI_PATH = "/v1/openapi.json"
 
@@ -30,6 +32,14 @@ def _execution(call: Call) -> tuple[int, dict]:
     return 200, reads.get_execution(call.services.store, call.principal, call.params["execution_id"])
 
 
+def _intents(call: Call) -> tuple[int, dict]:
+    return 200, {"intents": list_supported_intents()}
+
+
+def _references(call: Call) -> tuple[int, dict]:
+    return 200, find_references(call.services.store, call.principal, call.query("uri"), call.query("artifact_id"))
+
+
 install_error_pages(functions_framework.errorhandler)
 
 _app = HttpApp([
@@ -37,6 +47,8 @@ _app = HttpApp([
     Route("GET", "/v1/artifacts/{artifact_id}", _artifact, "get_artifact"),
     Route("GET", "/v1/artifacts/{artifact_id}/lineage", _lineage, "get_lineage"),
     Route("GET", "/v1/executions/{execution_id}", _execution, "get_execution"),
+    Route("GET", "/v1/intents", _intents, "list_intents"),
+    Route("GET", "/v1/references", _references, "find_references"),
 ])
 
 

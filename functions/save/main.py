@@ -2,14 +2,13 @@
 
 import functions_framework
 
-from shared.http import Call, HttpApp, Route, install_error_pages, submit_intent
+from shared.edges.http import Call, HttpApp, Route, install_error_pages, run_intent, submit_intent
 from shared.usecases import save  # noqa: F401 - registers the intent
 from shared.usecases.delete_artifact import INTENT_TYPE as DELETE_ARTIFACT
-from shared.usecases.delete_artifact import delete_artifact
 
 
 def _delete(call: Call) -> tuple[int, dict]:
-    return delete_artifact(call.services, call.principal, call.params["artifact_id"], call.request_id)
+    return run_intent(call, DELETE_ARTIFACT, {"artifact_id": call.params["artifact_id"]})
 
 
 install_error_pages(functions_framework.errorhandler)

@@ -22,9 +22,9 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.domain.errors import BadRequest, Conflict, TransientError, ValidationFailed
-from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, StageEntry, Upload, utcnow
+from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus
-from shared.ports import OutboxRecord, Page
+from shared.ports import OutboxRecord, Page, Tx
 
 T = TypeVar("T")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
@@ -127,6 +127,12 @@ class FirestoreTx:
     def put_artifact(self, artifact: Artifact) -> None:
         self._t.set(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
 
+    def put_reference(self, reference: Reference) -> None:
+        self._t.set(self._s.ref_required(reference.tenant_id, "references", reference.reference_id), _doc(reference))
+
+    def delete_reference(self, tenant_id: str, reference_id: str) -> None:
+        self._t.delete(self._s.ref_required(tenant_id, "references", reference_id))
+
     def create_artifact(self, artifact: Artifact) -> None:
         self._t.create(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
 
@@ -198,7 +204,7 @@ class FirestoreStore:
         return snap.to_dict() if snap.exists else None
 
     # transactions
-    def run_in_transaction(self, fn: Callable[[FirestoreTx], T]) -> tuple[T, list[OutboxRecord]]:
+    def run_in_transaction(self, fn: Callable[[Tx], T]) -> tuple[T, list[OutboxRecord]]:
         holder: dict[str, FirestoreTx] = {}
 
         @firestore.transactional
@@ -236,6 +242,25 @@ class FirestoreStore:
             filter=FieldFilter("lineage.derived_from", "array_contains", artifact_id)
         )
         return [Artifact.model_validate(s.to_dict()) for s in query.limit(100).stream()]
+
+    def expired_artifacts(self, now: datetime, limit: int) -> list[Artifact]:
+        """Artifacts whose retention ran out, across tenants, oldest first (the sweep expires them)."""
+        query = (
+            self.client.collection_group("artifacts")
+            .where(filter=FieldFilter("expires_at", "<=", now))
+            .order_by("expires_at")
+            .limit(limit)
+        )
+        return [Artifact.model_validate(s.to_dict()) for s in query.stream()]
+
+    # Data Brain references
+    def get_reference(self, tenant_id: str, reference_id: str) -> Reference | None:
+        data = self._read(self.ref(tenant_id, "references", reference_id))
+        return Reference.model_validate(data) if data else None
+
+    def list_references(self, tenant_id: str, artifact_id: str, limit: int = 100) -> list[Reference]:
+        query = self.tenant(tenant_id).collection("references").where(filter=FieldFilter("artifact_id", "==", artifact_id))
+        return [Reference.model_validate(s.to_dict()) for s in query.limit(limit).stream()]
 
     # intents
     def get_intent(self, tenant_id: str, intent_id: str) -> PendingIntent | None:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 import google.auth
 from google.api_core import exceptions as gexc
@@ -16,7 +16,7 @@ from google.cloud import storage  # type: ignore[attr-defined]
 from google.oauth2 import service_account
 
 from shared.domain.errors import TransientError
-from shared.ports import BlobInfo
+from shared.ports import BlobInfo, ByteSink
 
 CHUNK = 8 * 1024 * 1024  # streaming window: memory stays flat whatever the object size
 _TRANSIENT = (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyRequests, gexc.GatewayTimeout)
@@ -48,14 +48,14 @@ class GcsBlobStore:
         return BlobInfo(bucket, name, int(blob.size or 0), str(blob.generation), blob.content_type, dict(blob.metadata or {}))
 
     @contextmanager
-    def open_read(self, bucket: str, name: str, generation: str | None = None) -> Iterator[IO[bytes]]:
+    def open_read(self, bucket: str, name: str, generation: str | None = None) -> Iterator[BinaryIO]:
         try:
             with self._blob(bucket, name, generation).open("rb", chunk_size=CHUNK) as reader:
                 yield reader
         except _TRANSIENT as exc:
             raise TransientError(str(exc)) from exc
 
-    def download_into(self, bucket: str, name: str, generation: str | None, sink: IO[bytes]) -> bool:
+    def download_into(self, bucket: str, name: str, generation: str | None, sink: ByteSink) -> bool:
         """Stream the stored bytes into `sink` with one GET, in constant memory; False when the object is gone.
 
         The client resumes an interrupted transfer where it stopped and checks the crc32c; raw, so a gzip
@@ -69,7 +69,7 @@ class GcsBlobStore:
         return True
 
     @contextmanager
-    def open_write(self, bucket: str, name: str, content_type: str) -> Iterator[IO[bytes]]:
+    def open_write(self, bucket: str, name: str, content_type: str) -> Iterator[BinaryIO]:
         try:
             with self._blob(bucket, name).open("wb", content_type=content_type, chunk_size=CHUNK, ignore_flush=True) as writer:
                 yield writer

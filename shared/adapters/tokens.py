@@ -29,7 +29,10 @@ def _principal(claims: Mapping[str, Any]) -> Principal:
     for name, value in (("tenant", tenant), ("user", user), ("session", session)):
         if not isinstance(value, str) or not _CLAIM_ID.match(value):
             raise Unauthenticated(f"The token carries no valid {name}.", code="INVALID_TOKEN")
-    return Principal(tenant_id=str(tenant), user_id=str(user), session_id=str(session))
+    solution = claims.get("solution_id")
+    if solution is not None and (not isinstance(solution, str) or not _CLAIM_ID.match(solution)):
+        raise Unauthenticated("The token carries an invalid solution_id.", code="INVALID_TOKEN")
+    return Principal(tenant_id=str(tenant), user_id=str(user), session_id=str(session), solution_id=solution)
 
 
 class DevTokenVerifier:

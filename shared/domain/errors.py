@@ -1,6 +1,7 @@
 """The one error taxonomy.
 
-- `DomainError` and its children are the client's fault: a 4xx with an `error_code`, never a 5xx.
+- `DomainError` and its children are the client's fault, each with an `error_code`. The edges alone map a kind to a
+  status (shared/edges/http.py): a 4xx, never a 5xx.
 - `PermanentError`: retrying cannot help; record it and acknowledge the delivery.
 - `TransientError`: raise it so the platform retries.
 - A duplicate delivery is not an error: use cases return early (see `Duplicate`).
@@ -12,33 +13,30 @@ from typing import Any
 
 
 class DomainError(Exception):
-    status: int = 400
     code: str = "BAD_REQUEST"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None, details: Any = None):
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None):
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
-        if status:
-            self.status = status
         self.details = details
 
 
 class BadRequest(DomainError):
-    status, code = 400, "BAD_REQUEST"
+    code = "BAD_REQUEST"
 
 
 class Unauthenticated(DomainError):
-    status, code = 401, "UNAUTHENTICATED"
+    code = "UNAUTHENTICATED"
 
 
 class NotFound(DomainError):
-    status, code = 404, "NOT_FOUND"
+    code = "NOT_FOUND"
 
 
 class Conflict(DomainError):
-    status, code = 409, "CONFLICT"
+    code = "CONFLICT"
 
 
 class IllegalTransition(Conflict):
@@ -46,11 +44,11 @@ class IllegalTransition(Conflict):
 
 
 class PayloadTooLarge(DomainError):
-    status, code = 413, "FILE_TOO_LARGE"
+    code = "FILE_TOO_LARGE"
 
 
 class ValidationFailed(DomainError):
-    status, code = 422, "VALIDATION_ERROR"
+    code = "VALIDATION_ERROR"
 
 
 class PermanentError(Exception):
@@ -80,6 +78,7 @@ ERROR_CODES: frozenset[str] = frozenset({
     "INVALID_TARGET_ARTIFACT_ID", "INVALID_ARTIFACT_ID", "INVALID_FILE_ID", "INVALID_FILE_SIZE", "INVALID_MIME_TYPE",
     "INVALID_UI_NAME", "INVALID_FILENAME", "INVALID_INGESTION_TYPE", "INVALID_INGESTION_PROFILE",
     "INVALID_RETENTION_POLICY", "INVALID_API_PAYLOAD", "INVALID_INTENT_TYPE", "INVALID_CONTEXT", "INVALID_OPTIONS",
+    "INVALID_LINEAGE", "INVALID_MATERIALIZATION_TYPE", "INVALID_QUERY", "INVALID_URI", "UNSUPPORTED_BACKING_STORE",
     "MISSING_UI_NAME", "MISSING_FILE_CONTENT", "MISSING_EDI_DATA", "MISSING_PARTNER_ID", "MISSING_API_PAYLOAD",
     "MISSING_INGESTION_PROFILE", "MISSING_FILE_SIZE", "MISSING_MIME_TYPE", "MISSING_FILE_ID", "MISSING_ARTIFACT_ID",
     "MISSING_TARGET_ARTIFACT_ID", "MISSING_INTENT_TYPE", "MISSING_CONTEXT",

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from shared.domain.ids import new_id
 from shared.domain.models import utcnow
 
 MAX_MAP_DEPTH = 8
@@ -87,23 +88,53 @@ DisplayName = Annotated[str, AfterValidator(_display_name)]
 IngestionProfile = Literal["structured", "unstructured", "hybrid"]
 RetentionPolicy = Literal["standard", "permanent", "ephemeral_30d", "regulatory_7y"]
 INTENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
+DEFAULT_SOLUTION = "default"
 
 
 class Intent(BaseModel):
-    """What a caller asked for. Tenant, user and session come from the verified token, never the body."""
+    """What a caller asked for. Tenant, user and session come from the verified token, never the body.
+
+    `solution_id` comes from the token's claim, else `metadata.solution_id`, else "default"; it is stored on the
+    execution and on every artifact the intent makes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    intent_id: str
+    intent_id: str = Field(min_length=1)
     intent_type: str = Field(pattern=INTENT_TYPE_PATTERN)
     tenant_id: str = Field(min_length=1)
     session_id: str = Field(min_length=1)
     user_id: str = Field(min_length=1)
-    solution_id: str = "default"
+    solution_id: str = Field(default=DEFAULT_SOLUTION, min_length=1, max_length=128)
     parameters: dict[str, Any] = Field(default_factory=dict)
     metadata: StorableMap = Field(default_factory=dict)
     idempotency_key: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+    @classmethod
+    def create(
+        cls, intent_type: str, *, tenant_id: str, session_id: str, user_id: str, parameters: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None, solution_id: str | None = None, idempotency_key: str | None = None,
+    ) -> Intent:
+        """A new intent with a fresh id; the solution is the given one, else the metadata's, else the default."""
+        meta = dict(metadata or {})
+        solution = solution_id or (str(meta["solution_id"]) if meta.get("solution_id") else DEFAULT_SOLUTION)
+        return cls(intent_id=new_id("intent"), intent_type=intent_type, tenant_id=tenant_id, session_id=session_id,
+                   user_id=user_id, solution_id=solution, parameters=dict(parameters or {}), metadata=meta,
+                   idempotency_key=idempotency_key)
+
+    @classmethod
+    def for_platform(cls, intent_type: str, *, tenant_id: str, session_id: str, user_id: str | None,
+                     metadata: dict[str, Any] | None = None) -> Intent:
+        """An intent the platform itself raises (a finalize event, a reaction, a journey step)."""
+        return cls.create(intent_type, tenant_id=tenant_id, session_id=session_id, user_id=user_id or "platform",
+                          metadata={"trigger": intent_type, **(metadata or {})})
+
+    def validate(self, params_model: type[BaseModel]) -> BaseModel:  # type: ignore[override]  # the seed's name
+        """Check the intent against its type's strict parameter model; raises pydantic's ValidationError."""
+        return params_model.model_validate(self.parameters)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
 
 
 class IntentEnvelope(BaseModel):

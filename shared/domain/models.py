@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from shared.domain.states import ExecutionStatus, IntentStatus, LifecycleState, PayloadState, UploadStatus
 
@@ -24,6 +24,7 @@ class Materialization(Strict):
     uri: str
     format: str
     persistent: bool = False
+    materialization_type: str = "full_artifact"  # the seed's execution-context `materialization_type`
     compression: str | None = None
     size_bytes: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -51,9 +52,20 @@ class SemanticDescriptor(BaseModel):
     embedding_model: str | None = None
 
 
+ARTIFACT_TYPES: set[str] = {"file", "parsed_content"}
+_COMPUTED = frozenset({"intent_type", "execution_id", "payload_storage_path"})
+
+
+def register_artifact_type(artifact_type: str) -> None:
+    """Artifact types are open: a realm registers the types it produces before it makes them."""
+    if not artifact_type.replace("_", "").isalnum() or not artifact_type[:1].isalpha() or len(artifact_type) > 64:
+        raise ValueError(f"artifact type {artifact_type!r} must be a short snake_case name")
+    ARTIFACT_TYPES.add(artifact_type)
+
+
 class Artifact(Strict):
     artifact_id: str
-    artifact_type: Literal["file", "parsed_content"]
+    artifact_type: str
     lifecycle_state: LifecycleState = LifecycleState.PENDING
     tenant_id: str
     session_id: str
@@ -86,6 +98,42 @@ class Artifact(Strict):
     source_metadata: dict[str, Any] = Field(default_factory=dict)
     outputs: list[dict[str, Any]] = Field(default_factory=list)
     deleted_at: datetime | None = None
+    purge_at: datetime | None = None  # a tombstone's document is removed by Firestore TTL after this
+    # The Artifact Plane registry fields (artifact-plane-plan.md). Those that restate other fields are computed from
+    # them, so they can never disagree; they are stored too, so that they can be queried.
+    realm: str = "content"
+    solution_id: str = "default"
+    payload_artifact_id: str | None = None  # the artifact whose stored payload this one uses (itself when None)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_computed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(k in data for k in _COMPUTED):
+            return {k: v for k, v in data.items() if k not in _COMPUTED}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def intent_type(self) -> str:
+        return self.produced_by.intent
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def execution_id(self) -> str:
+        return self.produced_by.execution_id
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def payload_storage_path(self) -> str:
+        return self.storage_location
+
+    @field_validator("artifact_type")
+    @classmethod
+    def _registered_type(cls, value: str) -> str:
+        if value not in ARTIFACT_TYPES:
+            raise ValueError(f"artifact type {value!r} is not registered")
+        return value
 
     def to_doc(self) -> dict[str, Any]:
         return self.model_dump(mode="python", by_alias=True)
@@ -135,6 +183,8 @@ class Execution(Strict):
     status: ExecutionStatus = ExecutionStatus.ACCEPTED
     session_id: str | None = None
     user_id: str | None = None
+    solution_id: str = "default"
+    metadata: dict[str, Any] = Field(default_factory=dict)  # the intent's metadata, kept as the seed asks
     intent_id: str | None = None
     stages: list[StageEntry] = Field(default_factory=list)
     error: str | None = None
@@ -172,6 +222,9 @@ class Upload(Strict):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
+    boundary_contract_id: str | None = None
+    materialization_type: str = "full_artifact"
+    solution_id: str = "default"
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"upload_id": self.upload_id, "status": self.status.value}
@@ -201,3 +254,25 @@ class Command(Strict):
     tenant_id: str
     execution_id: str
     payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class Reference(Strict):
+    """The Data Brain's record of one stored object: which artifact it is, and what it holds."""
+
+    reference_id: str
+    uri: str
+    tenant_id: str
+    artifact_id: str
+    artifact_type: str
+    materialization_id: str
+    format: str
+    size: int | None = None
+    content_hash: str | None = None
+    persistent: bool = False
+    execution_id: str | None = None
+    derived_from: list[str] = Field(default_factory=list)
+    root_artifact_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"tenant_id"})

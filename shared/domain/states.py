@@ -77,3 +77,19 @@ def check_lifecycle_transition(current: LifecycleState, target: LifecycleState) 
 def check_execution_transition(current: ExecutionStatus, target: ExecutionStatus) -> None:
     if target not in _EXECUTION_TRANSITIONS[current]:
         raise IllegalTransition(f"An execution that is {current.value} cannot become {target.value}.")
+
+
+class Stage(StrEnum):
+    """The execution log's stage names: the seed lifecycle manager's six, then the worker's between them."""
+
+    ACCEPT_INTENT = "accept_intent"
+    CREATE_EXECUTION = "create_execution"
+    EXECUTE_INTENT = "execute_intent"
+    HANDLE_ARTIFACTS = "handle_artifacts"
+    PUBLISH_EVENTS = "publish_events"
+    COMPLETE_EXECUTION = "complete_execution"
+    FAILED = "failed"
+    DISPATCHED = "dispatched"
+    CLAIMED = "claimed"
+    ATTEMPT_FAILED = "attempt_failed"
+    REDISPATCHED = "redispatched"

@@ -1,123 +1,238 @@
-"""The execution lifecycle: accept, create the execution, run the handler, register artifacts, stage events,
-complete or fail. Every step is an entry in the execution's durable log."""
+"""The Execution Lifecycle Manager, with the seed's six stages as methods, each logged under its name:
+
+  accept_intent -> create_execution -> execute_intent -> handle_artifacts -> publish_events -> complete_execution
+                                                                                          (or failed)
+
+The first three cost one write (the execution document is created with their entries); the last three are written by
+the unit of work in the same transaction as the use case's state change. Worker stages (dispatched, claimed, ...) sit
+between them for executions that go on elsewhere. The manager knows nothing of HTTP: it returns an
+`ExecutionOutcome`, and the edges map it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from shared.domain.errors import DomainError, Duplicate, PermanentError, TransientError
 from shared.domain.ids import new_id
 from shared.domain.intents import Intent
 from shared.domain.models import Execution, StageEntry
-from shared.domain.states import ExecutionStatus
+from shared.domain.policy import check_two_phase
+from shared.domain.states import ExecutionStatus, Stage
 from shared.logs import get_logger, log_context
-from shared.runtime.context import ExecutionContext, Outcome
-from shared.runtime.registry import get_intent_handler
+from shared.ports import Tx
+from shared.runtime.artifact_plane import ArtifactPlane
+from shared.runtime.context import ExecutionContext, Result
+from shared.runtime.registry import Registration, get_intent_handlers
+from shared.runtime.uow import UnitOfWork
 from shared.runtime.validation import validate
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Services
+    from shared.ports import Services
 
 log = get_logger(__name__)
 
 
-def error_body(message: str, code: str, execution_id: str, intent_type: str, details: Any = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": message, "error_code": code, "execution_id": execution_id, "intent_type": intent_type}
-    if details:
-        body["details"] = details
-    return body
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    """How an execution ended, in domain terms: a result, or the error that stopped it."""
+
+    execution_id: str
+    intent_type: str
+    result: Result | None = None
+    error: Exception | None = None
+    success_status: int = 200
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def opening_stages(detail: dict[str, Any], solution_id: str) -> list[StageEntry]:
+    """The entries an execution is created with when it runs at once: accept_intent, create_execution, execute_intent."""
+    return [StageEntry(stage=Stage.ACCEPT_INTENT, detail=detail),
+            StageEntry(stage=Stage.CREATE_EXECUTION, detail={"solution_id": solution_id}),
+            StageEntry(stage=Stage.EXECUTE_INTENT)]
 
 
 class ExecutionLifecycleManager:
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, plane: ArtifactPlane | None = None):
         self._services = services
+        self.plane = plane or ArtifactPlane()
 
-    def _accept(self, intent: Intent, execution_id: str, detail: dict[str, Any], *, started: bool) -> None:
-        """Create the execution with its first entries in one write: accepted, and started when it runs at once."""
-        stages = [StageEntry(stage="accepted", detail=detail)]
-        if started:
-            stages.append(StageEntry(stage="started"))
+    # 1. accept_intent
+    @staticmethod
+    def accept_intent(intent: Intent) -> tuple[Registration, BaseModel]:
+        """Find the intent's handler and validate its parameters strictly; a DomainError refuses it."""
+        registration = get_intent_handlers(intent.intent_type)[0]
+        return registration, validate(registration.params_model, intent.parameters)
+
+    # 2. create_execution
+    def create_execution(
+        self, intent: Intent, execution_id: str, detail: dict[str, Any] | None = None, *, refused: DomainError | None = None
+    ) -> ExecutionContext:
+        """One write: the execution with its first entries (accept_intent, create_execution, and execute_intent when
+        it runs now, or failed when accept_intent refused it)."""
+        accepted = {"intent_id": intent.intent_id, **(detail or {})}
+        stages = opening_stages(accepted, intent.solution_id)
+        if refused is not None:
+            stages[0] = StageEntry(stage=Stage.ACCEPT_INTENT, detail={**accepted, "refused": refused.code})
+            stages[-1] = StageEntry(stage=Stage.FAILED, detail={"error_code": refused.code})
         self._services.store.create_execution(Execution(
             execution_id=execution_id, tenant_id=intent.tenant_id, intent_type=intent.intent_type,
-            session_id=intent.session_id, user_id=intent.user_id, stages=stages,
-            status=ExecutionStatus.RUNNING if started else ExecutionStatus.ACCEPTED,
+            session_id=intent.session_id, user_id=intent.user_id, solution_id=intent.solution_id,
+            metadata=dict(intent.metadata), stages=stages,
+            status=ExecutionStatus.RUNNING if refused is None else ExecutionStatus.FAILED,
+            error=refused.message if refused is not None else None, error_code=refused.code if refused is not None else None,
         ))
-        log.info("intent accepted")
+        log.info("intent accepted" if refused is None else "intent refused",
+                 extra={"fields": {"error_code": refused.code} if refused is not None else {}})
+        return ExecutionContext.for_intent(intent, execution_id, self._services)
 
-    def _complete_uncommitted(self, ctx: ExecutionContext, outcome: Outcome) -> None:
-        """A handler that changed no state still ends its execution as completed."""
-        if not ctx.committed:
-            self._services.store.log_stage(
-                ctx.tenant_id, ctx.execution_id, StageEntry(stage="completed", detail=outcome.stage_detail),
-                status=ExecutionStatus.COMPLETED, result=outcome.stage_detail,
-            )
+    def unit_of_work(self, ctx: ExecutionContext) -> UnitOfWork:
+        return UnitOfWork(ctx, self)
 
-    def execute(self, intent: Intent, execution_id: str | None = None) -> tuple[int, dict[str, Any]]:
+    # 3. execute_intent
+    def execute_intent(self, ctx: ExecutionContext, registration: Registration, command: BaseModel) -> Result:
+        uow = self.unit_of_work(ctx)
+        result: Result = registration.handler(command, uow)
+        if not uow.committed:  # a handler that changed no state still ends its execution
+            self._services.store.log_stage(ctx.tenant_id, ctx.execution_id,
+                                           StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail),
+                                           status=ExecutionStatus.COMPLETED, result=result.detail)
+        return result
+
+    # 4. handle_artifacts (inside the unit of work's transaction)
+    def handle_artifacts(self, tx: Tx, ctx: ExecutionContext, result: Result) -> list[StageEntry]:
+        check_two_phase(ctx.intent.intent_type, result.artifacts)  # before any write is buffered
+        if not result.artifacts:
+            return []
+        stored = [self.plane.create_artifact(tx, a, solution_id=ctx.solution_id) for a in result.artifacts]
+        result.artifacts[:] = stored
+        return [StageEntry(stage=Stage.HANDLE_ARTIFACTS, detail={"artifact_ids": [a.artifact_id for a in stored]})]
+
+    # 5. publish_events (inside the transaction: staged in the outbox, relayed after commit)
+    @staticmethod
+    def publish_events(tx: Tx, result: Result) -> list[StageEntry]:
+        for event in result.events:
+            tx.stage_event(event)
+        for command in result.commands:
+            tx.stage_command(command)
+        if not (result.events or result.commands):
+            return []
+        return [StageEntry(stage=Stage.PUBLISH_EVENTS, detail={
+            "events": [e.event_type for e in result.events], "commands": [c.command_id for c in result.commands]})]
+
+    # 6. complete_execution (or failed, or dispatched when a worker goes on)
+    @staticmethod
+    def complete_execution(tx: Tx, ctx: ExecutionContext, result: Result, entries: list[StageEntry]) -> None:
+        tenant_id, execution_id = ctx.tenant_id, ctx.execution_id
+        if result.failure is not None:
+            error, code = result.failure
+            entries.append(StageEntry(stage=Stage.FAILED, detail={"error_code": code, **result.detail}))
+            tx.log_stage(tenant_id, execution_id, entries, status=ExecutionStatus.FAILED, error=error, error_code=code)
+        elif result.complete:
+            entries.append(StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail))
+            summary = {"artifact_ids": [a.artifact_id for a in result.artifacts], **result.detail}
+            tx.log_stage(tenant_id, execution_id, entries, status=ExecutionStatus.COMPLETED, result=summary,
+                         intent_id=result.intent_id)
+        elif result.intent_id:
+            entries.append(StageEntry(stage=Stage.DISPATCHED, detail=result.detail))
+            tx.log_stage(tenant_id, execution_id, entries, status=ExecutionStatus.RUNNING, intent_id=result.intent_id)
+        elif entries:
+            tx.log_stage(tenant_id, execution_id, entries)
+
+    def record(self, tx: Tx, ctx: ExecutionContext, result: Result) -> None:
+        """Stages 4-6, written in the unit of work's transaction after the use case's own reads and writes."""
+        entries = self.handle_artifacts(tx, ctx, result)
+        entries += self.publish_events(tx, result)
+        self.complete_execution(tx, ctx, result, entries)
+
+    # the whole flow, for a client's intent
+    def execute(self, intent: Intent, execution_id: str | None = None) -> ExecutionOutcome:
         execution_id = execution_id or new_id("exec")
         with log_context(execution_id=execution_id, intent_type=intent.intent_type, tenant_id=intent.tenant_id):
             try:
-                registration = get_intent_handler(intent.intent_type)
-                params = validate(registration.params_model, intent.parameters)
+                registration, command = self.accept_intent(intent)
             except DomainError as exc:
-                self._accept(intent, execution_id, {"intent_id": intent.intent_id}, started=False)
-                return self._fail(intent, execution_id, exc.status, exc.message, exc.code, exc.details)
-            self._accept(intent, execution_id, {"intent_id": intent.intent_id}, started=True)
+                self._record_refusal(intent, execution_id, exc)
+                return ExecutionOutcome(execution_id, intent.intent_type, error=exc)
+            ctx = self.create_execution(intent, execution_id)
+            done = ExecutionOutcome(execution_id, intent.intent_type, success_status=registration.success_status)
             try:
-                ctx = ExecutionContext(execution_id=execution_id, intent=intent, services=self._services)
-                outcome: Outcome = registration.handler(ctx, params)
-                self._complete_uncommitted(ctx, outcome)
-                log.info("intent handled", extra={"fields": {"status_code": outcome.status_code}})
-                return outcome.status_code, {"execution_id": execution_id, "intent_type": intent.intent_type, **outcome.body}
-            except DomainError as exc:
-                return self._fail(intent, execution_id, exc.status, exc.message, exc.code, exc.details)
-            except PermanentError as exc:
-                return self._fail(intent, execution_id, 422, exc.message, exc.code)
+                result = self.execute_intent(ctx, registration, command)
+            except (DomainError, PermanentError) as exc:
+                self.fail(ctx, exc.message, exc.code)
+                return ExecutionOutcome(execution_id, intent.intent_type, error=exc)
             except TransientError as exc:
-                log.warning("transient failure", extra={"fields": {"error": str(exc)}})
-                message = "A dependency is temporarily unavailable; retry with the same Idempotency-Key."
-                return self._fail(intent, execution_id, 503, message, "UNAVAILABLE")
-            except Exception:
+                log.warning("transient failure", extra={"fields": {"error": str(exc)[:500]}})
+                self.fail(ctx, "A dependency is temporarily unavailable; retry with the same Idempotency-Key.", "UNAVAILABLE")
+                return ExecutionOutcome(execution_id, intent.intent_type, error=exc)
+            except Exception as exc:
                 log.exception("unexpected failure")
-                return self._fail(intent, execution_id, 500, "Internal error; it has been logged.", "INTERNAL")
+                self.fail(ctx, "Internal error; it has been logged.", "INTERNAL")
+                return ExecutionOutcome(execution_id, intent.intent_type, error=exc)
+            log.info("intent handled")
+            return ExecutionOutcome(execution_id, intent.intent_type, result=result, success_status=done.success_status)
 
     def run_internal(
-        self, intent: Intent, handler: Callable[[ExecutionContext], Outcome], execution_id: str | None = None
-    ) -> Outcome | None:
-        """Run a platform-initiated intent (an event, a task) with the same execution log as an HTTP one.
+        self, intent: Intent, handler: Callable[[UnitOfWork], Result], execution_id: str | None = None
+    ) -> Result | None:
+        """A platform-initiated intent (an event, a task, a journey step) with the same execution log.
 
         Permanent failures are recorded and swallowed (the delivery is acknowledged); transient ones are recorded and
         re-raised so the platform retries; a duplicate completes as a no-op."""
         execution_id = execution_id or new_id("exec")
-        store = self._services.store
         with log_context(execution_id=execution_id, intent_type=intent.intent_type, tenant_id=intent.tenant_id):
-            self._accept(intent, execution_id, {"intent_id": intent.intent_id, **intent.metadata}, started=True)
-            ctx = ExecutionContext(execution_id=execution_id, intent=intent, services=self._services)
+            ctx = self.create_execution(intent, execution_id, dict(intent.metadata))
+            uow = self.unit_of_work(ctx)
             try:
-                outcome = handler(ctx)
-                self._complete_uncommitted(ctx, outcome)
-                return outcome
+                result = handler(uow)
+                if not uow.committed:
+                    self._services.store.log_stage(
+                        ctx.tenant_id, execution_id, StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail),
+                        status=ExecutionStatus.COMPLETED, result=result.detail)
+                return result
             except Duplicate:
-                store.log_stage(intent.tenant_id, execution_id, StageEntry(stage="completed", detail={"duplicate": True}),
-                                status=ExecutionStatus.COMPLETED, result={"duplicate": True})
+                self._services.store.log_stage(
+                    intent.tenant_id, execution_id, StageEntry(stage=Stage.COMPLETE_EXECUTION, detail={"duplicate": True}),
+                    status=ExecutionStatus.COMPLETED, result={"duplicate": True})
                 return None
             except (PermanentError, DomainError) as exc:
-                code = exc.code
-                self._fail(intent, execution_id, 422, exc.message, code)
+                self.fail(ctx, exc.message, exc.code)
                 return None
             except TransientError as exc:
-                self._fail(intent, execution_id, 503, f"Temporarily unavailable, the platform retries: {exc}", "UNAVAILABLE")
+                self.fail(ctx, f"Temporarily unavailable, the platform retries: {exc}", "UNAVAILABLE")
                 raise
 
-    def _fail(
-        self, intent: Intent, execution_id: str, status: int, message: str, code: str, details: Any = None
-    ) -> tuple[int, dict[str, Any]]:
+    def resume(self, tenant_id: str, execution_id: str, intent_type: str, *, session_id: str, user_id: str | None,
+               solution_id: str | None = None) -> UnitOfWork:
+        """A unit of work on an execution that already exists (a worker or the sweep carries it on)."""
+        intent = Intent.create(intent_type, tenant_id=tenant_id, session_id=session_id, user_id=user_id or "platform",
+                               solution_id=solution_id)
+        return self.unit_of_work(ExecutionContext.for_intent(intent, execution_id, self._services))
+
+    def housekeeping(self) -> UnitOfWork:
+        """A unit of work that belongs to no execution (dedup records, leases, sweeps): its steps return plain values,
+        so no stage is logged, but their outbox records still commit and relay with them."""
+        intent = Intent.create("housekeeping", tenant_id="platform", session_id="platform", user_id="platform")
+        return self.unit_of_work(ExecutionContext.for_intent(intent, "", self._services))
+
+    def _record_refusal(self, intent: Intent, execution_id: str, exc: DomainError) -> None:
+        try:
+            self.create_execution(intent, execution_id, refused=exc)
+        except Exception:
+            log.exception("could not record the refusal")
+
+    def fail(self, ctx: ExecutionContext, message: str, code: str) -> None:
         try:
             self._services.store.log_stage(
-                intent.tenant_id, execution_id, StageEntry(stage="failed", detail={"error_code": code}),
+                ctx.tenant_id, ctx.execution_id, StageEntry(stage=Stage.FAILED, detail={"error_code": code}),
                 status=ExecutionStatus.FAILED, error=message, error_code=code,
             )
         except Exception:
             log.exception("could not record the failure")
-        log.info("intent rejected" if status < 500 else "intent failed", extra={"fields": {"error_code": code, "status_code": status}})
-        return status, error_body(message, code, execution_id, intent.intent_type, details)
+        log.info("intent failed", extra={"fields": {"error_code": code}})

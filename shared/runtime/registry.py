@@ -1,4 +1,7 @@
-"""The intent registry: which handler serves which intent type, with its strict parameter model."""
+"""The intent registry: which handlers serve which intent type, with its strict parameter model.
+
+A handler is `handle(command, uow) -> Result`. An intent type may have several handlers (the seed's
+`get_intent_handlers`); the lifecycle runs the first, which owns the intent's state change."""
 
 from __future__ import annotations
 
@@ -15,33 +18,51 @@ from shared.domain.errors import NotFound, echo
 class Registration:
     intent_type: str
     params_model: type[BaseModel]
-    handler: Callable[[Any, Any], Any]  # (ExecutionContext, params) -> Outcome
+    handler: Callable[[Any, Any], Any]  # (command, UnitOfWork) -> Result
     description: str = ""
+    success_status: int = 200  # what an HTTP edge answers when the handler succeeds
+    exposed: bool = True  # submitted by clients at POST /v1/intents/{intent_type}
+
+    def describe(self) -> dict[str, Any]:
+        return {"intent_type": self.intent_type, "description": self.description,
+                "parameters": self.params_model.model_json_schema(mode="validation")}
 
 
-_REGISTRY: dict[str, Registration] = {}
+_REGISTRY: dict[str, list[Registration]] = {}
 
 
 def register_intent(
-    intent_type: str, params_model: type[BaseModel], handler: Callable[[Any, Any], Any], description: str = ""
+    intent_type: str, params_model: type[BaseModel], handler: Callable[[Any, Any], Any], description: str = "", *,
+    success_status: int = 200, exposed: bool = True,
 ) -> Registration:
-    existing = _REGISTRY.get(intent_type)
-    if existing is not None and existing.handler is not handler:
-        raise ValueError(f"intent type {intent_type!r} is already registered to another handler")
-    registration = Registration(intent_type, params_model, handler, description)
-    _REGISTRY[intent_type] = registration
+    """Register a handler; registering the same handler again (a module reloaded) is a no-op."""
+    registration = Registration(intent_type, params_model, handler, description, success_status, exposed)
+    handlers = _REGISTRY.setdefault(intent_type, [])
+    for index, existing in enumerate(handlers):
+        if existing.handler is handler or getattr(existing.handler, "__qualname__", None) == getattr(handler, "__qualname__", ""):
+            handlers[index] = registration
+            return registration
+    if handlers and handlers[0].params_model is not params_model:
+        raise ValueError(f"intent type {intent_type!r} is registered with another parameter model")
+    handlers.append(registration)
     return registration
 
 
+def get_intent_handlers(intent_type: str) -> list[Registration]:
+    handlers = _REGISTRY.get(intent_type)
+    if not handlers:
+        raise NotFound(f"Unknown intent type {echo(intent_type)!r}.", code="UNKNOWN_INTENT_TYPE")
+    return list(handlers)
+
+
 def get_intent_handler(intent_type: str) -> Registration:
-    try:
-        return _REGISTRY[intent_type]
-    except KeyError:
-        raise NotFound(f"Unknown intent type {echo(intent_type)!r}.", code="UNKNOWN_INTENT_TYPE") from None
+    return get_intent_handlers(intent_type)[0]
 
 
-def list_supported_intents() -> list[str]:
-    return sorted(_REGISTRY)
+def list_supported_intents(*, exposed_only: bool = True) -> list[dict[str, Any]]:
+    """Every supported intent with its description and the JSON Schema of its parameters."""
+    return [handlers[0].describe() for name, handlers in sorted(_REGISTRY.items())
+            if handlers and (handlers[0].exposed or not exposed_only)]
 
 
 def unregister_intent(intent_type: str) -> None:

@@ -12,11 +12,9 @@ from typing import Any
 
 from pydantic import Field
 
-from shared.bootstrap import Services
 from shared.domain.errors import Conflict
 from shared.domain.events import artifact_event, intent_event
-from shared.domain.ids import new_id
-from shared.domain.intents import Intent, Params
+from shared.domain.intents import Params
 from shared.domain.models import Artifact, utcnow
 from shared.domain.states import (
     IntentStatus,
@@ -25,10 +23,11 @@ from shared.domain.states import (
     check_intent_transition,
     check_lifecycle_transition,
 )
-from shared.ports import BlobStore, Principal, Tx
-from shared.runtime.context import ExecutionContext, Outcome
-from shared.runtime.lifecycle import ExecutionLifecycleManager
+from shared.ports import BlobStore, Tx
+from shared.runtime.context import Result
+from shared.runtime.data_brain import DataBrain
 from shared.runtime.registry import register_intent
+from shared.runtime.uow import UnitOfWork
 from shared.settings import Settings
 from shared.usecases.objects import parsed_prefix, record_prefix, split_gs_uri
 from shared.usecases.save import artifact_not_found
@@ -95,15 +94,15 @@ def _refuse_children(artifact_id: str, children: list[Artifact]) -> Conflict:
     )
 
 
-def handle_delete(ctx: ExecutionContext, params: DeleteArtifactParams) -> Outcome:
-    services = ctx.services
+def handle_delete(params: DeleteArtifactParams, uow: UnitOfWork) -> Result:
+    ctx = uow.context
+    services = uow.services
     store = services.store
     artifact = store.get_artifact(ctx.tenant_id, params.artifact_id)
     if artifact is None:
         raise artifact_not_found(params.artifact_id)
     if artifact.lifecycle_state == LifecycleState.DELETED:
-        return Outcome(200, delete_response(artifact), stage_detail={"artifact_id": artifact.artifact_id,
-                                                                     "already_deleted": True})
+        return Result(delete_response(artifact), detail={"artifact_id": artifact.artifact_id, "already_deleted": True})
     children = live_children(store.list_children(ctx.tenant_id, artifact.artifact_id))
     if children:
         raise _refuse_children(artifact.artifact_id, children)
@@ -117,17 +116,17 @@ def handle_delete(ctx: ExecutionContext, params: DeleteArtifactParams) -> Outcom
     for bucket, name in objects:
         services.blobs.delete(bucket, name)  # absent already is fine: a retry passes here again
 
-    def step(tx: Tx) -> Outcome:
+    def step(tx: Tx) -> Result:
         current = tx.get_artifact(ctx.tenant_id, params.artifact_id)
         if current is None:
             raise artifact_not_found(params.artifact_id)
         if current.lifecycle_state == LifecycleState.DELETED:
-            return Outcome(200, delete_response(current), stage_detail={"artifact_id": current.artifact_id,
-                                                                        "already_deleted": True})
+            return Result(delete_response(current), detail={"artifact_id": current.artifact_id, "already_deleted": True})
         intents = tx.find_intents(ctx.tenant_id, target_artifact_id=current.artifact_id, limit=50)
         if any(i.status == IntentStatus.IN_PROGRESS for i in intents):
             raise Conflict(f"A derivation from artifact {current.artifact_id} is in progress; retry when it ends.",
                            code="DERIVATION_IN_PROGRESS")
+        DataBrain.forget_references(tx, current)
         tombstone = tombstone_of(current)
         events = [artifact_event("artifact_deleted", tombstone, ctx.execution_id, deleted_objects=len(objects))]
         for intent in intents:
@@ -138,20 +137,12 @@ def handle_delete(ctx: ExecutionContext, params: DeleteArtifactParams) -> Outcom
                     "last_error": f"Artifact {current.artifact_id} was deleted."})
                 tx.put_intent(cancelled)
                 events.append(intent_event("intent_cancelled", cancelled, ctx.execution_id, reason="target_deleted"))
-        return Outcome(200, delete_response(tombstone), artifacts=[tombstone], events=events, stage_detail={
+        return Result(delete_response(tombstone), artifacts=[tombstone], events=events, detail={
             "artifact_id": tombstone.artifact_id, "already_deleted": False, "deleted_objects": len(objects)})
 
-    return ctx.transact(step)
-
-
-def delete_artifact(services: Services, principal: Principal, artifact_id: str, request_id: str) -> tuple[int, dict[str, Any]]:
-    """The HTTP door: a deletion is an execution like any intent, with its own log and events."""
-    intent = Intent(
-        intent_id=new_id("intent"), intent_type=INTENT_TYPE, tenant_id=principal.tenant_id,
-        session_id=principal.session_id, user_id=principal.user_id, parameters={"artifact_id": artifact_id},
-    )
-    return ExecutionLifecycleManager(services).execute(intent, request_id)
+    return uow.commit(step)
 
 
 register_intent(INTENT_TYPE, DeleteArtifactParams, handle_delete,
-                "Delete an artifact's payloads and leave a tombstone; refused while derived artifacts are live.")
+                "Delete an artifact's payloads and leave a tombstone; refused while derived artifacts are live.",
+                exposed=False)

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.bootstrap import Services
 from shared.domain.errors import Duplicate, TransientError
 from shared.domain.events import intent_event
-from shared.domain.ids import new_id, stable_key
+from shared.domain.ids import stable_key
 from shared.domain.intents import Intent
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import IntentStatus, UploadStatus
 from shared.logs import get_logger
-from shared.ports import Tx
-from shared.runtime.context import ExecutionContext, Outcome
+from shared.ports import Services, Tx
+from shared.runtime.context import Result
 from shared.runtime.lifecycle import ExecutionLifecycleManager
+from shared.runtime.uow import UnitOfWork
 from shared.usecases.ingestion import (
     ContentTooLarge,
     FactsSink,
@@ -57,40 +56,52 @@ def _keys(obj: StorageObjectData, source: str, event_id: str) -> tuple[str, str]
 
 
 def _record_ignored(services: Services, keys: tuple[str, str], obj: StorageObjectData, reason: str) -> FinalizeResult:
+    """Not an upload of ours: the dedup keys remember why, so a redelivery costs one read. No execution is opened."""
+
     def step(tx: Tx) -> None:
         for key in keys:
             tx.mark_seen(key, {"kind": "finalize", "outcome": "ignored", "reason": reason, "object": obj.name,
                                "generation": obj.generation})
 
-    services.store.run_in_transaction(step)
+    ExecutionLifecycleManager(services).housekeeping().commit(step)
     log.warning("finalize ignored", extra={"fields": {"object": obj.name, "reason": reason}})
     return FinalizeResult("ignored", reason)
 
 
+def _ingest_intent(upload: Upload, obj: StorageObjectData) -> Intent:
+    return Intent.create("ingest_file", tenant_id=upload.tenant_id, session_id=upload.session_id,
+                         user_id=upload.user_id or "unknown", solution_id=upload.solution_id,
+                         metadata={"upload_id": upload.upload_id, "object": obj.name, "generation": obj.generation,
+                                   "trigger": "finalize", "materialization_type": upload.materialization_type,
+                                   **({"boundary_contract_id": upload.boundary_contract_id} if upload.boundary_contract_id else {})})
+
+
 def _reject(services: Services, keys: tuple[str, str], upload: Upload, obj: StorageObjectData, reason: str) -> FinalizeResult:
-    """The upload says why; a waiting intent fails with the same reason; the object is not kept."""
+    """The upload says why; a waiting intent fails with the same reason; the object is not kept. The execution ends
+    failed with the reason, so the client reading it learns why."""
 
-    def step(tx: Tx) -> None:
-        current = tx.get_upload(upload.tenant_id, upload.upload_id)
-        intent = tx.get_intent(upload.tenant_id, upload.pending_intent_id) if upload.pending_intent_id else None
-        if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
-            raise Duplicate()
-        tx.put_upload(current.model_copy(update={"status": UploadStatus.REJECTED, "reason": reason,
-                                                 "generation": obj.generation, "updated_at": utcnow()}))
-        if intent is not None and intent.status == IntentStatus.PENDING:
-            failed = intent.model_copy(update={"status": IntentStatus.FAILED, "last_error": reason,
-                                               "error_code": "UPLOAD_REJECTED", "updated_at": utcnow()})
-            tx.put_intent(failed)
-            tx.stage_event(intent_event("intent_failed", failed, upload.execution_id, reason=reason))
-        for key in keys:
-            tx.mark_seen(key, {"kind": "finalize", "outcome": "rejected", "reason": reason, "object": obj.name})
+    def handler(uow: UnitOfWork) -> Result:
+        def step(tx: Tx) -> Result:
+            current = tx.get_upload(upload.tenant_id, upload.upload_id)
+            intent = tx.get_intent(upload.tenant_id, upload.pending_intent_id) if upload.pending_intent_id else None
+            if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
+                raise Duplicate()
+            tx.put_upload(current.model_copy(update={"status": UploadStatus.REJECTED, "reason": reason,
+                                                     "generation": obj.generation, "updated_at": utcnow()}))
+            events = []
+            if intent is not None and intent.status == IntentStatus.PENDING:
+                failed = intent.model_copy(update={"status": IntentStatus.FAILED, "last_error": reason,
+                                                   "error_code": "UPLOAD_REJECTED", "updated_at": utcnow()})
+                tx.put_intent(failed)
+                events.append(intent_event("intent_failed", failed, upload.execution_id, reason=reason))
+            for key in keys:
+                tx.mark_seen(key, {"kind": "finalize", "outcome": "rejected", "reason": reason, "object": obj.name})
+            return Result(events=events, failure=(reason, "UPLOAD_REJECTED"), detail={"upload_id": upload.upload_id})
 
-    try:
-        _, staged = services.store.run_in_transaction(step)
-    except Duplicate:
+        return uow.commit(step)
+
+    if ExecutionLifecycleManager(services).run_internal(_ingest_intent(upload, obj), handler) is None:
         return FinalizeResult("duplicate")
-    if staged:
-        services.relay.deliver(staged)
     services.blobs.delete(obj.bucket, obj.name, obj.generation)
     log.warning("upload rejected", extra={"fields": {"upload_id": upload.upload_id, "reason": reason}})
     return FinalizeResult("rejected", reason)
@@ -134,42 +145,38 @@ def handle_finalize(services: Services, event_id: str, source: str, obj: Storage
         raise TransientError(f"read {facts.size} of {obj.size} bytes of {obj.name}")  # the platform retries
     detected_format, detected_mime = detect_type(facts.head, upload.filename)
 
-    intent = Intent(intent_id=new_id("intent"), intent_type="ingest_file", tenant_id=tenant_id, session_id=session_id,
-                    user_id=upload.user_id or "unknown", parameters={},
-                    metadata={"upload_id": upload_id, "object": obj.name, "generation": obj.generation, "trigger": "finalize"})
-    result: dict[str, Any] = {}
-
-    def handler(ctx: ExecutionContext) -> Outcome:
+    def handler(uow: UnitOfWork) -> Result:
+        ctx = uow.context
         spec = FileSpec(
             tenant_id=tenant_id, session_id=session_id, user_id=upload.user_id, execution_id=ctx.execution_id,
             bucket=obj.bucket, object_name=obj.name, generation=obj.generation, ui_name=upload.ui_name,
             filename=upload.filename, file_type=upload.file_type, mime_type=upload.mime_type, ingestion_type="upload",
-            boundary_contract_id=None, source_metadata={"upload_id": upload_id},
-            ttl_days=settings.working_material_ttl_days,
+            boundary_contract_id=upload.boundary_contract_id, source_metadata={"upload_id": upload_id},
+            ttl_days=settings.working_material_ttl_days, materialization_type=upload.materialization_type,
         )
         candidate = build_file_artifact(spec, facts, detected_format, detected_mime)
 
-        def step(tx: Tx) -> Outcome:
+        def step(tx: Tx) -> Result:
             # The upload record is the exactly-once guard: only the delivery that moves it out of awaiting_upload
             # ingests; a racing one finds it moved. The dedup keys, written in the same commit, answer redeliveries.
             current = tx.get_upload(tenant_id, upload_id)
             if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
                 raise Duplicate()
-            artifact, deduplicated, outcome = register_file(tx, candidate, announce_duplicate=True)
+            artifact, _, result = register_file(tx, candidate, announce_duplicate=True)
             tx.put_upload(current.model_copy(update={"status": UploadStatus.INGESTED, "file_id": artifact.artifact_id,
                                                      "generation": obj.generation, "updated_at": utcnow()}))
             for key in keys:
                 tx.mark_seen(key, {"kind": "finalize", "outcome": "ingested", "file_id": artifact.artifact_id})
-            result.update(file_id=artifact.artifact_id, deduplicated=deduplicated)
-            return outcome
+            return result
 
-        return ctx.transact(step)
+        return uow.commit(step)
 
-    outcome = ExecutionLifecycleManager(services).run_internal(intent, handler)
-    if outcome is None:
+    result = ExecutionLifecycleManager(services).run_internal(_ingest_intent(upload, obj), handler)
+    if result is None:
         return FinalizeResult("duplicate")
-    if result.get("deduplicated"):
+    file_id = str(result.detail["artifact_id"])
+    if result.detail.get("deduplicated"):
         # Same bytes already ingested in this session: keep one stored copy.
         services.blobs.delete(obj.bucket, obj.name, obj.generation)
-        return FinalizeResult("deduplicated", file_id=result["file_id"])
-    return FinalizeResult("ingested", file_id=result.get("file_id"))
+        return FinalizeResult("deduplicated", file_id=file_id)
+    return FinalizeResult("ingested", file_id=file_id)

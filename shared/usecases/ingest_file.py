@@ -10,8 +10,9 @@ from shared.domain.ids import file_id_for
 from shared.domain.intents import IngestFileParams, decode_hex
 from shared.domain.states import LifecycleState
 from shared.ports import Tx
-from shared.runtime.context import ExecutionContext, Outcome
+from shared.runtime.context import Result
 from shared.runtime.registry import register_intent
+from shared.runtime.uow import UnitOfWork
 from shared.usecases.ingestion import (
     FileSpec,
     build_file_artifact,
@@ -50,8 +51,10 @@ def _content(params: IngestFileParams, max_bytes: int, inline_max: int) -> bytes
     return data
 
 
-def handle_ingest_file(ctx: ExecutionContext, params: IngestFileParams) -> Outcome:
-    settings = ctx.services.settings
+def handle_ingest_file(params: IngestFileParams, uow: UnitOfWork) -> Result:
+    ctx = uow.context
+    settings = uow.services.settings
+    ctx.materialization_backing_store  # noqa: B018 - refuses an unsupported backing store before any write
     data = _content(params, settings.max_upload_bytes, settings.inline_max_bytes)
     facts = facts_of_bytes(data, ctx.session_id)
     file_id = file_id_for(ctx.tenant_id, facts.fingerprint)
@@ -59,9 +62,9 @@ def handle_ingest_file(ctx: ExecutionContext, params: IngestFileParams) -> Outco
     filename = sanitize_filename(params.filename or ui_name)
     detected_format, detected_mime = detect_type(facts.head, filename)
 
-    existing = ctx.services.store.get_artifact(ctx.tenant_id, file_id)
+    existing = uow.services.store.get_artifact(ctx.tenant_id, file_id)
     if existing is not None and existing.lifecycle_state != LifecycleState.DELETED:  # same bytes, same session: same file_id
-        return Outcome(201, ingest_response(existing, True), stage_detail={"artifact_id": file_id, "deduplicated": True})
+        return Result(ingest_response(existing, True), detail={"artifact_id": file_id, "deduplicated": True})
 
     mime = params.mime_type
     if params.ingestion_type == "api":
@@ -69,7 +72,7 @@ def handle_ingest_file(ctx: ExecutionContext, params: IngestFileParams) -> Outco
     elif params.ingestion_type == "edi" and mime == "application/octet-stream":
         mime = _EDI_MIME.get(detected_format, "application/edi")
     object_name = inline_object(ctx.tenant_id, ctx.session_id, file_id)
-    ctx.services.blobs.write_bytes_if_absent(settings.uploads_bucket, object_name, data, mime)
+    uow.services.blobs.write_bytes_if_absent(settings.uploads_bucket, object_name, data, mime)
 
     source_metadata = dict(params.source_metadata)
     if params.ingestion_type == "edi":
@@ -82,16 +85,18 @@ def handle_ingest_file(ctx: ExecutionContext, params: IngestFileParams) -> Outco
         tenant_id=ctx.tenant_id, session_id=ctx.session_id, user_id=ctx.user_id, execution_id=ctx.execution_id,
         bucket=settings.uploads_bucket, object_name=object_name, generation=None, ui_name=ui_name, filename=filename,
         file_type=params.file_type, mime_type=mime, ingestion_type=params.ingestion_type,
-        boundary_contract_id=params.boundary_contract_id, source_metadata=source_metadata,
+        boundary_contract_id=params.boundary_contract_id or ctx.boundary_contract_id, source_metadata=source_metadata,
+        materialization_type=ctx.materialization_type,
         ttl_days=settings.working_material_ttl_days,
     )
     candidate = build_file_artifact(spec, facts, detected_format, detected_mime)
 
-    def step(tx: Tx) -> Outcome:
-        _, _, outcome = register_file(tx, candidate)
-        return outcome
+    def step(tx: Tx) -> Result:
+        _, _, result = register_file(tx, candidate)
+        return result
 
-    return ctx.transact(step)
+    return uow.commit(step)
 
 
-register_intent("ingest_file", IngestFileParams, handle_ingest_file, "Ingest a file sent inline (upload, edi, api).")
+register_intent("ingest_file", IngestFileParams, handle_ingest_file, "Ingest a file sent inline (upload, edi, api).",
+                success_status=201)

@@ -14,7 +14,7 @@ from shared.domain.lineage import root_lineage
 from shared.domain.models import Artifact, Materialization, ProducedBy, SemanticDescriptor, utcnow
 from shared.domain.states import LifecycleState
 from shared.ports import Tx
-from shared.runtime.context import Outcome
+from shared.runtime.context import Result
 from shared.usecases.objects import gs_uri
 
 
@@ -86,6 +86,7 @@ class FileSpec:
     boundary_contract_id: str | None
     source_metadata: dict[str, Any]
     ttl_days: int = 7
+    materialization_type: str = "full_artifact"
 
 
 def build_file_artifact(spec: FileSpec, facts: ContentFacts, detected_format: str, detected_mime: str) -> Artifact:
@@ -98,7 +99,7 @@ def build_file_artifact(spec: FileSpec, facts: ContentFacts, detected_format: st
         storage_location=location,
         materializations=[Materialization(
             materialization_id=f"mat_{file_id}", uri=location, format=spec.mime_type, persistent=False,
-            size_bytes=facts.size,
+            size_bytes=facts.size, materialization_type=spec.materialization_type,
         )],
         materialization_pending=True,
         boundary_contract_id=spec.boundary_contract_id or boundary_contract_for(spec.tenant_id, file_id),
@@ -135,7 +136,7 @@ def ingest_response(artifact: Artifact, deduplicated: bool) -> dict[str, Any]:
     }
 
 
-def register_file(tx: Tx, candidate: Artifact, *, announce_duplicate: bool = False) -> tuple[Artifact, bool, Outcome]:
+def register_file(tx: Tx, candidate: Artifact, *, announce_duplicate: bool = False) -> tuple[Artifact, bool, Result]:
     """Create the file artifact unless the same bytes already exist in this session. Call after the tx's other reads.
 
     A tombstone does not block: ingesting deleted bytes again brings the file back as new working material.
@@ -149,9 +150,9 @@ def register_file(tx: Tx, candidate: Artifact, *, announce_duplicate: bool = Fal
     if existing is not None:
         events = [artifact_event("artifact_ingested", existing, execution_id, ingestion_type=candidate.ingestion_type,
                                  file_size=existing.file_size, upload_id=upload_id, deduplicated=True)] if announce_duplicate else []
-        return existing, True, Outcome(201, ingest_response(existing, True), events=events, stage_detail={
+        return existing, True, Result(ingest_response(existing, True), events=events, detail={
             "artifact_id": existing.artifact_id, "deduplicated": True})
     event = artifact_event("artifact_ingested", candidate, execution_id, ingestion_type=candidate.ingestion_type,
                            file_size=candidate.file_size, upload_id=upload_id, deduplicated=False)
-    return candidate, False, Outcome(201, ingest_response(candidate, False), artifacts=[candidate], events=[event],
-                                     stage_detail={"artifact_id": candidate.artifact_id, "deduplicated": False})
+    return candidate, False, Result(ingest_response(candidate, False), artifacts=[candidate], events=[event],
+                                    detail={"artifact_id": candidate.artifact_id, "deduplicated": False})

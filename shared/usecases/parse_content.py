@@ -10,13 +10,16 @@ from shared.domain.intents import ParseContentParams
 from shared.domain.models import PendingIntent
 from shared.domain.states import IntentStatus
 from shared.ports import Tx
-from shared.runtime.context import ExecutionContext, Outcome
+from shared.runtime.context import Result
 from shared.runtime.registry import register_intent
+from shared.runtime.uow import UnitOfWork
 from shared.usecases.pending_intents import MAX_LIST, dispatch_lease, parseable_file, update_intent_status
 
 
-def handle_parse_content(ctx: ExecutionContext, params: ParseContentParams) -> Outcome:
-    def step(tx: Tx) -> Outcome:
+def handle_parse_content(params: ParseContentParams, uow: UnitOfWork) -> Result:
+    ctx = uow.context
+
+    def step(tx: Tx) -> Result:
         parseable_file(tx.get_artifact(ctx.tenant_id, params.file_id), params.file_id)
         mine = [i for i in tx.find_intents(ctx.tenant_id, target_artifact_id=params.file_id, limit=MAX_LIST)
                 if i.intent_type == "parse_content"]
@@ -46,18 +49,19 @@ def handle_parse_content(ctx: ExecutionContext, params: ParseContentParams) -> O
             )
             resumed = False
         running_intent = update_intent_status(intent, IntentStatus.IN_PROGRESS, execution_id=ctx.execution_id,
-                                              **dispatch_lease(ctx.services))
+                                              **dispatch_lease(uow.services))
         tx.put_intent(running_intent)
         body = {"intent_id": running_intent.intent_id, "status": running_intent.status.value, "file_id": params.file_id,
                 "ingestion_profile": running_intent.context.get("ingestion_profile"), "resumed_pending_intent": resumed}
-        return Outcome(
-            202, body, commands=[parse_command(running_intent, ctx.execution_id)],
+        return Result(
+            body, commands=[parse_command(running_intent, ctx.execution_id)],
             events=[intent_event("intent_dispatched", running_intent, ctx.execution_id)],
             complete=False, intent_id=running_intent.intent_id,
-            stage_detail={"intent_id": running_intent.intent_id, "resumed_pending_intent": resumed},
+            detail={"intent_id": running_intent.intent_id, "resumed_pending_intent": resumed},
         )
 
-    return ctx.transact(step)
+    return uow.commit(step)
 
 
-register_intent("parse_content", ParseContentParams, handle_parse_content, "Parse a file with an ingestion profile.")
+register_intent("parse_content", ParseContentParams, handle_parse_content, "Parse a file with an ingestion profile.",
+                success_status=202)

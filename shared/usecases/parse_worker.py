@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.bootstrap import Services
 from shared.domain.errors import Duplicate, PermanentError, TransientError
 from shared.domain.events import artifact_event, intent_event
 from shared.domain.ids import new_id, parsed_id_for
@@ -27,10 +26,12 @@ from shared.domain.models import (
     StageEntry,
     utcnow,
 )
-from shared.domain.states import IntentStatus, LifecycleState
+from shared.domain.states import IntentStatus, LifecycleState, Stage
 from shared.logs import get_logger, log_context
-from shared.ports import Tx
-from shared.runtime.context import Outcome, commit_outcome
+from shared.ports import Services, Tx
+from shared.runtime.context import Result
+from shared.runtime.lifecycle import ExecutionLifecycleManager
+from shared.runtime.uow import UnitOfWork
 from shared.usecases.objects import gs_uri, parsed_prefix, split_gs_uri
 from shared.usecases.pending_intents import update_intent_status
 
@@ -54,13 +55,17 @@ class ParseTask(BaseModel):
 
 @dataclass(frozen=True)
 class WorkResult:
-    status: str  # completed | failed | duplicate | lease_held | retry
-    http_status: int
+    status: str  # completed | failed | duplicate | lease_held | exhausted | retry (the edge asks Cloud Tasks to retry)
     detail: dict[str, Any]
 
 
+def _uow(services: Services, task: ParseTask, execution_id: str | None = None) -> UnitOfWork:
+    return ExecutionLifecycleManager(services).resume(task.tenant_id, execution_id or task.execution_id, "parse_content",
+                                                     session_id="platform", user_id=None)
+
+
 def _fail_step(intent_id: str, tenant_id: str, reason: str, code: str) -> Any:
-    def step(tx: Tx) -> Outcome:
+    def step(tx: Tx) -> Result:
         intent = tx.get_intent(tenant_id, intent_id)
         if intent is None or intent.status != IntentStatus.IN_PROGRESS:
             raise Duplicate()
@@ -68,8 +73,8 @@ def _fail_step(intent_id: str, tenant_id: str, reason: str, code: str) -> Any:
                                       lease_owner=None, lease_expires_at=None)
         tx.put_intent(failed)
         execution_id = intent.execution_id or ""
-        return Outcome(200, {}, events=[intent_event("intent_failed", failed, execution_id, reason=reason, error_code=code)],
-                       failure=(reason, code), stage_detail={"attempts": intent.attempts})
+        return Result(events=[intent_event("intent_failed", failed, execution_id, reason=reason, error_code=code)],
+                      failure=(reason, code), detail={"attempts": intent.attempts})
     return step
 
 
@@ -80,20 +85,20 @@ def _claim(services: Services, task: ParseTask, worker_id: str) -> PendingIntent
         intent = tx.get_intent(task.tenant_id, task.intent_id)
         now = utcnow()
         if intent is None or intent.status != IntentStatus.IN_PROGRESS:
-            return WorkResult("duplicate", 200, {"reason": "intent is not in progress"})
+            return WorkResult("duplicate", {"reason": "intent is not in progress"})
         if intent.lease_owner and intent.lease_expires_at and intent.lease_expires_at > now:
-            return WorkResult("lease_held", 200, {"reason": "another worker holds the lease"})
+            return WorkResult("lease_held", {"reason": "another worker holds the lease"})
         attempts = intent.attempts + 1
         if attempts > settings.max_parse_attempts:
-            return WorkResult("exhausted", 200, {"attempts": intent.attempts})
+            return WorkResult("exhausted", {"attempts": intent.attempts})
         claimed = intent.model_copy(update={"attempts": attempts, "lease_owner": worker_id, "updated_at": now,
                                             "lease_expires_at": now + timedelta(seconds=settings.lease_seconds)})
         tx.put_intent(claimed)
         tx.log_stage(task.tenant_id, intent.execution_id or task.execution_id,
-                     StageEntry(stage="claimed", detail={"attempt": attempts, "worker": worker_id}))
+                     StageEntry(stage=Stage.CLAIMED, detail={"attempt": attempts, "worker": worker_id}))
         return claimed
 
-    claimed, _ = services.store.run_in_transaction(step)
+    claimed = _uow(services, task).commit(step)
     if isinstance(claimed, WorkResult) and claimed.status == "exhausted":
         reason = f"Gave up after {settings.max_parse_attempts} attempts."
         return _finish_failure(services, task, reason, "MAX_ATTEMPTS_EXCEEDED")
@@ -104,11 +109,11 @@ def _finish_failure(services: Services, task: ParseTask, reason: str, code: str)
     intent = services.store.get_intent(task.tenant_id, task.intent_id)
     execution_id = (intent.execution_id if intent else None) or task.execution_id
     try:
-        commit_outcome(services, task.tenant_id, execution_id, _fail_step(task.intent_id, task.tenant_id, reason, code), "parse_content")
+        _uow(services, task, execution_id).commit(_fail_step(task.intent_id, task.tenant_id, reason, code))
     except Duplicate:
-        return WorkResult("duplicate", 200, {})
+        return WorkResult("duplicate", {})
     log.warning("parse failed", extra={"fields": {"intent_id": task.intent_id, "error_code": code, "reason": reason}})
-    return WorkResult("failed", 200, {"error_code": code, "error": reason})
+    return WorkResult("failed", {"error_code": code, "error": reason})
 
 
 def _release(services: Services, task: ParseTask, worker_id: str, error: str) -> None:
@@ -120,9 +125,9 @@ def _release(services: Services, task: ParseTask, worker_id: str, error: str) ->
             return
         tx.put_intent(intent.model_copy(update={"lease_owner": None, "lease_expires_at": utcnow(), "last_error": error[:500]}))
         tx.log_stage(task.tenant_id, intent.execution_id or task.execution_id,
-                     StageEntry(stage="attempt_failed", detail={"attempt": intent.attempts, "error": error[:500]}))
+                     StageEntry(stage=Stage.ATTEMPT_FAILED, detail={"attempt": intent.attempts, "error": error[:500]}))
 
-    services.store.run_in_transaction(step)
+    _uow(services, task).commit(step)
 
 
 def _parse_to_derived(services: Services, source: Artifact, intent: PendingIntent, parsed_id: str) -> Any:
@@ -190,11 +195,11 @@ def handle_parse_task(services: Services, task: ParseTask) -> WorkResult:
         except Exception as exc:
             log.warning("parse attempt failed; will retry", exc_info=not isinstance(exc, TransientError))
             _release(services, task, worker_id, str(exc))
-            return WorkResult("retry", 503, {"error": "transient failure; retried with backoff"})
+            return WorkResult("retry", {"error": "transient failure; retried with backoff"})
         parsed = _build_parsed(source, intent, parsed_id, result, derived, prefix, execution_id,
                                services.settings.working_material_ttl_days)
 
-        def complete(tx: Tx) -> Outcome:
+        def complete(tx: Tx) -> Result:
             current = tx.get_intent(task.tenant_id, intent.intent_id)
             if current is None or current.lease_owner != worker_id or current.status != IntentStatus.IN_PROGRESS:
                 raise Duplicate()  # the lease was lost; whoever holds it writes the same artifact
@@ -202,14 +207,14 @@ def handle_parse_task(services: Services, task: ParseTask) -> WorkResult:
                                         lease_owner=None, lease_expires_at=None, last_error=None)
             tx.put_intent(done)
             body = {"artifact_id": parsed_id, "intent_id": intent.intent_id}
-            return Outcome(200, body, artifacts=[parsed], intent_id=intent.intent_id,
-                           events=[artifact_event("parse_completed", parsed, execution_id, source_artifact_id=source.artifact_id,
+            return Result(body, artifacts=[parsed], intent_id=intent.intent_id,
+                          events=[artifact_event("parse_completed", parsed, execution_id, source_artifact_id=source.artifact_id,
                                                   intent_id=intent.intent_id, record_count=parsed.semantic_descriptor.record_count)],
-                           stage_detail={"artifact_id": parsed_id, "record_count": parsed.semantic_descriptor.record_count})
+                          detail={"artifact_id": parsed_id, "record_count": parsed.semantic_descriptor.record_count})
 
         try:
-            commit_outcome(services, task.tenant_id, execution_id, complete, "parse_content")
+            _uow(services, task, execution_id).commit(complete)
         except Duplicate:
-            return WorkResult("duplicate", 200, {"reason": "lease lost"})
+            return WorkResult("duplicate", {"reason": "lease lost"})
         log.info("parse completed", extra={"fields": {"artifact_id": parsed_id}})
-        return WorkResult("completed", 200, {"artifact_id": parsed_id})
+        return WorkResult("completed", {"artifact_id": parsed_id})

@@ -8,14 +8,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from shared.bootstrap import Services
+from pydantic import Field
+
 from shared.domain.errors import BadRequest, Conflict, NotFound, ValidationFailed, echo
 from shared.domain.events import intent_event
 from shared.domain.ids import new_id, safe_artifact_id
-from shared.domain.intents import CreatePendingIntentBody
+from shared.domain.intents import CreatePendingIntentBody, Params
 from shared.domain.models import Artifact, PendingIntent, utcnow
 from shared.domain.states import IntentStatus, LifecycleState, check_intent_transition
-from shared.ports import Principal, Tx
+from shared.ports import Principal, Services, Tx
+from shared.runtime.context import Result
+from shared.runtime.registry import register_intent
+from shared.runtime.uow import UnitOfWork
 from shared.usecases.reads import parse_page_size
 
 MAX_LIST = 100
@@ -38,31 +42,33 @@ def update_intent_status(intent: PendingIntent, target: IntentStatus, **changes:
     return intent.model_copy(update={"status": target, "updated_at": utcnow(), **changes})
 
 
-def create_pending_intent(services: Services, principal: Principal, body: CreatePendingIntentBody, request_id: str) -> dict[str, Any]:
+def create_pending_intent(body: CreatePendingIntentBody, uow: UnitOfWork) -> Result:
+    """The user's profile choice, kept on a pending intent (never on the artifact); the newest choice replaces any
+    earlier pending one for the same file and intent type."""
+    ctx = uow.context
     intent = PendingIntent(
-        intent_id=new_id("intent"), intent_type=body.intent_type, tenant_id=principal.tenant_id,
-        session_id=principal.session_id, user_id=principal.user_id, target_artifact_id=body.target_artifact_id,
-        context=body.context.model_dump(),
+        intent_id=new_id("intent"), intent_type=body.intent_type, tenant_id=ctx.tenant_id,
+        session_id=ctx.session_id, user_id=ctx.user_id, target_artifact_id=body.target_artifact_id,
+        context=body.context.model_dump(), execution_id=None,
     )
 
-    def step(tx: Tx) -> list[PendingIntent]:
-        parseable_file(tx.get_artifact(principal.tenant_id, body.target_artifact_id), body.target_artifact_id)
-        earlier = [i for i in tx.find_intents(principal.tenant_id, target_artifact_id=body.target_artifact_id,
+    def step(tx: Tx) -> Result:
+        parseable_file(tx.get_artifact(ctx.tenant_id, body.target_artifact_id), body.target_artifact_id)
+        earlier = [i for i in tx.find_intents(ctx.tenant_id, target_artifact_id=body.target_artifact_id,
                                               status=IntentStatus.PENDING.value, limit=MAX_LIST)
                    if i.intent_type == body.intent_type]
-        replaced = []
+        events = []
         for old in earlier:
             cancelled = update_intent_status(old, IntentStatus.CANCELLED, superseded_by=intent.intent_id)
             tx.put_intent(cancelled)
-            tx.stage_event(intent_event("intent_cancelled", cancelled, request_id, superseded_by=intent.intent_id))
-            replaced.append(cancelled)
+            events.append(intent_event("intent_cancelled", cancelled, ctx.execution_id, superseded_by=intent.intent_id))
         tx.put_intent(intent)
-        tx.stage_event(intent_event("intent_pending", intent, request_id))
-        return replaced
+        events.append(intent_event("intent_pending", intent, ctx.execution_id))
+        replaced = [i.intent_id for i in earlier]
+        return Result({**intent.to_json(), "replaced_intent_ids": replaced}, events=events, intent_id=intent.intent_id,
+                      detail={"intent_id": intent.intent_id, "replaced_intent_ids": replaced})
 
-    replaced, staged = services.store.run_in_transaction(step)
-    services.relay.deliver(staged)
-    return {**intent.to_json(), "replaced_intent_ids": [i.intent_id for i in replaced]}
+    return uow.commit(step)
 
 
 def list_pending_intents(
@@ -80,23 +86,34 @@ def list_pending_intents(
     return {"intents": [i.to_json() for i in page.items], "next_page_token": page.next_page_token}
 
 
-def cancel_pending_intent(services: Services, principal: Principal, intent_id: str, request_id: str) -> dict[str, Any]:
-    def step(tx: Tx) -> PendingIntent:
-        intent = tx.get_intent(principal.tenant_id, intent_id)
+class CancelPendingIntentParams(Params):
+    intent_id: str = Field(min_length=1, max_length=128)
+
+
+def cancel_pending_intent(params: CancelPendingIntentParams, uow: UnitOfWork) -> Result:
+    ctx = uow.context
+
+    def step(tx: Tx) -> Result:
+        intent = tx.get_intent(ctx.tenant_id, params.intent_id)
         if intent is None:
-            raise NotFound(f"Intent {echo(intent_id)} not found.", code="INTENT_NOT_FOUND")
+            raise NotFound(f"Intent {echo(params.intent_id)} not found.", code="INTENT_NOT_FOUND")
         if intent.status == IntentStatus.CANCELLED:
-            return intent  # cancelling twice is a no-op
+            return Result(intent.to_json(), detail={"intent_id": intent.intent_id, "already_cancelled": True})
         cancelled = update_intent_status(intent, IntentStatus.CANCELLED, lease_expires_at=None)
         tx.put_intent(cancelled)
-        tx.stage_event(intent_event("intent_cancelled", cancelled, request_id))
-        return cancelled
+        return Result(cancelled.to_json(), events=[intent_event("intent_cancelled", cancelled, ctx.execution_id)],
+                      detail={"intent_id": cancelled.intent_id})
 
-    cancelled, staged = services.store.run_in_transaction(step)
-    services.relay.deliver(staged)
-    return cancelled.to_json()
+    return uow.commit(step)
 
 
 def dispatch_lease(services: Services) -> dict[str, Any]:
     """A dispatched intent carries a deadline even before a worker claims it, so a lost task is swept up."""
     return {"lease_owner": None, "lease_expires_at": utcnow() + timedelta(seconds=services.settings.lease_seconds)}
+
+
+register_intent("create_pending_intent", CreatePendingIntentBody, create_pending_intent,
+                "Keep the user's ingestion profile choice as a durable, resumable pending intent.", success_status=201,
+                exposed=False)
+register_intent("cancel_pending_intent", CancelPendingIntentParams, cancel_pending_intent,
+                "Cancel a pending intent.", exposed=False)

@@ -9,14 +9,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.bootstrap import Services
 from shared.domain.events import intent_event, parse_command
 from shared.domain.ids import new_id, stable_key
-from shared.domain.models import Event, Execution, StageEntry
+from shared.domain.intents import Intent
+from shared.domain.models import Event, Execution
 from shared.domain.states import ExecutionStatus, IntentStatus, LifecycleState
 from shared.logs import get_logger
-from shared.ports import Tx
-from shared.runtime.context import Outcome, write_outcome
+from shared.ports import Services, Tx
+from shared.runtime.context import ExecutionContext, Result
+from shared.runtime.lifecycle import ExecutionLifecycleManager, opening_stages
 from shared.usecases.pending_intents import dispatch_lease, update_intent_status
 
 log = get_logger(__name__)
@@ -49,9 +50,13 @@ def auto_dispatch(services: Services, event: Event) -> str:
     if not upload_id or not file_id:
         return "no_upload"
     dedup_key = stable_key("reaction", "auto_dispatch", event.event_id)
-    execution_id = new_id("exec")
+    lifecycle = ExecutionLifecycleManager(services)
+    platform_intent = Intent.for_platform("parse_content", tenant_id=event.tenant_id,
+                                          session_id=str(event.data.get("session_id") or "platform"), user_id=None,
+                                          metadata={"event_id": event.event_id})
+    ctx = ExecutionContext.for_intent(platform_intent, new_id("exec"), services)
 
-    def step(tx: Tx) -> str:
+    def step(tx: Tx) -> Result | str:
         if tx.seen(dedup_key):
             return "duplicate"
         waiting = [i for i in tx.find_intents(event.tenant_id, upload_id=upload_id, status=IntentStatus.PENDING.value)
@@ -61,25 +66,24 @@ def auto_dispatch(services: Services, event: Event) -> str:
         if not waiting or artifact is None or artifact.lifecycle_state not in (LifecycleState.PENDING, LifecycleState.READY):
             return "nothing_waiting"
         intent = waiting[0]
+        # The execution is opened in the same transaction as the dispatch, so an event that finds nothing to do
+        # costs no execution, and a crash leaves neither.
         tx.create_execution(Execution(
-            execution_id=execution_id, tenant_id=intent.tenant_id, intent_type="parse_content", intent_id=intent.intent_id,
-            session_id=intent.session_id, user_id=intent.user_id, status=ExecutionStatus.RUNNING,
-            stages=[StageEntry(stage="accepted", detail={"trigger": "auto_dispatch", "event_id": event.event_id}),
-                    StageEntry(stage="started")],
+            execution_id=ctx.execution_id, tenant_id=intent.tenant_id, intent_type="parse_content",
+            intent_id=intent.intent_id, session_id=intent.session_id, user_id=intent.user_id,
+            solution_id=artifact.solution_id, status=ExecutionStatus.RUNNING, metadata={"trigger": "auto_dispatch"},
+            stages=opening_stages({"intent_id": intent.intent_id, "trigger": "auto_dispatch", "event_id": event.event_id},
+                                  artifact.solution_id),
         ))
         running = update_intent_status(intent.model_copy(update={"target_artifact_id": file_id}), IntentStatus.IN_PROGRESS,
-                                       execution_id=execution_id, **dispatch_lease(services))
+                                       execution_id=ctx.execution_id, **dispatch_lease(services))
         tx.put_intent(running)
-        write_outcome(tx, event.tenant_id, execution_id, Outcome(
-            202, {}, commands=[parse_command(running, execution_id)],
-            events=[intent_event("intent_dispatched", running, execution_id, trigger="auto_dispatch")],
-            complete=False, intent_id=running.intent_id, stage_detail={"intent_id": running.intent_id, "file_id": file_id}))
-        return "dispatched"
+        return Result(commands=[parse_command(running, ctx.execution_id)],
+                      events=[intent_event("intent_dispatched", running, ctx.execution_id, trigger="auto_dispatch")],
+                      complete=False, intent_id=running.intent_id, detail={"intent_id": running.intent_id, "file_id": file_id})
 
-    result, staged = services.store.run_in_transaction(step)
-    if staged:
-        services.relay.deliver(staged)
-    return result
+    value = lifecycle.unit_of_work(ctx).commit(step)
+    return "dispatched" if isinstance(value, Result) else value
 
 
 REACTIONS: dict[str, Any] = {"artifact_ingested": auto_dispatch}

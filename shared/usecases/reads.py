@@ -11,14 +11,13 @@ from typing import Any
 
 from shared.domain.errors import BadRequest, Conflict, NotFound, echo
 from shared.domain.lineage import walk_provenance
-from shared.domain.models import Artifact, Materialization, utcnow
+from shared.domain.models import ARTIFACT_TYPES, Artifact, Materialization, utcnow
 from shared.domain.states import LifecycleState, PayloadState
 from shared.ports import BlobStore, Principal, Store
 from shared.settings import Settings
 from shared.usecases.objects import split_gs_uri
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "api" / "openapi.json"
-ARTIFACT_TYPES = ("file", "parsed_content")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 _TRUE = {"true", "1", "yes"}
@@ -200,7 +199,7 @@ def list_artifacts(
     store: Store, principal: Principal, *, artifact_type: str | None, lifecycle_state: str | None,
     session_id: str | None, page_size: str | None, page_token: str | None,
 ) -> dict[str, Any]:
-    _check_choice("artifact_type", artifact_type, ARTIFACT_TYPES)
+    _check_choice("artifact_type", artifact_type, tuple(sorted(ARTIFACT_TYPES)))
     _check_choice("lifecycle_state", lifecycle_state, tuple(s.value for s in LifecycleState))
     if session_id is not None and len(session_id) > 128:
         raise BadRequest("session_id is too long.", code="INVALID_SESSION_ID")

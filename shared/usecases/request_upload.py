@@ -12,8 +12,9 @@ from shared.domain.ids import new_id
 from shared.domain.intents import RequestUploadParams
 from shared.domain.models import PendingIntent, Upload, utcnow
 from shared.ports import Tx
-from shared.runtime.context import ExecutionContext, Outcome
+from shared.runtime.context import Result
 from shared.runtime.registry import register_intent
+from shared.runtime.uow import UnitOfWork
 from shared.settings import MAX_UPLOAD_BYTES
 from shared.usecases.objects import upload_object
 
@@ -29,15 +30,16 @@ def upload_headers(mime_type: str) -> dict[str, str]:
     }
 
 
-def handle_request_upload(ctx: ExecutionContext, params: RequestUploadParams) -> Outcome:
-    settings = ctx.services.settings
+def handle_request_upload(params: RequestUploadParams, uow: UnitOfWork) -> Result:
+    ctx = uow.context
+    settings = uow.services.settings
     if params.file_size > settings.max_upload_bytes:
         raise PayloadTooLarge(FILE_TOO_LARGE_MESSAGE, code="FILE_TOO_LARGE")
     upload_id = new_id("upl")
     object_name = upload_object(ctx.tenant_id, ctx.session_id, upload_id)
     headers = upload_headers(params.mime_type)
     signed_headers = {k: v for k, v in headers.items() if k != "Content-Type"}
-    url = ctx.services.blobs.signed_put_url(
+    url = uow.services.blobs.signed_put_url(
         settings.uploads_bucket, object_name, params.mime_type, signed_headers, settings.upload_url_ttl_seconds
     )
     now = utcnow()
@@ -54,7 +56,11 @@ def handle_request_upload(ctx: ExecutionContext, params: RequestUploadParams) ->
         bucket=settings.uploads_bucket, object_name=object_name, ui_name=params.ui_name, filename=filename,
         mime_type=params.mime_type, file_type=params.file_type, declared_size=params.file_size,
         pending_intent_id=pending.intent_id if pending else None, execution_id=ctx.execution_id, expires_at=expires_at,
+        # The seed's context metadata, honoured when the finalize event ingests the object.
+        boundary_contract_id=ctx.boundary_contract_id, materialization_type=ctx.materialization_type,
+        solution_id=ctx.solution_id,
     )
+    ctx.materialization_backing_store  # noqa: B018 - refuses an unsupported backing store
     body: dict[str, Any] = {
         "upload_id": upload_id, "upload_url": url, "method": "PUT", "headers": headers,
         "expires_at": expires_at.isoformat(), "object_name": object_name, "bucket": settings.uploads_bucket,
@@ -63,16 +69,17 @@ def handle_request_upload(ctx: ExecutionContext, params: RequestUploadParams) ->
     if pending:
         body["pending_intent_id"] = pending.intent_id
 
-    def step(tx: Tx) -> Outcome:
+    def step(tx: Tx) -> Result:
         tx.put_upload(upload)
         events = []
         if pending:
             tx.put_intent(pending)
             events.append(intent_event("intent_pending", pending, ctx.execution_id, upload_id=upload_id))
-        return Outcome(201, body, events=events, intent_id=pending.intent_id if pending else None,
-                       stage_detail={"upload_id": upload_id})
+        return Result(body, events=events, intent_id=pending.intent_id if pending else None,
+                      detail={"upload_id": upload_id})
 
-    return ctx.transact(step)
+    return uow.commit(step)
 
 
-register_intent("request_upload", RequestUploadParams, handle_request_upload, "Issue a signed upload URL.")
+register_intent("request_upload", RequestUploadParams, handle_request_upload, "Issue a signed upload URL.",
+                success_status=201)

@@ -16,10 +16,12 @@ from shared.domain.events import artifact_event
 from shared.domain.ids import stable_key
 from shared.domain.intents import SaveMaterializationParams
 from shared.domain.models import Artifact, Materialization, utcnow
+from shared.domain.retention import record_expiry
 from shared.domain.states import LifecycleState, PayloadState, check_lifecycle_transition
 from shared.ports import BlobStore, Tx
-from shared.runtime.context import ExecutionContext, Outcome
+from shared.runtime.context import Result
 from shared.runtime.registry import register_intent
+from shared.runtime.uow import UnitOfWork
 from shared.usecases.objects import gs_uri, record_prefix, split_gs_uri
 from shared.usecases.reads import payload_expired
 
@@ -121,7 +123,7 @@ def saved_artifact(artifact: Artifact, copies: list[RecordCopy], sizes: dict[str
         "outputs": outputs,
         "retention_policy": retention_policy,
         "payload_state": PayloadState.LIVE,
-        "expires_at": None,
+        "expires_at": record_expiry(retention_policy, now),  # the sweep enforces it
         "updated_at": now,
     })
 
@@ -143,8 +145,9 @@ def _working_payload_gone(blobs: BlobStore, copies: list[RecordCopy]) -> bool:
     return False
 
 
-def handle_save(ctx: ExecutionContext, params: SaveMaterializationParams) -> Outcome:
-    services = ctx.services
+def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
+    ctx = uow.context
+    services = uow.services
     artifact = services.store.get_artifact(ctx.tenant_id, params.artifact_id)
     if artifact is None:
         raise artifact_not_found(params.artifact_id)
@@ -166,14 +169,13 @@ def handle_save(ctx: ExecutionContext, params: SaveMaterializationParams) -> Out
         copies, sizes = [], {}
     retention = params.retention_policy or DEFAULT_RETENTION
 
-    def step(tx: Tx) -> Outcome:
+    def step(tx: Tx) -> Result:
         current = tx.get_artifact(ctx.tenant_id, params.artifact_id)
         if current is None:
             raise artifact_not_found(params.artifact_id)
         check_saveable(current, params)
         if current.lifecycle_state == LifecycleState.READY:
-            return Outcome(200, save_response(current), stage_detail={"artifact_id": current.artifact_id,
-                                                                     "already_saved": True})
+            return Result(save_response(current), detail={"artifact_id": current.artifact_id, "already_saved": True})
         check_sources(current, [tx.get_artifact(ctx.tenant_id, pid) for pid in current.lineage.derived_from])
         if [c.name for c in record_copies(current, services.settings.records_bucket)] != [c.name for c in copies]:
             raise Conflict("The artifact changed while it was being saved; retry.", code="CONCURRENT_MODIFICATION")
@@ -183,11 +185,11 @@ def handle_save(ctx: ExecutionContext, params: SaveMaterializationParams) -> Out
             boundary_contract_id=saved.boundary_contract_id,
             record_uris=[m.uri for m in saved.materializations if m.persistent],
         )
-        return Outcome(200, save_response(saved), artifacts=[saved], events=[event], stage_detail={
+        return Result(save_response(saved), artifacts=[saved], events=[event], detail={
             "artifact_id": saved.artifact_id, "already_saved": False, "boundary_contract_id": saved.boundary_contract_id,
             "retention_policy": retention})
 
-    return ctx.transact(step)
+    return uow.commit(step)
 
 
 register_intent(

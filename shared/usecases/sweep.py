@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from shared.bootstrap import Services
 from shared.domain.errors import Duplicate
 from shared.domain.events import intent_event, parse_command
 from shared.domain.models import Execution, PendingIntent, StageEntry, utcnow
-from shared.domain.states import ExecutionStatus, IntentStatus
+from shared.domain.states import ExecutionStatus, IntentStatus, Stage
 from shared.logs import get_logger
-from shared.ports import Tx
-from shared.runtime.context import Outcome, commit_outcome
+from shared.ports import Services, Tx
+from shared.runtime.context import Result
+from shared.runtime.lifecycle import ExecutionLifecycleManager
 from shared.usecases.pending_intents import dispatch_lease, update_intent_status
+from shared.usecases.retention import expire_artifact
 
 log = get_logger(__name__)
 
@@ -23,7 +24,7 @@ def _redispatch(services: Services, stale: PendingIntent) -> str:
     max_attempts = services.settings.max_parse_attempts
     execution_id = stale.execution_id or ""
 
-    def step(tx: Tx) -> Outcome:
+    def step(tx: Tx) -> Result:
         intent = tx.get_intent(stale.tenant_id, stale.intent_id)
         now = utcnow()
         if (intent is None or intent.status != IntentStatus.IN_PROGRESS or intent.lease_expires_at is None
@@ -34,18 +35,20 @@ def _redispatch(services: Services, stale: PendingIntent) -> str:
             failed = update_intent_status(intent, IntentStatus.FAILED, last_error=reason,
                                           error_code="MAX_ATTEMPTS_EXCEEDED", lease_owner=None, lease_expires_at=None)
             tx.put_intent(failed)
-            return Outcome(200, {}, events=[intent_event("intent_failed", failed, execution_id, reason=reason)],
-                           failure=(reason, "MAX_ATTEMPTS_EXCEEDED"))
+            return Result(events=[intent_event("intent_failed", failed, execution_id, reason=reason)],
+                          failure=(reason, "MAX_ATTEMPTS_EXCEEDED"))
         again = intent.model_copy(update={**dispatch_lease(services), "updated_at": now})
         tx.put_intent(again)
-        tx.log_stage(intent.tenant_id, execution_id, StageEntry(stage="redispatched", detail={"after_attempts": intent.attempts}))
-        return Outcome(202, {}, commands=[parse_command(again, execution_id, dispatch_round=intent.attempts + 1)], complete=False)
+        tx.log_stage(intent.tenant_id, execution_id, StageEntry(stage=Stage.REDISPATCHED, detail={"after_attempts": intent.attempts}))
+        return Result(commands=[parse_command(again, execution_id, dispatch_round=intent.attempts + 1)], complete=False)
 
+    uow = ExecutionLifecycleManager(services).resume(stale.tenant_id, execution_id, "parse_content",
+                                                     session_id=stale.session_id, user_id=stale.user_id)
     try:
-        outcome = commit_outcome(services, stale.tenant_id, execution_id, step, "parse_content")
+        result = uow.commit(step)
     except Duplicate:
         return "skipped"
-    return "failed" if outcome.failure else "redispatched"
+    return "failed" if result.failure else "redispatched"
 
 
 def _abandon(services: Services, execution: Execution) -> str:
@@ -58,16 +61,18 @@ def _abandon(services: Services, execution: Execution) -> str:
             return "alive"
     reason = "Abandoned: the process handling this execution stopped before finishing. Submit the intent again."
 
-    def step(tx: Tx) -> str:
+    def step(tx: Tx) -> Result | str:
         current = tx.get_execution(execution.tenant_id, execution.execution_id)
         if current is None or current.status not in (ExecutionStatus.ACCEPTED, ExecutionStatus.RUNNING) \
                 or current.updated_at != execution.updated_at:
             return "moved_on"
-        tx.log_stage(execution.tenant_id, execution.execution_id, StageEntry(stage="failed", detail={"error_code": "ABANDONED"}),
-                     status=ExecutionStatus.FAILED, error=reason, error_code="ABANDONED")
-        return "abandoned"
+        return Result(failure=(reason, "ABANDONED"))
 
-    return services.store.run_in_transaction(step)[0]
+    uow = ExecutionLifecycleManager(services).resume(execution.tenant_id, execution.execution_id, execution.intent_type,
+                                                     session_id=execution.session_id or "platform",
+                                                     user_id=execution.user_id)
+    value = uow.commit(step)
+    return "abandoned" if isinstance(value, Result) else value
 
 
 def run_sweep(services: Services, limit: int = 200) -> dict[str, Any]:
@@ -82,7 +87,11 @@ def run_sweep(services: Services, limit: int = 200) -> dict[str, Any]:
         for stale_execution in services.store.stale_executions(status.value, cutoff, limit):
             result = _abandon(services, stale_execution)
             executions[result] = executions.get(result, 0) + 1
+    retention: dict[str, int] = {}
+    for stale_artifact in services.store.expired_artifacts(utcnow(), limit):
+        outcome = expire_artifact(services, stale_artifact)
+        retention[outcome] = retention.get(outcome, 0) + 1
     summary = {"outbox": {"delivered": len(report.delivered), "failed": len(report.failed), "skipped": len(report.skipped)},
-               "leases": leases, "executions": executions}
+               "leases": leases, "executions": executions, "retention": retention}
     log.info("sweep finished", extra={"fields": summary})
     return summary

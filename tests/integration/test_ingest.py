@@ -13,7 +13,8 @@ from shared.domain.errors import FILE_TOO_LARGE_MESSAGE, IllegalTransition
 from shared.domain.lineage import root_lineage
 from shared.domain.models import Artifact, ProducedBy
 from shared.domain.states import LifecycleState, UploadStatus
-from shared.runtime.context import Outcome, commit_outcome
+from shared.runtime.context import Result
+from shared.runtime.lifecycle import ExecutionLifecycleManager
 
 INGEST = ("ingest", "ingest_http")
 FINALIZE = ("ingest", "on_upload_finalized", "cloudevent")
@@ -68,20 +69,20 @@ def test_ingest_file_cannot_materialize(services, function_client, auth):
     # And the runtime refuses an ingest step that tries to materialize, before anything is written.
     ready = artifact.model_copy(update={"artifact_id": "file_sneaky", "lifecycle_state": LifecycleState.READY})
     with pytest.raises(IllegalTransition) as err:
-        commit_outcome(services, "tenant-a", resp.get_json()["execution_id"],
-                       lambda tx: Outcome(201, {}, artifacts=[ready]), "ingest_file")
+        ExecutionLifecycleManager(services).resume("tenant-a", resp.get_json()["execution_id"], "ingest_file",
+                                                   session_id="s", user_id="u").commit(lambda tx: Result(artifacts=[ready]))
     assert err.value.code == "MATERIALIZATION_FORBIDDEN"
     assert services.store.get_artifact("tenant-a", "file_sneaky") is None
 
 
 def test_ingest_file_large_payload_rejected(services, function_client, auth):
     from shared.domain.intents import Intent
-    from shared.runtime.lifecycle import ExecutionLifecycleManager
+    from shared.edges.http import outcome_response
 
     huge = "00" * (104_857_600 + 1)
-    status, body = ExecutionLifecycleManager(services).execute(Intent(
+    status, body = outcome_response(ExecutionLifecycleManager(services).execute(Intent(
         intent_id="i", intent_type="ingest_file", tenant_id="tenant-a", session_id="s", user_id="u",
-        parameters={"ui_name": "big.bin", "file_content": huge}))
+        parameters={"ui_name": "big.bin", "file_content": huge})))
     assert status == 413
     assert body["error"] == FILE_TOO_LARGE_MESSAGE and body["error_code"] == "FILE_TOO_LARGE"
     del huge
@@ -220,8 +221,9 @@ def test_finalize_commits_in_one_transaction_and_a_redelivery_writes_nothing(ser
         assert handle_finalize(services, "evt-1", SOURCE, data).outcome == "ingested"
     assert first.transactions == 1 and first.commits_in_transaction == 1
     # The execution log, the state change with its outbox record, and the delivery mark; no claim transaction.
+    # The eight writes of before (two are dedup keys) plus the Data Brain reference, in the same commit.
     assert first.rpcs["commit"] == 3
-    assert first.reads == 5 and first.writes == 8
+    assert first.reads == 5 and first.writes == 9
     for event_id in ("evt-1", "evt-2"):
         with FirestoreMeter() as again:
             assert handle_finalize(services, event_id, SOURCE, data).outcome == "duplicate"

@@ -78,10 +78,11 @@ def test_consumer_processes_a_redelivered_event_once(services, event_tap):
     from shared.runtime.lifecycle import ExecutionLifecycleManager
     from shared.usecases import request_upload  # noqa: F401
 
-    status, body = ExecutionLifecycleManager(services).execute(Intent(
+    outcome = ExecutionLifecycleManager(services).execute(Intent(
         intent_id="i", intent_type="request_upload", tenant_id="tenant-a", session_id="s1", user_id="u",
         parameters={"ui_name": "a.csv", "file_size": 8, "mime_type": "text/csv", "ingestion_profile": "structured"}))
-    assert status == 201
+    assert outcome.ok and outcome.success_status == 201 and outcome.result is not None
+    body = outcome.result.data
     services.blobs.write_bytes_if_absent(services.settings.uploads_bucket, body["object_name"], b"a,b\n1,2\n", "text/csv")
     info = services.blobs.stat(services.settings.uploads_bucket, body["object_name"])
     obj = StorageObjectData(bucket=info.bucket, name=info.name, generation=info.generation, size=info.size)

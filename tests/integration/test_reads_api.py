@@ -256,8 +256,8 @@ def test_execution_returns_status_and_ordered_stages(services, read, function_cl
     body = resp.get_json()
     assert body["execution_id"] == execution_id and body["status"] == "completed"
     assert body["intent_type"] == "ingest_file" and "error" not in body and "tenant_id" not in body
-    assert [s["stage"] for s in body["stages"]] == ["accepted", "started", "artifacts_registered", "events_staged",
-                                                   "completed"]
+    assert [s["stage"] for s in body["stages"]] == ["accept_intent", "create_execution", "execute_intent",
+                                                   "handle_artifacts", "publish_events", "complete_execution"]
     assert all(s["at"] for s in body["stages"])
 
     failed = function_client(*INGEST).post("/v1/intents/ingest_file", json={"parameters": {"file_content": "00"}},

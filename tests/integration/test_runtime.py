@@ -6,6 +6,7 @@ from shared.domain.intents import Intent
 from shared.domain.lineage import derived_lineage, root_lineage, walk_provenance
 from shared.domain.models import Artifact, PendingIntent, ProducedBy
 from shared.domain.states import ExecutionStatus, IntentStatus
+from shared.edges.http import outcome_response
 from shared.runtime.lifecycle import ExecutionLifecycleManager
 
 INGEST = ("ingest", "ingest_http")
@@ -24,7 +25,7 @@ def test_bad_parameters_get_422_with_error_shape_and_a_failed_execution(services
     assert set(body) >= {"error", "error_code", "execution_id", "intent_type"}
     assert body["error_code"] == "MISSING_UI_NAME" and body["intent_type"] == "ingest_file"
     execution, stages = _stages(services, "tenant-a", body["execution_id"])
-    assert stages == ["accepted", "failed"]
+    assert stages == ["accept_intent", "create_execution", "failed"]
     assert execution.status == ExecutionStatus.FAILED and "ui_name" in execution.error
 
 
@@ -34,7 +35,7 @@ def test_execution_log_records_every_stage_of_a_successful_intent(services, func
                        headers=auth())
     assert resp.status_code == 201, resp.get_json()
     execution, stages = _stages(services, "tenant-a", resp.get_json()["execution_id"])
-    assert stages == ["accepted", "started", "artifacts_registered", "events_staged", "completed"]
+    assert stages == ["accept_intent", "create_execution", "execute_intent", "handle_artifacts", "publish_events", "complete_execution"]
     assert execution.status == ExecutionStatus.COMPLETED
     times = [s.at for s in execution.stages]
     assert times == sorted(times)
@@ -42,10 +43,10 @@ def test_execution_log_records_every_stage_of_a_successful_intent(services, func
 
 def test_unknown_intent_type_is_a_404_and_is_logged(services):
     intent = Intent(intent_id="i1", intent_type="teleport", tenant_id="tenant-a", session_id="s", user_id="u")
-    status, body = ExecutionLifecycleManager(services).execute(intent)
+    status, body = outcome_response(ExecutionLifecycleManager(services).execute(intent))
     assert status == 404 and body["error_code"] == "UNKNOWN_INTENT_TYPE"
     execution, stages = _stages(services, "tenant-a", body["execution_id"])
-    assert stages == ["accepted", "failed"] and execution.error_code == "UNKNOWN_INTENT_TYPE"
+    assert stages == ["accept_intent", "create_execution", "failed"] and execution.error_code == "UNKNOWN_INTENT_TYPE"
 
 
 def test_missing_bad_and_foreign_tokens_get_401(services, function_client, token_factory):

@@ -110,7 +110,8 @@ def test_save_makes_a_file_ready_with_a_server_side_record_copy(services, functi
     event = event_tap.wait_for("artifact_saved")
     assert event.json()["data"]["artifact_id"] == file_id and event.json()["data"]["lifecycle_state"] == "READY"
     execution = services.store.get_execution(TENANT, body["execution_id"])
-    assert [s.stage for s in execution.stages] == ["accepted", "started", "artifacts_registered", "events_staged", "completed"]
+    assert [s.stage for s in execution.stages] == ["accept_intent", "create_execution", "execute_intent", "handle_artifacts",
+                                                   "publish_events", "complete_execution"]
 
 
 def test_saving_again_returns_the_same_result_with_no_second_copy_and_no_second_event(

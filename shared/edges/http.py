@@ -12,13 +12,24 @@ from typing import Any
 
 import flask
 
-from shared.bootstrap import Services, get_services
-from shared.domain.errors import BadRequest, DomainError, PermanentError, TransientError, Unauthenticated, echo
+from shared.bootstrap import get_services
+from shared.domain.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    NotFound,
+    PayloadTooLarge,
+    PermanentError,
+    TransientError,
+    Unauthenticated,
+    ValidationFailed,
+    echo,
+)
 from shared.domain.ids import new_id, stable_key
 from shared.domain.intents import Intent, IntentEnvelope
 from shared.logs import get_logger, log_context, trace_from_header
-from shared.ports import Principal
-from shared.runtime.lifecycle import ExecutionLifecycleManager, error_body
+from shared.ports import Principal, Services
+from shared.runtime.lifecycle import ExecutionLifecycleManager, ExecutionOutcome
 from shared.runtime.validation import validate
 
 log = get_logger(__name__)
@@ -28,6 +39,48 @@ CORS_MAX_AGE_SECONDS = "3600"
 MAX_JSON_DEPTH = 64  # deeper than any document the API takes; the parser's own limit is a RecursionError
 RETRY_AFTER_SECONDS = "2"
 MAX_TOKEN_CHARS = 8192  # an Identity Platform ID token is 1-2 KB; refuse anything bigger before decoding it
+# The one place a kind of domain error becomes an HTTP status (most specific first).
+_STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
+    (Unauthenticated, 401), (NotFound, 404), (Conflict, 409), (PayloadTooLarge, 413), (ValidationFailed, 422),
+    (BadRequest, 400),
+)
+
+
+def error_body(message: str, code: str, execution_id: str, intent_type: str, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": message, "error_code": code, "execution_id": execution_id, "intent_type": intent_type}
+    if details:
+        body["details"] = details
+    return body
+
+
+def status_of(exc: Exception) -> int:
+    """Client faults are 4xx; a permanent failure of the input is 422; a transient one 503; anything else is ours."""
+    if isinstance(exc, DomainError):
+        return next((status for kind, status in _STATUS_OF if isinstance(exc, kind)), 400)
+    if isinstance(exc, PermanentError):
+        return 422
+    if isinstance(exc, TransientError):
+        return 503
+    return 500
+
+
+def error_response_body(exc: Exception, execution_id: str, intent_type: str) -> dict[str, Any]:
+    if isinstance(exc, DomainError):
+        return error_body(exc.message, exc.code, execution_id, intent_type, exc.details)
+    if isinstance(exc, PermanentError):
+        return error_body(exc.message, exc.code, execution_id, intent_type)
+    if isinstance(exc, TransientError):
+        return error_body("A dependency is temporarily unavailable; retry with the same Idempotency-Key.", "UNAVAILABLE",
+                          execution_id, intent_type)
+    return error_body("Internal error; it has been logged.", "INTERNAL", execution_id, intent_type)
+
+
+def outcome_response(outcome: ExecutionOutcome) -> tuple[int, dict[str, Any]]:
+    """An execution's outcome as an HTTP answer: every body carries execution_id and intent_type."""
+    if outcome.error is not None:
+        return status_of(outcome.error), error_response_body(outcome.error, outcome.execution_id, outcome.intent_type)
+    data = outcome.result.data if outcome.result is not None else {}
+    return outcome.success_status, {"execution_id": outcome.execution_id, "intent_type": outcome.intent_type, **data}
 
 
 @dataclass
@@ -191,20 +244,17 @@ class HttpApp:
                 with log_context(tenant_id=principal.tenant_id):
                     status, body = route.handler(Call(request, principal, params, services, request_id))
                 return respond(status, body)
-            except DomainError as exc:
-                return respond(exc.status, error_body(exc.message, exc.code, request_id, route.operation, exc.details))
-            except PermanentError as exc:
-                return respond(422, error_body(exc.message, exc.code, request_id, route.operation))
+            except (DomainError, PermanentError) as exc:
+                return respond(status_of(exc), error_response_body(exc, request_id, route.operation))
             except RecursionError:
                 log.warning("input nested too deeply", exc_info=True)
                 return respond(400, error_body("The request is nested too deeply.", "INVALID_JSON", request_id, route.operation))
-            except TransientError:
+            except TransientError as exc:
                 log.warning("transient failure", exc_info=True)
-                message = "A dependency is temporarily unavailable; retry."
-                return respond(503, error_body(message, "UNAVAILABLE", request_id, route.operation))
-            except Exception:
+                return respond(503, error_response_body(exc, request_id, route.operation))
+            except Exception as exc:
                 log.exception("unexpected failure")
-                return respond(500, error_body("Internal error; it has been logged.", "INTERNAL", request_id, route.operation))
+                return respond(500, error_response_body(exc, request_id, route.operation))
 
 
 def submit_intent(intent_type: str) -> Handler:
@@ -216,13 +266,13 @@ def submit_intent(intent_type: str) -> Handler:
         if key is not None and (len(key) > 255 or not _IDEMPOTENCY_KEY.match(key)):
             raise BadRequest("Idempotency-Key must be 1-255 printable characters.", code="INVALID_IDEMPOTENCY_KEY")
         p = call.principal
-        intent = Intent(
-            intent_id=new_id("intent"), intent_type=intent_type, tenant_id=p.tenant_id, session_id=p.session_id,
-            user_id=p.user_id, parameters=envelope.parameters, metadata=envelope.metadata, idempotency_key=key,
+        intent = Intent.create(
+            intent_type, tenant_id=p.tenant_id, session_id=p.session_id, user_id=p.user_id, solution_id=p.solution_id,
+            parameters=envelope.parameters, metadata=envelope.metadata, idempotency_key=key,
         )
         manager = ExecutionLifecycleManager(call.services)
         if key is None:
-            return manager.execute(intent, call.request_id)
+            return outcome_response(manager.execute(intent, call.request_id))
         store = call.services.store
         doc_key = stable_key("idempotency", intent_type, key)
         request_hash = hashlib.sha256(json.dumps(envelope.model_dump(), sort_keys=True, default=str).encode()).hexdigest()
@@ -230,7 +280,7 @@ def submit_intent(intent_type: str) -> Handler:
         if replay is not None:
             return int(replay["status"]), dict(replay["body"])
         try:
-            status, body = manager.execute(intent, call.request_id)
+            status, body = outcome_response(manager.execute(intent, call.request_id))
         except BaseException:
             store.abandon_idempotent(p.tenant_id, doc_key)
             raise
@@ -241,3 +291,12 @@ def submit_intent(intent_type: str) -> Handler:
         return status, body
 
     return handler
+
+
+def run_intent(call: Call, intent_type: str, parameters: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """A route whose body is not the intent envelope (pending intents, deletes) still runs as an intent, so its
+    execution_id names a real execution with the lifecycle's stages."""
+    p = call.principal
+    intent = Intent.create(intent_type, tenant_id=p.tenant_id, session_id=p.session_id, user_id=p.user_id,
+                           solution_id=p.solution_id, parameters=parameters)
+    return outcome_response(ExecutionLifecycleManager(call.services).execute(intent, call.request_id))

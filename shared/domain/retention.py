@@ -1,0 +1,33 @@
+"""Retention policies: how long an artifact and its payload live. The sweep enforces them (documents and payloads
+expire per policy and leave a tombstone that lineage still resolves)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+WORKING_MATERIAL = "working_material"
+# Policies a save may choose, with how long the record of fact lives after the save (None: until deleted).
+RECORD_POLICIES: dict[str, timedelta | None] = {
+    "standard": None,
+    "permanent": None,
+    "ephemeral_30d": timedelta(days=30),
+    "regulatory_7y": timedelta(days=7 * 365 + 2),
+}
+TOMBSTONE_DAYS = 30  # how long an expired artifact's tombstone document is kept before Firestore TTL removes it
+
+
+def record_expiry(policy: str, saved_at: datetime) -> datetime | None:
+    """When a saved record of fact expires under `policy`; None when it does not."""
+    if policy not in RECORD_POLICIES:
+        raise ValueError(f"unknown retention policy {policy!r}")
+    keep = RECORD_POLICIES[policy]
+    return saved_at + keep if keep is not None else None
+
+
+def working_expiry(created_at: datetime, ttl_days: int) -> datetime:
+    """Working material expires unless saved; the bucket lifecycle rule removes its bytes on the same schedule."""
+    return created_at + timedelta(days=ttl_days)
+
+
+def tombstone_purge_at(expired_at: datetime) -> datetime:
+    return expired_at + timedelta(days=TOMBSTONE_DAYS)

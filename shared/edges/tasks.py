@@ -1,0 +1,30 @@
+"""The Cloud Tasks edge: a task body becomes a command, the use case runs, and its result becomes the status that
+tells Cloud Tasks what to do (2xx: done; 503: retry with the queue's backoff)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flask
+from pydantic import BaseModel, ValidationError
+
+from shared.bootstrap import get_services
+from shared.edges.http import respond
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+RETRY_STATUSES = frozenset({"retry"})
+
+
+def run_task[M: BaseModel](request: flask.Request, model: type[M], use_case: Callable[[M], Any]) -> flask.Response:
+    get_services()  # configures logging once per instance
+    try:
+        command = model.model_validate_json(request.get_data())
+    except ValidationError as exc:
+        log.error("malformed task acknowledged", extra={"fields": {"errors": exc.errors(include_input=False, include_url=False)}})
+        return respond(200, {"status": "malformed"})  # a retry cannot fix it
+    result = use_case(command)
+    if result.status in RETRY_STATUSES:
+        return respond(503, {"status": result.status, **result.detail}, {"Retry-After": "5"})
+    return respond(200, {"status": result.status, **result.detail})
