@@ -54,9 +54,8 @@ def create_pending_intent(body: CreatePendingIntentBody, uow: UnitOfWork) -> Res
 
     def step(tx: Tx) -> Result:
         parseable_file(tx.get_artifact(ctx.tenant_id, body.target_artifact_id), body.target_artifact_id)
-        earlier = [i for i in tx.find_intents(ctx.tenant_id, target_artifact_id=body.target_artifact_id,
-                                              status=IntentStatus.PENDING.value, limit=MAX_LIST)
-                   if i.intent_type == body.intent_type]
+        pending, _ = tx.intents_of(ctx.tenant_id, body.intent_type, body.target_artifact_id)
+        earlier = [pending] if pending is not None else []
         events = []
         for old in earlier:
             cancelled = update_intent_status(old, IntentStatus.CANCELLED, superseded_by=intent.intent_id)
