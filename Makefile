@@ -8,12 +8,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-parse.txt requirements-dev.txt
 
-.PHONY: help install up down status demo test test-fast lint typecheck infra-check bench stage clean
+.PHONY: help install up down reset status demo test test-fast lint typecheck infra-check bench bench-load stage clean
 
 help:
 	@echo "make demo   - start the local stack (if needed) and run a full journey"
 	@echo "make test   - lint, type-check, every test tier against the emulators, offline infra checks"
-	@echo "make up | down | status - the local stack;  make bench - benchmarks;  make stage - build function sources"
+	@echo "make up | down | status - the local stack (it keeps its data);  make reset - stop it and start empty"
+	@echo "make bench - benchmarks;  make bench-load - concurrent users through the gateway;  make stage - build function sources"
 
 $(STAMP): $(REQS)
 	@test -n "$(PYTHON)" || { echo "No Python 3.12 found (see the message above)."; exit 1; }
@@ -30,6 +31,9 @@ up: install
 
 down:
 	@if [ -x $(PY) ]; then $(PY) -m dev.stack down; else echo "nothing to stop"; fi
+
+reset:
+	@if [ -x $(PY) ]; then $(PY) -m dev.stack reset; else rm -rf .local/data; fi
 
 status: install
 	$(PY) -m dev.stack status
