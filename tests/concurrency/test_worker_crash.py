@@ -79,8 +79,8 @@ def test_a_worker_killed_mid_parse_is_reclaimed_within_a_minute(stack, token_fac
     victims = _worker_processes(port)
     assert victims, "no parse worker process found"
     assert store.get_intent(tenant, intent_id).status.value == "in_progress", "the parse ended before the kill"
-    for proc in victims:
-        os.killpg(proc.pid, signal.SIGKILL)  # the worker's own process group: started by this session's stack
+    for pgid in {os.getpgid(proc.pid) for proc in victims}:
+        os.killpg(pgid, signal.SIGKILL)  # the worker's own process group (gunicorn and its worker), started by our stack
     killed_at = time.monotonic()
     psutil.wait_procs(victims, timeout=10)
 
