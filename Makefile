@@ -61,6 +61,9 @@ bench: install
 	$(PY) -m bench.ingest
 	$(PY) -m bench.parse
 
+bench-load: install
+	$(PY) -m bench.load
+
 stage: install
 	$(PY) -m dev.stage
 
