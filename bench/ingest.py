@@ -181,12 +181,13 @@ def _upload(services: Any, path: Path, session: str) -> dict[str, Any]:
     from shared.runtime.lifecycle import ExecutionLifecycleManager
     from shared.usecases import request_upload  # noqa: F401 - registers the intent
 
-    status, body = ExecutionLifecycleManager(services).execute(Intent(
+    outcome = ExecutionLifecycleManager(services).execute(Intent(
         intent_id=f"bench-{session}", intent_type="request_upload", tenant_id="tenant-bench", session_id=session,
         user_id="bench", parameters={"ui_name": path.name, "file_size": path.stat().st_size,
                                      "mime_type": "application/octet-stream"}))
-    if status != 201:
-        raise SystemExit(f"request_upload failed: {status} {body}")
+    if outcome.result is None:
+        raise SystemExit(f"request_upload failed: {outcome.error!r}")
+    body = outcome.result.data
     with path.open("rb") as stream:
         resp = requests.put(body["upload_url"], data=stream, headers=body["headers"], timeout=600)
     if resp.status_code != 200:

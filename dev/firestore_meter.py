@@ -28,20 +28,31 @@ def _field(request: Any, name: str) -> Any:
 
 
 class _CountingStream:
-    """Proxies a server stream and counts the documents it yields; anything else (cancel, metadata) passes through."""
+    """Proxies a server stream and counts the documents it yields; anything else (cancel, metadata) passes through.
+    An iterator as well as an iterable: the client calls next() on query streams."""
 
     def __init__(self, inner: Any, on_end: Callable[[int], None]):
         self._inner = inner
+        self._it = iter(inner)
         self._on_end = on_end
         self._docs = 0
+        self._ended = False
 
     def __iter__(self) -> Iterator[Any]:
-        for item in self._inner:
-            pb = getattr(item, "_pb", None)
-            if pb is not None and any(pb.HasField(f) for f in ("document", "result") if f in pb.DESCRIPTOR.fields_by_name):
-                self._docs += 1
-            yield item
-        self._on_end(self._docs)
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            item = next(self._it)
+        except StopIteration:
+            if not self._ended:
+                self._ended = True
+                self._on_end(self._docs)
+            raise
+        pb = getattr(item, "_pb", None)
+        if pb is not None and any(pb.HasField(f) for f in ("document", "result") if f in pb.DESCRIPTOR.fields_by_name):
+            self._docs += 1
+        return item
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

@@ -140,6 +140,7 @@ class Store(Protocol):
     def log_stage(
         self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
         error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,
+        intent_id: str | None = None,
     ) -> None: ...
     # idempotency of HTTP submissions
     def begin_idempotent(self, tenant_id: str, key: str, request_hash: str, ttl_days: int) -> dict[str, Any] | None: ...

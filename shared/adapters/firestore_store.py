@@ -416,9 +416,10 @@ class FirestoreStore:
     def log_stage(
         self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
         error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,
+        intent_id: str | None = None,
     ) -> None:
         self.ref_required(tenant_id, "executions", execution_id).update(
-            _exec_update(entry, status, error, error_code, result)
+            _exec_update(entry, status, error, error_code, result, intent_id)
         )
 
     # idempotency of HTTP submissions

@@ -80,7 +80,9 @@ def outcome_response(outcome: ExecutionOutcome) -> tuple[int, dict[str, Any]]:
     if outcome.error is not None:
         return status_of(outcome.error), error_response_body(outcome.error, outcome.execution_id, outcome.intent_type)
     data = outcome.result.data if outcome.result is not None else {}
-    return outcome.success_status, {"execution_id": outcome.execution_id, "intent_type": outcome.intent_type, **data}
+    # A body that describes an intent of its own (a pending intent) keeps that intent's type; the execution_id is
+    # always the execution that answered.
+    return outcome.success_status, {"intent_type": outcome.intent_type, **data, "execution_id": outcome.execution_id}
 
 
 @dataclass

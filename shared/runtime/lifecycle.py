@@ -31,7 +31,7 @@ from shared.runtime.uow import UnitOfWork
 from shared.runtime.validation import validate
 
 if TYPE_CHECKING:
-    from shared.ports import Services
+    from shared.ports import Services, Store
 
 log = get_logger(__name__)
 
@@ -71,38 +71,44 @@ class ExecutionLifecycleManager:
         return registration, validate(registration.params_model, intent.parameters)
 
     # 2. create_execution
-    def create_execution(
-        self, intent: Intent, execution_id: str, detail: dict[str, Any] | None = None, *, refused: DomainError | None = None
-    ) -> ExecutionContext:
-        """One write: the execution with its first entries (accept_intent, create_execution, and execute_intent when
-        it runs now, or failed when accept_intent refused it)."""
-        accepted = {"intent_id": intent.intent_id, **(detail or {})}
-        stages = opening_stages(accepted, intent.solution_id)
-        if refused is not None:
-            stages[0] = StageEntry(stage=Stage.ACCEPT_INTENT, detail={**accepted, "refused": refused.code})
-            stages[-1] = StageEntry(stage=Stage.FAILED, detail={"error_code": refused.code})
-        self._services.store.create_execution(Execution(
+    def create_execution(self, intent: Intent, execution_id: str, detail: dict[str, Any] | None = None) -> UnitOfWork:
+        """The execution with its first entries (accept_intent, create_execution, execute_intent). It is written with
+        the unit of work's first commit, in the same transaction as the first state change, so opening an execution
+        costs no write of its own; a handler that commits nothing writes it once, at its end."""
+        stages = opening_stages({"intent_id": intent.intent_id, **(detail or {})}, intent.solution_id)
+        execution = Execution(
             execution_id=execution_id, tenant_id=intent.tenant_id, intent_type=intent.intent_type,
             session_id=intent.session_id, user_id=intent.user_id, solution_id=intent.solution_id,
-            metadata=dict(intent.metadata), stages=stages,
-            status=ExecutionStatus.RUNNING if refused is None else ExecutionStatus.FAILED,
-            error=refused.message if refused is not None else None, error_code=refused.code if refused is not None else None,
-        ))
-        log.info("intent accepted" if refused is None else "intent refused",
-                 extra={"fields": {"error_code": refused.code} if refused is not None else {}})
-        return ExecutionContext.for_intent(intent, execution_id, self._services)
+            metadata=dict(intent.metadata), stages=stages, status=ExecutionStatus.RUNNING)
+        log.info("intent accepted")
+        return UnitOfWork(ExecutionContext.for_intent(intent, execution_id, self._services), self, execution)
 
     def unit_of_work(self, ctx: ExecutionContext) -> UnitOfWork:
+        """A unit of work on an execution that is already stored."""
         return UnitOfWork(ctx, self)
 
+    def write_log(self, target: Tx | Store, uow: UnitOfWork, entries: list[StageEntry], *,
+                  status: ExecutionStatus | None = None, error: str | None = None, error_code: str | None = None,
+                  result: dict[str, Any] | None = None, intent_id: str | None = None) -> None:
+        """Append entries to the execution's log; the first write of a new execution creates it whole."""
+        if uow.execution is not None:
+            changes: dict[str, Any] = {"stages": [*uow.execution.stages, *entries], "updated_at": entries[-1].at}
+            for name, value in (("status", status), ("error", error), ("error_code", error_code), ("result", result),
+                                ("intent_id", intent_id)):
+                if value is not None:
+                    changes[name] = value
+            target.create_execution(uow.execution.model_copy(update=changes))
+        else:
+            target.log_stage(uow.context.tenant_id, uow.context.execution_id, entries, status=status, error=error,
+                             error_code=error_code, result=result, intent_id=intent_id)
+
     # 3. execute_intent
-    def execute_intent(self, ctx: ExecutionContext, registration: Registration, command: BaseModel) -> Result:
-        uow = self.unit_of_work(ctx)
+    def execute_intent(self, uow: UnitOfWork, registration: Registration, command: BaseModel) -> Result:
         result: Result = registration.handler(command, uow)
-        if not uow.committed:  # a handler that changed no state still ends its execution
-            self._services.store.log_stage(ctx.tenant_id, ctx.execution_id,
-                                           StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail),
-                                           status=ExecutionStatus.COMPLETED, result=result.detail)
+        if not uow.committed:  # a handler that changed no state still ends its execution, in one write
+            self.write_log(self._services.store, uow, [StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail)],
+                           status=ExecutionStatus.COMPLETED, result=result.detail)
+            uow.execution = None
         return result
 
     # 4. handle_artifacts (inside the unit of work's transaction)
@@ -127,29 +133,26 @@ class ExecutionLifecycleManager:
             "events": [e.event_type for e in result.events], "commands": [c.command_id for c in result.commands]})]
 
     # 6. complete_execution (or failed, or dispatched when a worker goes on)
-    @staticmethod
-    def complete_execution(tx: Tx, ctx: ExecutionContext, result: Result, entries: list[StageEntry]) -> None:
-        tenant_id, execution_id = ctx.tenant_id, ctx.execution_id
+    def complete_execution(self, tx: Tx, uow: UnitOfWork, result: Result, entries: list[StageEntry]) -> None:
         if result.failure is not None:
             error, code = result.failure
             entries.append(StageEntry(stage=Stage.FAILED, detail={"error_code": code, **result.detail}))
-            tx.log_stage(tenant_id, execution_id, entries, status=ExecutionStatus.FAILED, error=error, error_code=code)
+            self.write_log(tx, uow, entries, status=ExecutionStatus.FAILED, error=error, error_code=code)
         elif result.complete:
             entries.append(StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail))
             summary = {"artifact_ids": [a.artifact_id for a in result.artifacts], **result.detail}
-            tx.log_stage(tenant_id, execution_id, entries, status=ExecutionStatus.COMPLETED, result=summary,
-                         intent_id=result.intent_id)
+            self.write_log(tx, uow, entries, status=ExecutionStatus.COMPLETED, result=summary, intent_id=result.intent_id)
         elif result.intent_id:
             entries.append(StageEntry(stage=Stage.DISPATCHED, detail=result.detail))
-            tx.log_stage(tenant_id, execution_id, entries, status=ExecutionStatus.RUNNING, intent_id=result.intent_id)
-        elif entries:
-            tx.log_stage(tenant_id, execution_id, entries)
+            self.write_log(tx, uow, entries, status=ExecutionStatus.RUNNING, intent_id=result.intent_id)
+        elif entries or uow.execution is not None:
+            self.write_log(tx, uow, entries or [StageEntry(stage=Stage.EXECUTE_INTENT, detail=result.detail)])
 
-    def record(self, tx: Tx, ctx: ExecutionContext, result: Result) -> None:
+    def record(self, tx: Tx, uow: UnitOfWork, result: Result) -> None:
         """Stages 4-6, written in the unit of work's transaction after the use case's own reads and writes."""
-        entries = self.handle_artifacts(tx, ctx, result)
+        entries = self.handle_artifacts(tx, uow.context, result)
         entries += self.publish_events(tx, result)
-        self.complete_execution(tx, ctx, result, entries)
+        self.complete_execution(tx, uow, result, entries)
 
     # the whole flow, for a client's intent
     def execute(self, intent: Intent, execution_id: str | None = None) -> ExecutionOutcome:
@@ -160,23 +163,22 @@ class ExecutionLifecycleManager:
             except DomainError as exc:
                 self._record_refusal(intent, execution_id, exc)
                 return ExecutionOutcome(execution_id, intent.intent_type, error=exc)
-            ctx = self.create_execution(intent, execution_id)
-            done = ExecutionOutcome(execution_id, intent.intent_type, success_status=registration.success_status)
+            uow = self.create_execution(intent, execution_id)
             try:
-                result = self.execute_intent(ctx, registration, command)
+                result = self.execute_intent(uow, registration, command)
             except (DomainError, PermanentError) as exc:
-                self.fail(ctx, exc.message, exc.code)
+                self.fail(uow, exc.message, exc.code)
                 return ExecutionOutcome(execution_id, intent.intent_type, error=exc)
             except TransientError as exc:
                 log.warning("transient failure", extra={"fields": {"error": str(exc)[:500]}})
-                self.fail(ctx, "A dependency is temporarily unavailable; retry with the same Idempotency-Key.", "UNAVAILABLE")
+                self.fail(uow, "A dependency is temporarily unavailable; retry with the same Idempotency-Key.", "UNAVAILABLE")
                 return ExecutionOutcome(execution_id, intent.intent_type, error=exc)
             except Exception as exc:
                 log.exception("unexpected failure")
-                self.fail(ctx, "Internal error; it has been logged.", "INTERNAL")
+                self.fail(uow, "Internal error; it has been logged.", "INTERNAL")
                 return ExecutionOutcome(execution_id, intent.intent_type, error=exc)
             log.info("intent handled")
-            return ExecutionOutcome(execution_id, intent.intent_type, result=result, success_status=done.success_status)
+            return ExecutionOutcome(execution_id, intent.intent_type, result=result, success_status=registration.success_status)
 
     def run_internal(
         self, intent: Intent, handler: Callable[[UnitOfWork], Result], execution_id: str | None = None
@@ -187,25 +189,25 @@ class ExecutionLifecycleManager:
         re-raised so the platform retries; a duplicate completes as a no-op."""
         execution_id = execution_id or new_id("exec")
         with log_context(execution_id=execution_id, intent_type=intent.intent_type, tenant_id=intent.tenant_id):
-            ctx = self.create_execution(intent, execution_id, dict(intent.metadata))
-            uow = self.unit_of_work(ctx)
+            uow = self.create_execution(intent, execution_id, dict(intent.metadata))
+            store = self._services.store
             try:
                 result = handler(uow)
                 if not uow.committed:
-                    self._services.store.log_stage(
-                        ctx.tenant_id, execution_id, StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail),
-                        status=ExecutionStatus.COMPLETED, result=result.detail)
+                    self.write_log(store, uow, [StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail)],
+                                   status=ExecutionStatus.COMPLETED, result=result.detail)
                 return result
             except Duplicate:
-                self._services.store.log_stage(
-                    intent.tenant_id, execution_id, StageEntry(stage=Stage.COMPLETE_EXECUTION, detail={"duplicate": True}),
-                    status=ExecutionStatus.COMPLETED, result={"duplicate": True})
+                if not uow.committed and uow.execution is not None:
+                    return None  # a redelivery that found the work done leaves no second execution behind
+                self.write_log(store, uow, [StageEntry(stage=Stage.COMPLETE_EXECUTION, detail={"duplicate": True})],
+                               status=ExecutionStatus.COMPLETED, result={"duplicate": True})
                 return None
             except (PermanentError, DomainError) as exc:
-                self.fail(ctx, exc.message, exc.code)
+                self.fail(uow, exc.message, exc.code)
                 return None
             except TransientError as exc:
-                self.fail(ctx, f"Temporarily unavailable, the platform retries: {exc}", "UNAVAILABLE")
+                self.fail(uow, f"Temporarily unavailable, the platform retries: {exc}", "UNAVAILABLE")
                 raise
 
     def resume(self, tenant_id: str, execution_id: str, intent_type: str, *, session_id: str, user_id: str | None,
@@ -222,17 +224,24 @@ class ExecutionLifecycleManager:
         return self.unit_of_work(ExecutionContext.for_intent(intent, "", self._services))
 
     def _record_refusal(self, intent: Intent, execution_id: str, exc: DomainError) -> None:
+        """A refused intent still gets its execution, in one write: accept_intent (refused), create_execution, failed."""
+        stages = opening_stages({"intent_id": intent.intent_id, "refused": exc.code}, intent.solution_id)
+        stages[-1] = StageEntry(stage=Stage.FAILED, detail={"error_code": exc.code})
         try:
-            self.create_execution(intent, execution_id, refused=exc)
+            self._services.store.create_execution(Execution(
+                execution_id=execution_id, tenant_id=intent.tenant_id, intent_type=intent.intent_type,
+                session_id=intent.session_id, user_id=intent.user_id, solution_id=intent.solution_id,
+                metadata=dict(intent.metadata), stages=stages, status=ExecutionStatus.FAILED, error=exc.message,
+                error_code=exc.code))
         except Exception:
             log.exception("could not record the refusal")
+        log.info("intent refused", extra={"fields": {"error_code": exc.code}})
 
-    def fail(self, ctx: ExecutionContext, message: str, code: str) -> None:
+    def fail(self, uow: UnitOfWork, message: str, code: str) -> None:
         try:
-            self._services.store.log_stage(
-                ctx.tenant_id, ctx.execution_id, StageEntry(stage=Stage.FAILED, detail={"error_code": code}),
-                status=ExecutionStatus.FAILED, error=message, error_code=code,
-            )
+            self.write_log(self._services.store, uow, [StageEntry(stage=Stage.FAILED, detail={"error_code": code})],
+                           status=ExecutionStatus.FAILED, error=message, error_code=code)
+            uow.execution = None
         except Exception:
             log.exception("could not record the failure")
         log.info("intent failed", extra={"fields": {"error_code": code}})

@@ -31,6 +31,12 @@ class Registration:
 _REGISTRY: dict[str, list[Registration]] = {}
 
 
+def _same_function(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
+    """The same handler, even when its module was imported again (functions-framework loads main.py by path)."""
+    return a is b or (getattr(a, "__module__", None), getattr(a, "__qualname__", None)) == (
+        getattr(b, "__module__", 0), getattr(b, "__qualname__", 0))
+
+
 def register_intent(
     intent_type: str, params_model: type[BaseModel], handler: Callable[[Any, Any], Any], description: str = "", *,
     success_status: int = 200, exposed: bool = True,
@@ -39,7 +45,7 @@ def register_intent(
     registration = Registration(intent_type, params_model, handler, description, success_status, exposed)
     handlers = _REGISTRY.setdefault(intent_type, [])
     for index, existing in enumerate(handlers):
-        if existing.handler is handler or getattr(existing.handler, "__qualname__", None) == getattr(handler, "__qualname__", ""):
+        if _same_function(existing.handler, handler):
             handlers[index] = registration
             return registration
     if handlers and handlers[0].params_model is not params_model:

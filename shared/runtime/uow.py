@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 from shared.ports import Tx
 
 if TYPE_CHECKING:
+    from shared.domain.models import Execution
     from shared.ports import Services
     from shared.runtime.context import ExecutionContext
     from shared.runtime.lifecycle import ExecutionLifecycleManager
@@ -18,9 +19,10 @@ R = TypeVar("R")
 
 
 class UnitOfWork:
-    def __init__(self, context: ExecutionContext, lifecycle: ExecutionLifecycleManager):
+    def __init__(self, context: ExecutionContext, lifecycle: ExecutionLifecycleManager, execution: Execution | None = None):
         self.context = context
         self._lifecycle = lifecycle
+        self.execution = execution  # a new execution, written with the first commit that records a Result
         self.commits = 0
 
     @property
@@ -39,11 +41,13 @@ class UnitOfWork:
         def _run(tx: Tx) -> R:
             value = step(tx)
             if isinstance(value, Result):
-                self._lifecycle.record(tx, self.context, value)
+                self._lifecycle.record(tx, self, value)
             return value
 
         value, staged = self.services.store.run_in_transaction(_run)
         self.commits += 1
+        if isinstance(value, Result):
+            self.execution = None  # written by that commit
         if staged:
             self.services.relay.deliver(staged)  # right after commit; the sweep catches whatever this misses
         return value

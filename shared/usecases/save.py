@@ -101,14 +101,14 @@ def save_response(artifact: Artifact) -> dict[str, Any]:
 
 
 def saved_artifact(artifact: Artifact, copies: list[RecordCopy], sizes: dict[str, int | None],
-                   retention_policy: str) -> Artifact:
+                   retention_policy: str, materialization_type: str = "full_artifact") -> Artifact:
     check_lifecycle_transition(artifact.lifecycle_state, LifecycleState.READY)
     now = utcnow()
     records = [
         Materialization(
             materialization_id=f"rec_{stable_key('record', artifact.tenant_id, artifact.artifact_id, c.name)[:32]}",
             uri=c.uri, format=c.source.format, persistent=True, compression=c.source.compression,
-            size_bytes=sizes.get(c.name, c.source.size_bytes), created_at=now,
+            size_bytes=sizes.get(c.name, c.source.size_bytes), created_at=now, materialization_type=materialization_type,
         )
         for c in copies
     ]
@@ -161,6 +161,9 @@ def _working_payload_gone(blobs: BlobStore, copies: list[RecordCopy]) -> bool:
 def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
     ctx = uow.context
     services = uow.services
+    ctx.materialization_backing_store  # noqa: B018 - refuses an unsupported backing store before any copy
+    if params.boundary_contract_id is None and ctx.boundary_contract_id:  # the seed reads it from the context too
+        params = params.model_copy(update={"boundary_contract_id": ctx.boundary_contract_id})
     artifact = services.store.get_artifact(ctx.tenant_id, params.artifact_id)
     if artifact is None:
         raise artifact_not_found(params.artifact_id)
@@ -192,7 +195,7 @@ def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
         check_sources(current, [tx.get_artifact(ctx.tenant_id, pid) for pid in current.lineage.derived_from])
         if [c.name for c in record_copies(current, services.settings.records_bucket)] != [c.name for c in copies]:
             raise Conflict("The artifact changed while it was being saved; retry.", code="CONCURRENT_MODIFICATION")
-        saved = saved_artifact(current, copies, sizes, retention)
+        saved = saved_artifact(current, copies, sizes, retention, ctx.materialization_type)
         event = artifact_event(
             "artifact_saved", saved, ctx.execution_id, retention_policy=retention,
             boundary_contract_id=saved.boundary_contract_id,

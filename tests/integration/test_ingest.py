@@ -220,10 +220,10 @@ def test_finalize_commits_in_one_transaction_and_a_redelivery_writes_nothing(ser
     with FirestoreMeter() as first:
         assert handle_finalize(services, "evt-1", SOURCE, data).outcome == "ingested"
     assert first.transactions == 1 and first.commits_in_transaction == 1
-    # The execution log, the state change with its outbox record, and the delivery mark; no claim transaction.
-    # The eight writes of before (two are dedup keys) plus the Data Brain reference, in the same commit.
-    assert first.rpcs["commit"] == 3
-    assert first.reads == 5 and first.writes == 9
+    # One commit holds the execution (opened with it), the state change, its outbox record and the Data Brain
+    # reference; the other is the delivery mark. No claim transaction, no separate write to open the execution.
+    assert first.rpcs["commit"] == 2
+    assert first.reads == 5 and first.writes == 8
     for event_id in ("evt-1", "evt-2"):
         with FirestoreMeter() as again:
             assert handle_finalize(services, event_id, SOURCE, data).outcome == "duplicate"

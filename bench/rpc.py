@@ -1,0 +1,123 @@
+"""Firestore cost of each step of the journey: RPCs, document reads and writes, read-write transactions.
+
+    python -m bench.rpc [--out FILE]
+
+It starts its own emulators and drives one whole journey through the deployed functions' real entry points (the
+functions-framework apps, fed the same HTTP requests, CloudEvent and Cloud Tasks body that production delivers):
+request_upload -> signed PUT -> finalize -> choose a profile -> parse_content -> parse worker -> save file -> save
+parsed. Every call the real Firestore client makes is counted (dev/firestore_meter.py); nothing is simulated.
+
+The script uses only those public entry points, so the same file runs against any commit of the project: that is how
+the before/after figures in the README were taken (run it in a checkout of the older commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CSV = b"id,zip,name\n" + b"".join(b"%d,%05d,name %d\n" % (i, i * 7 % 99999, i) for i in range(200))
+
+
+def _client(source: str, target: str, signature_type: str = "http") -> Any:
+    import functions_framework
+
+    app = functions_framework.create_app(target=target, source=str(REPO_ROOT / "functions" / source / "main.py"),
+                                         signature_type=signature_type)
+    return app.test_client()
+
+
+def run_journey() -> list[dict[str, Any]]:
+    import requests
+
+    from dev.firestore_meter import FirestoreMeter
+    from dev.token import mint_token
+    from shared.bootstrap import get_services
+
+    services = get_services()
+    auth = {"Authorization": f"Bearer {mint_token('tenant-rpc', 'user-1', 'session-1')}"}
+    ingest, profile = _client("ingest", "ingest_http"), _client("profile_selection", "profile_selection_http")
+    finalize = _client("ingest", "on_upload_finalized", "cloudevent")
+    worker, save = _client("parse", "parse_worker"), _client("save", "save_http")
+    steps: list[dict[str, Any]] = []
+
+    def measured(name: str, call: Any) -> Any:
+        with FirestoreMeter() as meter:
+            result = call()
+        steps.append({"step": name, **meter.snapshot()})
+        return result
+
+    def ok(resp: Any, *statuses: int) -> dict[str, Any]:
+        if resp.status_code not in statuses:
+            raise SystemExit(f"unexpected answer {resp.status_code}: {resp.get_data(as_text=True)[:500]}")
+        return dict(resp.get_json())
+
+    upload = ok(measured("request_upload", lambda: ingest.post("/v1/intents/request_upload", headers=auth, json={
+        "parameters": {"ui_name": "zips.csv", "file_size": len(CSV), "mime_type": "text/csv"}})), 201)
+    put = requests.put(upload["upload_url"], data=CSV, headers=upload["headers"], timeout=30)
+    put.raise_for_status()
+    obj = put.json()
+    event = {"bucket": obj["bucket"], "name": obj["name"], "generation": str(obj["generation"]), "size": str(obj["size"]),
+             "contentType": "text/csv", "metageneration": "1", "kind": "storage#object"}
+    headers = {"ce-id": "rpc-evt-1", "ce-specversion": "1.0", "ce-type": "google.cloud.storage.object.v1.finalized",
+               "ce-source": f"//storage.googleapis.com/projects/_/buckets/{obj['bucket']}",
+               "ce-subject": f"objects/{obj['name']}", "Content-Type": "application/json"}
+    measured("finalize", lambda: finalize.post("/", json=event, headers=headers))
+    file_id = ok(ingest.get(f"/v1/uploads/{upload['upload_id']}", headers=auth), 200)["file_id"]
+    ok(measured("create_pending_intent", lambda: profile.post("/v1/pending-intents", headers=auth, json={
+        "intent_type": "parse_content", "target_artifact_id": file_id, "context": {"ingestion_profile": "structured"}})), 201)
+    accepted = ok(measured("parse_content", lambda: profile.post("/v1/intents/parse_content", headers=auth,
+                                                                 json={"parameters": {"file_id": file_id}})), 202)
+    command = next(r.payload for r in services.store.outbox_records()
+                   if r.kind == "command" and r.payload.get("payload", {}).get("intent_id") == accepted["intent_id"])
+    done = ok(measured("parse_worker", lambda: worker.post("/", json=command)), 200)
+    if done.get("status") != "completed":
+        raise SystemExit(f"the parse did not complete: {done}")
+    ok(measured("save_file", lambda: save.post("/v1/intents/save_materialization", headers=auth,
+                                               json={"parameters": {"artifact_id": file_id}})), 200)
+    ok(measured("save_parsed", lambda: save.post("/v1/intents/save_materialization", headers=auth,
+                                                 json={"parameters": {"artifact_id": done["artifact_id"]}})), 200)
+    return steps
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.rpc", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here as well")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO_ROOT))
+    from dev import stack as devstack
+    from dev.prereqs import PrereqError, check_prereqs
+
+    try:
+        prereqs = check_prereqs()
+    except PrereqError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="bench-rpc-") as tmp:
+        emu = devstack.start_emulators(prereqs, Path(tmp) / "logs")
+        try:
+            env = devstack.settings_env(emu, "http://127.0.0.1:9/")  # the worker is called directly below
+            with devstack.scoped_env(env):
+                devstack.provision(emu)
+                steps = run_journey()
+        finally:
+            devstack.teardown(emu.processes, emu.topology, emu.pubsub_host)
+    total = {k: sum(s[k] for s in steps) for k in ("reads", "writes", "transactions")}
+    total["rpcs"] = sum(sum(s["rpcs"].values()) for s in steps)
+    for s in steps:
+        print(f"{s['step']:<22} rpcs {sum(s['rpcs'].values()):>3}  reads {s['reads']:>3}  writes {s['writes']:>3}  "
+              f"transactions {s['transactions']}  {s['rpcs']}")
+    print(f"{'journey':<22} rpcs {total['rpcs']:>3}  reads {total['reads']:>3}  writes {total['writes']:>3}  "
+          f"transactions {total['transactions']}")
+    if args.out:
+        args.out.write_text(json.dumps({"steps": steps, "total": total}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
