@@ -28,11 +28,8 @@ def _cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
 
 def _clients(state: dict[str, Any]) -> tuple[firestore.Client, storage.Client]:
     env = state["env"]
-    os.environ["FIRESTORE_EMULATOR_HOST"] = env["FIRESTORE_EMULATOR_HOST"]  # the Firestore client reads only this
-    try:
+    with devstack.scoped_env({"FIRESTORE_EMULATOR_HOST": env["FIRESTORE_EMULATOR_HOST"]}):  # the client reads only this
         db = firestore.Client(project=state["project_id"], credentials=AnonymousCredentials())
-    finally:
-        os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
     gcs = storage.Client(project=state["project_id"], credentials=AnonymousCredentials(),
                          client_options={"api_endpoint": env["STORAGE_EMULATOR_HOST"]})
     return db, gcs
