@@ -51,9 +51,9 @@ FUNCTIONS_MANIFEST = REPO_ROOT / "infra" / "functions.json"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 ROUTES_FILE = REPO_ROOT / "infra" / "routes.json"
 TASKS_MAX_RETRIES = 4  # 5 attempts in all, as the Terraform queue (the emulator retries without backoff)
-# The Terraform job runs every minute; locally the sweep runs more often (Settings.sweep_interval_seconds, from
-# SWEEP_INTERVAL_SECONDS), so a parse whose worker died is reclaimed within a minute.
-LOCAL_SWEEP_INTERVAL = os.environ.get("SWEEP_INTERVAL_SECONDS", "10")
+# The Terraform job runs every minute; the local scheduler runs the sweep every SWEEP_INTERVAL_SECONDS (10 s unless
+# set), so a parse whose worker died is reclaimed within a minute.
+DEFAULT_SWEEP_INTERVAL = 10.0
 SNAPSHOT_INTERVAL = 30.0  # a crashed Firestore emulator loses at most this many seconds of writes
 EMULATOR_READY_TIMEOUT = 60.0
 SERVICE_READY_TIMEOUT = 60.0
@@ -321,7 +321,6 @@ def settings_env(emulators: Emulators, parse_worker_url: str) -> dict[str, str]:
         "AUTH_ISSUER": DEV_ISSUER,
         "AUTH_DEV_PUBLIC_KEY_FILE": str(keys.public_key_file),
         "SIGNING_KEY_FILE": str(keys.signing_key_file),
-        "SWEEP_INTERVAL_SECONDS": LOCAL_SWEEP_INTERVAL,
         # Frontend dev servers on this machine may call the API from the browser.
         "CORS_ALLOWED_ORIGINS": json.dumps(LOCAL_CORS_ORIGINS),
     }
@@ -524,7 +523,7 @@ def start_services(
             processes.append(probes[-1][0])
         scheduled = {s.name: urls[s.name] + "/" for s in functions if s.trigger == "scheduler"}
         if scheduled:
-            interval = float(env["SWEEP_INTERVAL_SECONDS"])
+            interval = float(env.get("SWEEP_INTERVAL_SECONDS") or DEFAULT_SWEEP_INTERVAL)
             probes.append(launch_scheduler(scheduled, interval, env, log_dir, state_dir / "scheduler.ready"))
             processes.append(probes[-1][0])
         wait_all(probes, SERVICE_READY_TIMEOUT)

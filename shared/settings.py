@@ -67,9 +67,6 @@ class Settings(BaseSettings):
         "reclaimed within about this long plus one sweep."
     )
     lease_renew_seconds: int = Field(default=10, ge=1, description="How often a working parse renews its lease (heartbeat).")
-    sweep_interval_seconds: int = Field(
-        default=60, ge=1, description="The sweep's period (Cloud Scheduler runs it every minute; the local scheduler reads this)."
-    )
     outbox_grace_seconds: int = Field(default=30, ge=0, description="Age after which the sweep delivers an undelivered outbox record.")
     working_material_ttl_days: int = Field(default=7, ge=1, description="Days before unsaved working material expires.")
     dedup_ttl_days: int = Field(default=7, ge=1, description="Days a dedup record is kept.")
