@@ -72,6 +72,9 @@ class _DocumentGate:
             raise TransientError(f"{path} is busy with concurrent changes")
         self._held.lock = lock
 
+    def holding(self) -> bool:
+        return getattr(self._held, "lock", None) is not None
+
     def leave(self) -> None:
         lock = getattr(self._held, "lock", None)
         self._held.lock = None
@@ -288,10 +291,12 @@ class FirestoreStore:
             return fn(tx)
 
         def attempt() -> T:
+            nested = self.gate.holding()  # a transaction run inside another's step keeps the outer one's turn
             try:
                 return _body(self.client.transaction(max_attempts=_COMMIT_ATTEMPTS))
             finally:
-                self.gate.leave()
+                if not nested:
+                    self.gate.leave()
 
         result = self._with_backoff(attempt, deadline)
         return result, holder["tx"].staged

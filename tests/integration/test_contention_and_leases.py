@@ -89,3 +89,44 @@ def test_slots_follow_every_intent_write(services):
     done = running.model_copy(update={"status": IntentStatus.COMPLETED})
     services.store.run_in_transaction(lambda tx: tx.put_intent(done))
     assert services.store.run_in_transaction(lambda tx: tx.intents_of("tenant-a", "parse_content", "file_s"))[0] == (None, None)
+
+
+def test_transactions_on_one_document_take_turns_and_others_do_not_wait(services):
+    import threading
+
+    store = _store(budget=20)
+    inside: list[int] = []
+    overlap: list[bool] = []
+    lock = threading.Lock()
+
+    def step(tx):
+        tx.get_artifact("tenant-a", "file_turns")  # the first read names the document whose turn this is
+        with lock:
+            inside.append(1)
+            overlap.append(len(inside) > 1)
+        time.sleep(0.2)
+        with lock:
+            inside.pop()
+
+    threads = [threading.Thread(target=store.run_in_transaction, args=(step,)) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join(timeout=60) for t in threads]
+    assert overlap == [False] * 4  # one at a time, without a Firestore abort between them
+
+    release = threading.Event()
+    entered = threading.Event()
+
+    def holder(tx):
+        tx.get_artifact("tenant-a", "file_turns")
+        entered.set()
+        assert release.wait(timeout=30)
+
+    other = threading.Thread(target=store.run_in_transaction, args=(holder,))
+    other.start()
+    assert entered.wait(timeout=30)
+    # While file_turns is held, a transaction of the same store on another document runs (waiting for the holder,
+    # which waits for us, would exhaust its budget and raise).
+    store.run_in_transaction(lambda tx: tx.get_artifact("tenant-b", "another_file"))
+    release.set()
+    other.join(timeout=60)
+    assert not store.gate.holding()
