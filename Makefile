@@ -6,27 +6,33 @@ PYTHON ?= $(shell dev/find-python.sh)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-REQS := requirements.txt requirements-parse.txt requirements-dev.txt
+REQS := requirements.txt requirements-parse.txt requirements-dev.txt requirements-corpus.txt
 
-.PHONY: help install up down reset status demo test test-fast lint typecheck infra-check bench bench-load stage clean
+WEB_DEPS := web/node_modules/.package-lock.json
+WEB_DIST := web/dist/index.html
+WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null) shared/api/openapi.json
+export CHROMIUM_PATH ?= /usr/bin/chromium
+
+.PHONY: help install up down reset status demo test test-fast lint typecheck infra-check bench bench-load stage clean web web-check chromium
 
 help:
 	@echo "make demo   - start the local stack (if needed) and run a full journey"
 	@echo "make test   - lint, type-check, every test tier against the emulators, offline infra checks"
 	@echo "make up | down | status - the local stack (it keeps its data);  make reset - stop it and start empty"
 	@echo "make bench - benchmarks;  make bench-load - concurrent users through the gateway;  make stage - build function sources"
+	@echo "make web    - npm ci and build the browser app (served at /app/);  make chromium - Debian's chromium for its tests"
 
 $(STAMP): $(REQS)
 	@test -n "$(PYTHON)" || { echo "No Python 3.12 found (see the message above)."; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -r requirements-corpus.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
 	@$(PY) -m dev.prereqs
 
-up: install
+up: install web
 	$(PY) -m dev.stack up
 
 down:
@@ -47,7 +53,7 @@ lint: install
 
 typecheck: lint
 
-test: install lint
+test: install lint web-check chromium
 	$(PY) -m pytest -p no:cacheprovider --ignore=tests/infra
 	bash dev/check_infra.sh
 
@@ -60,6 +66,7 @@ infra-check: install
 bench: install
 	$(PY) -m bench.ingest
 	$(PY) -m bench.parse
+	$(PY) -m bench.journey
 
 bench-load: install
 	$(PY) -m bench.load
@@ -67,5 +74,31 @@ bench-load: install
 stage: install
 	$(PY) -m dev.stage
 
+# ---- the browser app (web/) -------------------------------------------------------------------------------------------
+# npm ci installs exactly the lock file; the build runs again whenever a source or the OpenAPI document changes.
+$(WEB_DEPS): web/package.json web/package-lock.json | $(STAMP)
+	@$(PY) -m dev.prereqs --web-build
+	cd web && npm ci --no-audit --no-fund
+
+$(WEB_DIST): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+
+web: $(WEB_DIST)
+
+# The stale-client check, types, lint (with the no-direct-api-calls rule and its test) and the unit tests.
+web-check: $(WEB_DIST)
+	cd web && npm run check
+
+# The browser tests drive Debian's chromium; as root it is installed when missing, otherwise we say what to run.
+chromium:
+	@if [ -x "$(CHROMIUM_PATH)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium (apt-get) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+		echo "chromium is missing at $(CHROMIUM_PATH): run 'sudo apt-get install chromium' (or set CHROMIUM_PATH=/path/to/chromium)"; exit 1; \
+	fi
+	@$(PY) -m dev.prereqs --web
+
 clean: down
-	rm -rf build .local/logs
+	rm -rf build .local/logs web/dist

@@ -50,6 +50,10 @@ PLATFORM_ERRORS = {
     501: (405, "METHOD_NOT_ALLOWED"),
     505: (400, "BAD_REQUEST"),
 }
+APP_PREFIX = "/app"
+DEFAULT_APP_DIR = Path(__file__).resolve().parents[1] / "web" / "dist"
+APP_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
+             ".json": "application/json", ".map": "application/json", ".ico": "image/x-icon", ".png": "image/png"}
 
 log = logging.getLogger("gateway")
 
@@ -234,6 +238,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if path == HEALTH_PATH and self.command == "GET":
             self._send_json(200, {"status": "ok", "routes": len(self.server.routes)})
             return
+        if path == APP_PREFIX or path.startswith(APP_PREFIX + "/"):
+            serve_app(self, path)
+            return
         route, allowed = resolve(self.server.routes, self.command, path)
         try:
             body = self._read_body()
@@ -329,6 +336,60 @@ class GatewayHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
 
+def serve_app(handler: GatewayHandler, path: str) -> None:
+    """The built web app (web/dist) under /app/, as production's static hosting serves it: a file that exists is
+    served as is, a path with no file extension gets index.html (the app's own routes survive a reload), anything
+    else is 404. POST /app/dev-token is the local sign-in: the dev issuer mints a token, as `python -m dev.token`."""
+    if path == APP_PREFIX + "/dev-token" and handler.command == "POST":
+        _mint_dev_token(handler)
+        return
+    if handler.command not in ("GET", "HEAD"):
+        handler._error(405, "METHOD_NOT_ALLOWED", f"Method {handler.command} is not allowed for {path}", {"Allow": "GET, HEAD"})
+        return
+    if path == APP_PREFIX:
+        handler.send_response(308)
+        handler.send_header("Location", APP_PREFIX + "/")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        return
+    app_dir = handler.server.app_dir.resolve()
+    index = app_dir / "index.html"
+    if not index.is_file():
+        handler._error(404, "ROUTE_NOT_FOUND", f"The web app is not built ({index} is missing): run `make web`")
+        return
+    relative = urllib.parse.unquote(path[len(APP_PREFIX) + 1 :])
+    target = (app_dir / relative).resolve() if relative else index
+    if not target.is_relative_to(app_dir) or not target.is_file():
+        if Path(relative).suffix:
+            handler._error(404, "ROUTE_NOT_FOUND", f"No file {path}")
+            return
+        target = index
+    body = target.read_bytes()
+    handler.send_response(200)
+    handler.send_header("Content-Type", APP_TYPES.get(target.suffix, "application/octet-stream"))
+    handler.send_header("Content-Length", str(len(body)))
+    # Hashed assets never change; index.html must be revalidated so a new build is picked up.
+    handler.send_header("Cache-Control", "public, max-age=31536000, immutable" if "/assets/" in path else "no-cache")
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(body)
+
+
+def _mint_dev_token(handler: GatewayHandler) -> None:
+    from dev.token import mint_token
+
+    try:
+        body = json.loads(handler._read_body() or b"{}")
+        tenant, user = str(body["tenant"]).strip(), str(body["user"]).strip()
+    except (ValueError, KeyError, TypeError, BodyTooLarge):
+        handler._error(400, "BAD_REQUEST", "Send {\"tenant\": ..., \"user\": ...} to sign in")
+        return
+    if not tenant or not user:
+        handler._error(400, "BAD_REQUEST", "Enter a tenant and a user to sign in")
+        return
+    handler._send_json(200, {"token": mint_token(tenant, user), "tenant": tenant, "user": user})
+
+
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -340,10 +401,12 @@ class GatewayServer(ThreadingHTTPServer):
         routes: list[Route],
         upstreams: dict[str, str],
         timeouts: dict[str, int] | None = None,
+        app_dir: Path = DEFAULT_APP_DIR,
     ) -> None:
         self.routes = routes
         self.upstreams = upstreams
         self.timeouts = timeouts or {}
+        self.app_dir = app_dir
         super().__init__(address, GatewayHandler)
 
 
@@ -364,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--routes", type=Path, default=Path(__file__).resolve().parents[1] / "infra" / "routes.json")
     parser.add_argument("--upstream", action="append", default=[], help="FUNCTION=URL, once per function")
     parser.add_argument("--timeout", action="append", default=[], help="FUNCTION=SECONDS, the function's timeout")
+    parser.add_argument("--app-dir", type=Path, default=DEFAULT_APP_DIR, help="the built web app, served at /app/")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s")
     upstreams = _pairs(args.upstream, "--upstream")
@@ -372,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         routes = load_routes(args.routes)
         for name in sorted({r.function for r in routes} - set(upstreams)):
             log.warning("no upstream for %s: its routes answer 502", name)
-        server = GatewayServer((args.host, args.port), routes, upstreams, timeouts)
+        server = GatewayServer((args.host, args.port), routes, upstreams, timeouts, args.app_dir)
     except (RouteTableError, OSError) as exc:
         log.error("gateway cannot start: %s", exc)
         return 1

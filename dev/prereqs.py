@@ -1,6 +1,8 @@
-"""Prerequisites of the local stack: Java, the gcloud emulators, fake-gcs-server and the Cloud Tasks emulator venv.
+"""Prerequisites of the local stack: Java, the gcloud emulators, fake-gcs-server and the Cloud Tasks emulator venv;
+and of the web app: Node.js and npm to build it, Debian's chromium to test it in.
 
     python -m dev.prereqs          # check, create .venv-tasks if missing, print what was found
+    python -m dev.prereqs --web    # Node.js, npm and chromium (`make web` and `make chromium` install what they can)
 
 Everything missing is reported in one message that says how to install it; nothing here raises a traceback at a user.
 """
@@ -197,7 +199,50 @@ def check_prereqs(create_tasks_venv: bool = True, tasks_venv: Path = TASKS_VENV)
     return Prereqs(java, java_version, firestore, pubsub, fake_gcs, tasks)
 
 
-def main() -> int:
+MIN_NODE = (20, 19)
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+
+
+def _node_version(node: str) -> tuple[int, ...] | None:
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.match(r"v(\d+)\.(\d+)", out.strip())
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def web_prereqs_missing(need_browser: bool = True) -> list[str]:
+    """What building the web app (Node.js, npm) and its browser tests (chromium) need and this machine lacks."""
+    missing: list[str] = []
+    need = ".".join(map(str, MIN_NODE))
+    node = shutil.which("node")
+    version = _node_version(node) if node else None
+    if node is None:
+        missing.append(f"Node.js {need}+ (builds web/): install it, e.g. from nodejs.org or your distribution's nodejs package")
+    elif version is None or version < MIN_NODE:
+        found = ".".join(map(str, version)) if version else "an unknown version"
+        missing.append(f"Node.js {need}+ is needed to build web/ (Vite), found {found} at {node}")
+    if shutil.which("npm") is None:
+        missing.append("npm (installs web/'s locked dependencies with `npm ci`): it comes with Node.js")
+    if need_browser and not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        missing.append(
+            f"chromium at {CHROMIUM} (the browser tests drive it; Playwright's own browser download is not used): "
+            "`apt-get install chromium` as root (`make chromium` does it), or set CHROMIUM_PATH"
+        )
+    return missing
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("--web", "--web-build"):
+        missing = web_prereqs_missing(need_browser=args[0] == "--web")
+        if missing:
+            sys.stderr.write("The web app cannot be built or tested; missing:\n" + "\n".join(f"  - {m}" for m in missing) + "\n")
+            return 1
+        node = ".".join(map(str, _node_version(shutil.which("node") or "node") or ()))
+        sys.stdout.write(f"node {node}, npm{', ' + str(CHROMIUM) if args[0] == '--web' else ''}: ok\n")
+        return 0
     try:
         found = check_prereqs()
     except PrereqError as exc:

@@ -50,6 +50,7 @@ LOCAL_CORS_ORIGINS = [f"http://{host}:{port}" for host in ("localhost", "127.0.0
 FUNCTIONS_MANIFEST = REPO_ROOT / "infra" / "functions.json"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 ROUTES_FILE = REPO_ROOT / "infra" / "routes.json"
+CORS_FILE = REPO_ROOT / "infra" / "cors.json"
 TASKS_MAX_RETRIES = 4  # 5 attempts in all, as the Terraform queue (the emulator retries without backoff)
 # The Terraform job runs every minute; the local scheduler runs the sweep every SWEEP_INTERVAL_SECONDS (10 s unless
 # set), so a parse whose worker died is reclaimed within a minute.
@@ -199,6 +200,8 @@ def spawn_emulators(
                 topology.notifications_topic,
                 "-event.list",
                 "finalize,delete",
+                "-cors-headers",
+                ",".join(upload_cors_headers()),
             ],
             {**env, "PUBSUB_EMULATOR_HOST": pubsub_host},
         ),
@@ -224,6 +227,13 @@ def spawn_emulators(
         stop_processes(emulators.processes)
         raise
     return emulators, probes
+
+
+def upload_cors_headers(cors_file: Path = CORS_FILE) -> list[str]:
+    """Every header a browser sends to, or reads from, the uploads bucket: the storage emulator allows them all, as
+    the Terraform bucket CORS (which reads the same file) does."""
+    upload = json.loads(cors_file.read_text())["upload"]
+    return [*upload["request_headers"], *upload["response_headers"]]
 
 
 def wait_all(probes: Sequence[Probe], timeout: float) -> dict[str, float]:

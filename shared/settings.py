@@ -74,6 +74,10 @@ class Settings(BaseSettings):
         default=3600, ge=60, description="An execution with no progress for this long, and no live intent, is failed by the sweep."
     )
 
+    journey_redrive_seconds: int = Field(
+        default=300, ge=1, description="A journey that owes work and made no progress for this long is re-driven by the sweep."
+    )
+
     cors_allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins (scheme://host[:port]) allowed to call the API; JSON list."
     )

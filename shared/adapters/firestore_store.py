@@ -1,7 +1,7 @@
 """Firestore adapter: the artifact registry, pending intents, execution log, uploads, idempotency, dedup and outbox.
 
 Layout (every tenant's data lives under its tenant):
-  tenants/{tenant}/artifacts|intents|executions|uploads|idempotency/{id}
+  tenants/{tenant}/artifacts|intents|executions|uploads|idempotency|journeys/{id}
   tenants/{tenant}/intent_slots/{intent_type}:{target_artifact_id}   which intent of a file is pending / running
   outbox/{record_id}   dedup/{key}   (cross-tenant machinery; each record carries its tenant_id)
 """
@@ -27,6 +27,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.domain.errors import BadRequest, Conflict, TransientError, ValidationFailed
+from shared.domain.journeys import Journey
 from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus
 from shared.ports import OutboxRecord, Page, Tx
@@ -179,6 +180,10 @@ class FirestoreTx:
         self._s.gate.enter(ref.path, self._deadline)
         return bool(ref.get(transaction=self._t).exists)
 
+    def get_journey(self, tenant_id: str, journey_id: str) -> Journey | None:
+        data = self._get(self._s.ref(tenant_id, "journeys", journey_id))
+        return Journey.model_validate(data) if data else None
+
     # writes (buffered until commit)
     def put_artifact(self, artifact: Artifact) -> None:
         self._t.set(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
@@ -217,6 +222,9 @@ class FirestoreTx:
 
     def put_upload(self, upload: Upload) -> None:
         self._t.set(self._s.ref_required(upload.tenant_id, "uploads", upload.upload_id), _doc(upload))
+
+    def put_journey(self, journey: Journey) -> None:
+        self._t.set(self._s.ref_required(journey.tenant_id, "journeys", journey.journey_id), _doc(journey))
 
     def mark_seen(self, key: str, info: dict[str, Any]) -> None:
         expire = utcnow() + timedelta(days=self._s.dedup_ttl_days)
@@ -519,6 +527,32 @@ class FirestoreStore:
     def outbox_records(self) -> Iterator[OutboxRecord]:
         for snap in self.client.collection("outbox").stream():
             yield self._record(snap.to_dict() or {})
+
+    # journeys
+    def get_journey(self, tenant_id: str, journey_id: str) -> Journey | None:
+        data = self._read(self.ref(tenant_id, "journeys", journey_id))
+        return Journey.model_validate(data) if data else None
+
+    def find_journeys(self, tenant_id: str, *, upload_id: str | None = None, intent_id: str | None = None,
+                      limit: int = 20) -> list[Journey]:
+        """Journeys that wait on an upload or follow an intent; read outside any transaction, then re-read by id."""
+        if not safe_id(tenant_id):
+            return []
+        query: Any = self.tenant(tenant_id).collection("journeys")
+        for name, value in (("upload_id", upload_id), ("intent_id", intent_id)):
+            if value is not None:
+                query = query.where(filter=FieldFilter(name, "==", value))
+        return [Journey.model_validate(s.to_dict()) for s in query.limit(limit).stream()]
+
+    def stale_journeys(self, updated_before: datetime, limit: int) -> list[Journey]:
+        query = (
+            self.client.collection_group("journeys")
+            .where(filter=FieldFilter("active", "==", True))
+            .where(filter=FieldFilter("updated_at", "<=", updated_before))
+            .order_by("updated_at")
+            .limit(limit)
+        )
+        return [Journey.model_validate(s.to_dict()) for s in query.stream()]
 
 
 def _page(query: Any, col: Any, model: Any, page_size: int, page_token: str | None) -> Page:

@@ -1,7 +1,16 @@
 """Content detection: the real type of a file from its bytes. Light enough for every function (no parser libraries)."""
 
-from shared.detection.sniff import HEAD_BYTES, MIME_TYPES, detect_delimiter, detect_encoding, sniff, sniff_stream
+from shared.detection.sniff import (
+    HEAD_BYTES,
+    MIME_TYPES,
+    EncodingGuess,
+    detect_delimiter,
+    detect_encoding,
+    guess_encoding,
+    sniff,
+    sniff_stream,
+)
 from shared.detection.types import Confidence, DetectedType, Format
 
-__all__ = ["HEAD_BYTES", "MIME_TYPES", "Confidence", "DetectedType", "Format", "detect_delimiter", "detect_encoding",
-           "sniff", "sniff_stream"]
+__all__ = ["HEAD_BYTES", "MIME_TYPES", "Confidence", "DetectedType", "EncodingGuess", "Format", "detect_delimiter",
+           "detect_encoding", "guess_encoding", "sniff", "sniff_stream"]

@@ -11,9 +11,11 @@ import struct
 import unicodedata
 import zipfile
 from collections import Counter
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from charset_normalizer import from_bytes
+from charset_normalizer.md import mess_ratio
+from charset_normalizer.utils import is_multi_byte_encoding
 
 from shared.detection.types import Confidence, DetectedType, Format
 
@@ -25,6 +27,15 @@ MIME_TYPES: dict[str, str] = {
     "json": "application/json",
     "jsonl": "application/x-ndjson",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsb": "application/vnd.ms-excel.sheet.binary.macroenabled.12",
+    "xls": "application/vnd.ms-excel",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "xml": "application/xml",
+    "eml": "message/rfc822",
+    "gzip": "application/gzip",
+    "zip": "application/zip",
     "parquet": "application/vnd.apache.parquet",
     "pdf": "application/pdf",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -39,7 +50,6 @@ MIME_TYPES: dict[str, str] = {
 # Binary containers we recognise only to name them in the error a person sees.
 _KNOWN_BINARY: tuple[tuple[bytes, str], ...] = (
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
-    (b"\x1f\x8b", "application/gzip"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),
     (b"GIF8", "image/gif"),
@@ -59,7 +69,20 @@ _EXTENSIONS: dict[str, Format] = {
     "json": "json",
     "jsonl": "jsonl",
     "ndjson": "jsonl",
+    "xml": "xml",
+    "eml": "eml",
 }
+# An interchange header without UNA names its syntax (UNOA..UNOY, or IATA's IATA/IATB) in its first element.
+_EDIFACT_UNB = re.compile(r"UNB\+(?:UNO[A-Z]|IAT[AB]):\d")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Names of the OLE streams that hold a legacy workbook, as they appear (UTF-16LE) in the compound file's directory.
+_OLE_WORKBOOK = ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le"))
+_OLE_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+_EML_HEADER = re.compile(
+    r"^(?:(?:From [^\n]*\n)?(?:[A-Za-z0-9-]+:[^\n]*\n(?:[ \t][^\n]*\n)*){1,})", re.S)
+_EML_NAMES = ("from:", "to:", "subject:", "date:", "message-id:", "received:", "mime-version:", "return-path:",
+              "content-type:")
+_XML_START = re.compile(r"^(?:<\?xml[^>]*\?>\s*)?(?:(?:<!--.*?-->|<!DOCTYPE[^>]*>|<\?[^>]*\?>)\s*)*<([A-Za-z_][\w.:-]*)", re.S)
 _TIE_PREFERENCE = ("cp1252", "latin_1", "iso8859_15")
 _TEXT_TIES: frozenset[str] = frozenset({"csv", "tsv", "markdown", "text"})
 _DELIMITERS = (",", "\t", ";", "|")
@@ -87,7 +110,7 @@ def _extension(filename: str | None) -> str:
     return filename.rsplit(".", 1)[1].strip().lower()
 
 
-def sniff(head: bytes, filename: str | None = None) -> DetectedType:
+def sniff(head: bytes, filename: str | None = None, encoding: str | None = None) -> DetectedType:
     """Detect the type of a file from its first bytes (`HEAD_BYTES` of them).
 
     Zip-based formats are recognised from the local entry names in the head; `sniff_stream` reads the zip's
@@ -96,20 +119,30 @@ def sniff(head: bytes, filename: str | None = None) -> DetectedType:
     if not head:
         return _detected("unknown", "high", mime="application/x-empty")
     if head.startswith(b"PK\x03\x04"):
-        return _zip_from_names(_local_zip_names(head), complete=len(head) < HEAD_BYTES)
+        return _zip_from_names(_local_zip_names(head), complete=len(head) < HEAD_BYTES, mimetype=_zip_mimetype(head))
     if head.startswith(b"PAR1"):
         return _detected("parquet", "high")
     if b"%PDF-" in head[:1024]:
         return _detected("pdf", "high")
+    if head.startswith(b"\x1f\x8b"):
+        return _detected("gzip", "high")
+    if head.startswith(_OLE_MAGIC):
+        return _ole(head)
     for magic, mime in _KNOWN_BINARY:
         if head.startswith(magic):
             return _detected("unknown", "high", mime=mime)
     truncated = len(head) >= HEAD_BYTES
-    encoding = detect_encoding(head, truncated=truncated)
+    encoding = encoding or detect_encoding(head, truncated=truncated)
     if encoding is None:
         return _detected("unknown", "medium")
     text = _decode_head(head, encoding)
-    if text is None or _looks_binary(text):
+    if text is None:
+        return _detected("unknown", "medium")
+    edi = _edi_format(text.lstrip("\ufeff \t\r\n"))
+    if edi is not None:
+        # EDI may use control characters (0x1D, 0x1C, NUL padding) as its separators: it is text all the same.
+        return _detected(edi, "high", encoding=encoding)
+    if _looks_binary(text):
         return _detected("unknown", "medium")
     fmt, confidence = _text_format(text, _extension(filename), truncated)
     return _detected(fmt, confidence, encoding=encoding)
@@ -129,7 +162,7 @@ def sniff_stream(stream: BinaryIO, filename: str | None = None) -> DetectedType:
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error):
             # A damaged directory: fall back to the local entries in the head.
             return sniff(head, filename)
-        return _zip_from_names(names, complete=True)
+        return _zip_from_names(names, complete=True, mimetype=_zip_mimetype(head))
     finally:
         stream.seek(0)
 
@@ -145,39 +178,115 @@ def _local_zip_names(head: bytes) -> list[str]:
     return names
 
 
-def _zip_from_names(names: list[str], complete: bool) -> DetectedType:
+def _zip_from_names(names: list[str], complete: bool, mimetype: str = "") -> DetectedType:
+    sure: Confidence = "high" if complete else "medium"
+    if "xl/workbook.bin" in names:
+        return _detected("xlsb", sure)
     if any(name == "xl/workbook.xml" or name.startswith("xl/worksheets/") for name in names):
-        return _detected("xlsx", "high" if complete else "medium")
+        return _detected("xlsx", sure)
     if any(name == "word/document.xml" for name in names):
-        return _detected("docx", "high" if complete else "medium")
-    return _detected("unknown", "high" if complete else "low", mime="application/zip")
+        return _detected("docx", sure)
+    if any(name == "ppt/presentation.xml" for name in names):
+        return _detected("pptx", sure)
+    if mimetype == MIME_TYPES["ods"]:
+        return _detected("ods", sure)
+    if mimetype == MIME_TYPES["odt"]:
+        return _detected("odt", sure)
+    if mimetype.startswith("application/vnd.oasis.opendocument"):
+        return _detected("unknown", sure, mime=mimetype)
+    if "content.xml" in names and "META-INF/manifest.xml" in names:
+        return _detected("unknown", "low", mime="application/vnd.oasis.opendocument")
+    return _detected("zip", sure)
+
+
+def _ole(head: bytes) -> DetectedType:
+    """A compound (OLE) file: a legacy workbook, or an encrypted Office file, told apart by its stream names."""
+    if _OLE_ENCRYPTED in head:
+        return _detected("unknown", "high", mime="application/x-ole-storage")
+    if any(name in head for name in _OLE_WORKBOOK):
+        return _detected("xls", "high")
+    return _detected("unknown", "medium", mime="application/x-ole-storage")
+
+
+def _zip_mimetype(head: bytes) -> str:
+    """The ODF `mimetype` entry, stored uncompressed first in the archive by the ODF specification."""
+    if head[30:38] == b"mimetype":
+        name_length, extra_length = struct.unpack_from("<HH", head, 26)
+        size = struct.unpack_from("<I", head, 18)[0]
+        start = 30 + name_length + extra_length
+        return head[start : start + min(size, 200)].decode("ascii", "replace").strip()
+    return ""
 
 
 def detect_encoding(head: bytes, truncated: bool = False) -> str | None:
     """The codec that decodes `head`, or None when it is not text. A multibyte character cut at the end is allowed."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+    return guess_encoding(head, truncated).encoding
+
+
+def _escapes(codec: str) -> tuple[bytes, ...]:
+    if codec == "iso2022_kr":
+        return (b"\x1b$)C",)
+    return (b"\x1b$B", b"\x1b$@", b"\x1b(J", b"\x1b$(D", b"\x1b$A", b"\x1b$(C")
+
+
+class EncodingGuess(NamedTuple):
+    encoding: str | None
+    confidence: float  # 1.0 when the bytes leave no doubt (a BOM, valid UTF-8)
+    method: str
+
+
+def guess_encoding(sample: bytes, truncated: bool = False) -> EncodingGuess:
+    """The codec that decodes `sample`, how sure the guess is, and how it was made."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return EncodingGuess("utf-8-sig", 1.0, "byte order mark")
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return EncodingGuess("utf-32", 1.0, "byte order mark")
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return EncodingGuess("utf-16", 1.0, "byte order mark")
+    if sample.isascii() and b"\x1b" in sample:
+        for codec in ("iso2022_jp_2", "iso2022_kr"):
+            if _escapes(codec) and any(escape in sample for escape in _escapes(codec)):
+                try:
+                    sample.decode(codec)
+                except UnicodeDecodeError:
+                    continue
+                return EncodingGuess(codecs.lookup(codec).name, 0.9, "ISO-2022 escape sequences")
+    if sample.isascii() and b"~{" in sample and b"~}" in sample:
+        try:
+            sample.decode("hz")
+            return EncodingGuess("hz", 0.8, "HZ shift sequences (~{ ... ~})")
+        except UnicodeDecodeError:
+            pass
     try:
-        head.decode("utf-8")
-        return "utf-8"
+        sample.decode("utf-8")
+        return EncodingGuess("utf-8", 1.0, "valid UTF-8")
     except UnicodeDecodeError as exc:
-        if truncated and exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
-            return "utf-8"
-    matches = from_bytes(head)
+        if truncated and exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
+            return EncodingGuess("utf-8", 1.0, "valid UTF-8")
+    matches = from_bytes(sample)
     best = matches.best()
     if best is None:
-        return None
+        return EncodingGuess(None, 0.0, "charset-normalizer found no encoding")
+    method = f"charset-normalizer over {len(sample):,} bytes"
+    confidence = round(max(0.0, 1.0 - best.chaos) * (0.5 + 0.5 * min(1.0, best.coherence + 0.5)), 2)
     # charset-normalizer cannot tell single-byte code pages apart when they decode the sample equally well
     # (cp1250 and cp1252 share most letters); the most common one wins such a tie.
     tied = {match.encoding for match in matches if (match.chaos, match.coherence) == (best.chaos, best.coherence)}
     for preferred in _TIE_PREFERENCE:
         if preferred in tied:
-            return codecs.lookup(preferred).name
-    return codecs.lookup(best.encoding).name
+            return EncodingGuess(codecs.lookup(preferred).name, confidence, method)
+    if not is_multi_byte_encoding(best.encoding):
+        # Single-byte code pages often decode a sample equally cleanly, and charset-normalizer may not even list
+        # the most common one: Windows-1252 is preferred when its decoding is as clean as the best candidate's.
+        for preferred in _TIE_PREFERENCE:
+            try:
+                decoded = sample.decode(preferred)
+            except UnicodeDecodeError:
+                continue
+            if mess_ratio(decoded, maximum_threshold=1.0) <= best.chaos + 0.01:
+                return EncodingGuess(codecs.lookup(preferred).name, min(confidence, 0.7),
+                                     f"{method}; {preferred} decodes it as cleanly as {best.encoding}")
+    return EncodingGuess(codecs.lookup(best.encoding).name, confidence, method)
 
 
 def _decode_head(head: bytes, encoding: str) -> str | None:
@@ -191,8 +300,9 @@ def _looks_binary(text: str) -> bool:
     sample = text[:8192]
     if not sample:
         return False
-    controls = sum(1 for ch in sample if ch not in "\t\n\r\f\v" and unicodedata.category(ch) == "Cc")
-    return controls / len(sample) > 0.02
+    # ESC introduces ISO-2022 shifts; a stray NUL in a short text is noise, not a sign of a binary file.
+    controls = sum(1 for ch in sample if ch not in "\t\n\r\f\v\x1b" and unicodedata.category(ch) == "Cc")
+    return controls / len(sample) > (0.02 if len(sample) >= 1024 else 0.1)
 
 
 def _text_format(text: str, extension: str, truncated: bool) -> tuple[Format, Confidence]:
@@ -207,6 +317,11 @@ def _text_format(text: str, extension: str, truncated: bool) -> tuple[Format, Co
         return structured
     if _HTML_START.match(body) or (extension in ("html", "htm") and _HTML_ANYWHERE.search(body[:4096])):
         return "html", "high"
+    xml = _XML_START.match(body)
+    if xml is not None and xml.group(1).lower() not in ("html", "svg"):
+        return "xml", "high" if body.startswith("<?xml") or extension == "xml" else "medium"
+    if _looks_like_email(body, extension == "eml"):
+        return "eml", "high" if extension == "eml" else "medium"
     by_name = _EXTENSIONS.get(extension)
     delimited = _delimited_format(body, truncated)
     markdown = _looks_like_markdown(body)
@@ -222,6 +337,15 @@ def _text_format(text: str, extension: str, truncated: bool) -> tuple[Format, Co
     return "text", "medium"
 
 
+def _looks_like_email(body: str, named_eml: bool) -> bool:
+    """RFC 5322 headers at the very start, among them two of the usual ones (one if the file is named .eml)."""
+    match = _EML_HEADER.match(body[:16384].replace("\r\n", "\n") + "\n")
+    if match is None:
+        return False
+    names = {line.split(":", 1)[0].lower() + ":" for line in match.group(0).splitlines() if ":" in line}
+    return len(names.intersection(_EML_NAMES)) >= (1 if named_eml else 2)
+
+
 def _looks_like_markdown(body: str) -> bool:
     sample = body[:16384]  # the signals show early; scanning the whole head costs more than the rest of sniffing
     return sum(1 for signal in _MD_SIGNALS if signal.search(sample)) >= 2
@@ -232,7 +356,7 @@ def _edi_format(body: str) -> Format | None:
         return "edi_x12"
     if body.startswith("UNA") and len(body) >= 9:
         return "edi_edifact"
-    if body.startswith("UNB") and len(body) > 4 and not body[3].isalnum():
+    if _EDIFACT_UNB.match(body):
         return "edi_edifact"
     return None
 
@@ -243,7 +367,7 @@ def _json_format(body: str, extension: str, truncated: bool) -> tuple[Format, Co
             try:
                 json.loads(body)
             except ValueError:
-                return None
+                return "json", "low"  # named .json but not JSON: the parse refuses it with the parser's reason
             return "json", "medium"
         return None
     if not truncated:
@@ -275,6 +399,8 @@ def _json_format(body: str, extension: str, truncated: bool) -> tuple[Format, Co
     if body[0] == "[" or truncated:
         # A pretty-printed document larger than the head.
         return "json", "medium"
+    if extension == "json":
+        return "json", "low"
     return None
 
 

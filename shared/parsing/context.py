@@ -38,7 +38,15 @@ class ParseContext:
     hints: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     page_count: int | None = None
+    guesses: dict[str, dict[str, Any]] = field(default_factory=dict)
     _dropped_warnings: int = 0
+
+    def guess(self, name: str, value: Any, confidence: float | str, method: str, override: str | None = None) -> None:
+        """Record a guess the parse made, so that the artifact says what was assumed and how to change it."""
+        entry: dict[str, Any] = {"value": value, "confidence": confidence, "method": method}
+        if override is not None:
+            entry["override"] = f"parse_options.{override}"
+        self.guesses[name] = entry
 
     @property
     def want_table(self) -> bool:

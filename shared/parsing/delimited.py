@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,14 +57,72 @@ def csv_encoding(ctx: ParseContext, head: bytes) -> str:
     return encoding
 
 
-def _delimiter(ctx: ParseContext, head: bytes, encoding: str) -> str:
+def _delimiter(ctx: ParseContext, text: str, truncated: bool) -> str:
     if ctx.options.delimiter is not None:
         return ctx.options.delimiter
     if ctx.detected.format == "tsv":
+        ctx.guess("delimiter", "\t", "high", "tab-separated columns on the sampled rows", "delimiter")
         return "\t"
-    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=False)
-    found = detect_delimiter(text, truncated=len(head) >= HEAD_BYTES)
-    return found[0] if found is not None and found[0] != "\t" else ","
+    found = detect_delimiter(text, truncated=truncated)
+    delimiter = found[0] if found is not None and found[0] != "\t" else ","
+    how = "the same field count on every sampled row" if found is not None and found[1] else "the most regular field count"
+    ctx.guess("delimiter", delimiter, "high" if found is not None and found[1] else "low",
+              how if found is not None else "no delimiter stood out: comma assumed", "delimiter")
+    return delimiter
+
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(), "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+}
+_LEADING_ZERO = re.compile(r"[+-]?0\d")
+
+
+def _skip_rows(ctx: ParseContext, lines: list[str]) -> int:
+    """Lines before the header: the option, else leading '#' comment lines (a guess, recorded)."""
+    if ctx.options.skip_rows is not None:
+        return ctx.options.skip_rows
+    count = 0
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        count += 1
+    if count and count < len(lines):
+        ctx.guess("skip_rows", count, "medium", "leading lines starting with '#' read as comments", "skip_rows")
+        ctx.warn(f"The first {count} lines start with '#' and were skipped as comments (set parse_options.skip_rows "
+                 "to change this).")
+        return count
+    return 0
+
+
+def _sample_rows(text: str, delimiter: str, quoting: bool, skip: int, truncated: bool) -> list[list[str]]:
+    if truncated and "\n" in text:
+        text = text[: text.rfind("\n")]
+    lines = text.splitlines()[skip:]
+    reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE)
+    try:
+        return [row for row, _ in zip(reader, range(5000), strict=False)]
+    except csv.Error:
+        return []
+
+
+def _text_columns(ctx: ParseContext, rows: list[list[str]]) -> list[str]:
+    """Columns whose sampled values keep leading zeros (ZIP codes, ids): read as text so that no zero is lost."""
+    if len(rows) < 2 or not ctx.options.has_header:
+        return []
+    names = _unique_names(rows[0])
+    found = []
+    for index, name in enumerate(names):
+        if any(index < len(row) and _LEADING_ZERO.match(row[index].strip()) for row in rows[1:]):
+            found.append(name)
+    if found:
+        ctx.guess("text_columns", found, "high", "values with leading zeros in the sampled rows", "column_types")
+    return found
+
+
+def _tsv_quoted(rows_text: str) -> bool:
+    """Whether a tab-separated file quotes its fields as Excel's export does ("a\tb" in a cell)."""
+    return re.search(r'(?:^|\t)"[^"\t\n]*(?:""[^"\t\n]*)*"(?:\t|$)', rows_text[:HEAD_BYTES], re.M) is not None
 
 
 def _unique_names(names: list[str]) -> list[str]:
@@ -89,6 +148,8 @@ class _Setup:
     encoding: str
     delimiter: str
     text_columns: tuple[str, ...]
+    quoting: bool = True
+    skip_rows: int = 0
 
     def open(self, ctx: ParseContext, handler: Any, use_threads: bool, source: Any = None) -> pacsv.CSVStreamingReader:
         options = ctx.options
@@ -97,16 +158,19 @@ class _Setup:
             encoding="utf8" if codecs.lookup(self.encoding).name in _PYARROW_UTF8 else self.encoding,
             autogenerate_column_names=not options.has_header,
             use_threads=use_threads,
+            skip_rows=self.skip_rows,
         )
-        tab = self.delimiter == "\t"
         parse_options = pacsv.ParseOptions(
             delimiter=self.delimiter,
-            # TSV has no quoting (IANA); a CSV value may hold quoted line breaks.
-            quote_char=False if tab else '"',
-            newlines_in_values=not tab,
+            # TSV has no quoting (IANA) unless its fields show Excel's quotes; a CSV value may hold line breaks.
+            quote_char='"' if self.quoting else False,
+            newlines_in_values=self.quoting,
             invalid_row_handler=handler,
         )
-        convert_options = pacsv.ConvertOptions(column_types=dict.fromkeys(self.text_columns, pa.string()))
+        # Only an empty field is null: "NA", "null" or "N/A" are values a person typed, and are kept as text.
+        types: dict[str, pa.DataType] = dict.fromkeys(self.text_columns, pa.string())
+        types.update({name: _ARROW_TYPES[kind] for name, kind in (options.column_types or {}).items()})
+        convert_options = pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False)
         return pacsv.open_csv(
             ctx.source,
             read_options=read_options,
@@ -119,7 +183,17 @@ def parse_delimited(ctx: ParseContext) -> None:
     head = ctx.source.read(HEAD_BYTES)
     ctx.rewind()
     encoding = csv_encoding(ctx, head)
-    setup = _Setup(encoding, _delimiter(ctx, head, encoding), tuple(ctx.hints.get("csv_text_columns", ())))
+    truncated = len(head) >= HEAD_BYTES
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=False).lstrip("\ufeff")
+    skip = _skip_rows(ctx, text.splitlines()[:1000])
+    body = "\n".join(text.splitlines()[skip:])
+    delimiter = _delimiter(ctx, body, truncated)
+    quoting = delimiter != "\t" or _tsv_quoted(body)
+    if delimiter == "\t" and quoting:
+        ctx.guess("quoting", '"', "medium", "quoted fields as Excel writes them in tab-separated exports")
+    columns = [*_text_columns(ctx, _sample_rows(text, delimiter, quoting, skip, truncated)),
+               *ctx.hints.get("csv_text_columns", ())]
+    setup = _Setup(encoding, delimiter, tuple(dict.fromkeys(columns)), quoting, skip)
     invalid = _InvalidRows(ctx.options.on_invalid_row)
     reader = None
     try:
@@ -128,11 +202,13 @@ def parse_delimited(ctx: ParseContext) -> None:
         # The last batch is held back: it may end in a value whose quote never closed.
         held: pa.RecordBatch | None = None
         for batch in reader:
+            if setup.quoting:
+                _check_swallowed_rows(ctx, batch, setup, sink.rows + (held.num_rows if held is not None else 0))
             if held is not None:
                 sink.write(held)
             held = batch
         if held is not None:
-            if setup.delimiter != "\t" and _ends_in_open_quote(held) and _odd_quotes(ctx, encoding):
+            if setup.quoting and _ends_in_open_quote(held) and _odd_quotes(ctx, encoding):
                 held = _drop_open_quote_row(ctx, held, invalid, sink.rows)
             sink.write(held)
     except pa.ArrowException as exc:
@@ -148,6 +224,38 @@ def parse_delimited(ctx: ParseContext) -> None:
             f"Skipped {invalid.skipped} malformed rows whose field count did not match the header "
             f"(on_invalid_row=skip); first: {', '.join(invalid.samples)}."
         )
+
+
+SWALLOWED_LINES = 3
+
+
+def _check_swallowed_rows(ctx: ParseContext, batch: pa.RecordBatch, setup: _Setup, before: int) -> None:
+    """A stray quote makes the reader take the following lines as one value. A quoted value whose lines look
+    like rows of their own (as many delimiters as the header) is reported with its row number, never kept silently."""
+    import pyarrow.compute as pc
+
+    width = batch.num_columns
+    if width < 2:
+        return
+    for column in batch.columns:
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        multiline = pc.match_substring(column, "\n")
+        if not pc.any(multiline).as_py():
+            continue
+        for index in pc.indices_nonzero(multiline).to_pylist():
+            value = column[index].as_py()
+            rows = [line for line in value.split("\n") if line.count(setup.delimiter) >= width - 1]
+            if len(rows) >= SWALLOWED_LINES:
+                number = before + index + 1 + (1 if ctx.options.has_header else 0) + setup.skip_rows
+                snippet = value.split("\n", 1)[0][:80]
+                ctx.fail(
+                    "CORRUPT_FILE",
+                    f"Row {number} (counting the header as row 1) has a quoted value that runs over "
+                    f"{value.count(chr(10)) + 1} lines, {len(rows)} of which look like rows of their own: a stray "
+                    f"quote, probably near {snippet!r}. Fix the quoting (a literal quote inside a quoted value is "
+                    "written twice) and upload the file again.",
+                )
 
 
 def _odd_quotes(ctx: ParseContext, encoding: str) -> bool:

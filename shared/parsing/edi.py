@@ -93,8 +93,28 @@ def _encoding(ctx: ParseContext) -> str:
         ctx.rewind()
         match = re.search(r"UNB.(UNO[A-Z])", head)
         if match is not None and match.group(1) in _EDIFACT_CHARSETS:
-            return _EDIFACT_CHARSETS[match.group(1)]
+            declared = _EDIFACT_CHARSETS[match.group(1)]
+            if declared != "utf-8" and _utf8_text(ctx):
+                # Senders often declare UNOC and write UTF-8: read as Latin-1, every accented letter would change.
+                ctx.warn(f"The interchange declares {match.group(1)} ({declared}) but its bytes are UTF-8 text; it was "
+                         "read as UTF-8. Set parse_options.encoding to force the declared character set.")
+                ctx.guess("encoding", "utf-8", 0.9, f"{match.group(1)} declared, bytes valid UTF-8", "encoding")
+                return "utf-8"
+            return declared
     return text_encoding(ctx.detected.encoding)
+
+
+def _utf8_text(ctx: ParseContext) -> bool:
+    """Whether the file's first MiB holds non-ASCII bytes that are all valid UTF-8."""
+    sample = ctx.source.read(1024 * 1024)
+    ctx.rewind()
+    if sample.isascii():
+        return False
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.reason == "unexpected end of data" and exc.start >= len(sample) - 3
+    return True
 
 
 def _corrupt(message: str) -> ParseError:
@@ -124,7 +144,8 @@ def _x12_segments(pieces: Iterator[str]) -> Iterator[Segment]:
         parts = (carry + piece).split(terminator)
         carry = parts.pop()
         for part in parts:
-            text = part.strip("\r\n")
+            # Segments may be indented or padded with NULs; a value's own trailing spaces are kept.
+            text = part.lstrip(" \t\r\n\x00").rstrip("\r\n")
             if not text:
                 continue
             if text.startswith("ISA") and len(text) > 3:
@@ -132,7 +153,12 @@ def _x12_segments(pieces: Iterator[str]) -> Iterator[Segment]:
                 element = text[3]
                 component = text.rsplit(element, 1)[-1][:1] or component
             yield _x12_segment(text, element, component)
-    if carry.strip("\r\n \t"):
+    last = carry.strip(" \t\r\n\x00")
+    if last:
+        if re.fullmatch(r"[A-Z][A-Z0-9]{1,2}", last.split(element, 1)[0]) and element in last:
+            # The last segment lacks its terminator: common, and nothing is lost by reading it.
+            yield _x12_segment(last, element, component)
+            return
         raise _corrupt(f"The file ends inside a segment that has no terminator {terminator!r}: {carry[:60]!r}.")
 
 
@@ -301,12 +327,23 @@ class _Envelope:
         return "groups"
 
     def _check(self, tag: str, segment: Segment, count_at: int, actual: int, unit: str, ref: str | None) -> None:
+        """Compare a trailer with what was read; the message names the elements at fault (e.g. SE01, SE02/ST02)."""
         declared = _at(segment.elements, count_at)
         if declared is not None and declared.isdigit() and int(declared) != actual:
-            self.ctx.warn(f"{tag} {ref} declares {int(declared)} {unit} but {actual} were read.")
+            self.ctx.warn(f"{tag}{count_at + 1:02d} of {tag} {ref} declares {int(declared)} {unit} but {actual} were "
+                          "read.")
         closing = _at(segment.elements, count_at + 1)
         if closing is not None and ref is not None and closing != ref:
-            self.ctx.warn(f"{tag} control number {closing} does not match the header's {ref}.")
+            header, at = self._header_of(tag)
+            self.ctx.warn(f"{tag}{count_at + 2:02d} control number {closing} does not match {header}{at + 1:02d} "
+                          f"{ref}.")
+
+    def _header_of(self, trailer: str) -> tuple[str, int]:
+        if trailer == self.TX_END:
+            return self.TX, self.TX_REF
+        if trailer == self.GROUP_END:
+            return self.GROUP, self.GROUP_REF
+        return self.HEADER, self.INTERCHANGE_REF
 
     def finish(self) -> None:
         if self.index < 0:

@@ -5,24 +5,29 @@
 | csv, tsv                       | pyarrow → Parquet | text chunks           | both                            |
 | json, jsonl                    | rows → Parquet    | text chunks           | both                            |
 | edi_x12, edi_edifact           | segments → Parquet| text chunks           | both                            |
-| xlsx                           | rows → Parquet    | rows as text chunks   | both, in one pass               |
+| xlsx, xlsb, xls, ods           | rows → Parquet    | rows as text chunks   | both, in one pass               |
+| xml                            | records → Parquet | text chunks           | both                            |
 | parquet                        | re-written        | PROFILE_MISMATCH      | structured only                 |
-| docx, html                     | PROFILE_MISMATCH  | text (tables as text) | tables → Parquet, text → chunks |
+| docx, odt, pptx, html          | PROFILE_MISMATCH  | text (tables as text) | tables → Parquet, text → chunks |
+| eml                            | PROFILE_MISMATCH  | headers + text parts  | text chunks                     |
+| gzip, zip (one member)         | as the member     | as the member         | as the member                   |
 | pdf, text, markdown            | PROFILE_MISMATCH  | text chunks           | text chunks                     |
 | unknown                        | UNSUPPORTED_FORMAT in every profile                                      |
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
-from shared.detection import HEAD_BYTES, MIME_TYPES, DetectedType, detect_encoding
+from shared.detection import HEAD_BYTES, MIME_TYPES, DetectedType, guess_encoding, sniff, sniff_stream
 
 from .columnar import parse_parquet
-from .context import ParseContext, Reread
+from .containers import gunzip, unzip
+from .context import ParseContext, Reread, describe
 from .delimited import parse_delimited
 from .docx_doc import parse_docx
 from .edi import parse_edi
@@ -30,21 +35,29 @@ from .errors import ParseError
 from .html_doc import parse_html
 from .jsondoc import parse_json, parse_jsonl
 from .models import PROFILES, ParseResult, Profile
+from .office_docs import parse_eml, parse_odt, parse_pptx
 from .options import ParseOptions
 from .outputs import OpenOutput, Outputs
 from .pdf_doc import parse_pdf
-from .spreadsheet import parse_xlsx
+from .spreadsheet import parse_calamine, parse_xlsx
 from .streams import GuardedSource
 from .texts import parse_text
+from .xml_doc import parse_xml
 
 Handler = Callable[[ParseContext], None]
 MAX_ATTEMPTS = 5
+ENCODING_SAMPLE_BYTES = 1024 * 1024
+JSON_CHECK_BYTES = 8 * 1024 * 1024  # a guess from more text than the head is a better one
 
-TEXT_LIKE = frozenset({"csv", "tsv", "json", "jsonl", "html", "markdown", "text", "edi_x12", "edi_edifact"})
-_TABULAR = "CSV, TSV, JSON, JSON Lines, XLSX, Parquet or EDI"
+TEXT_LIKE = frozenset({"csv", "tsv", "json", "jsonl", "html", "markdown", "text", "edi_x12", "edi_edifact", "xml",
+                       "eml"})
+_TABULAR = "CSV, TSV, JSON, JSON Lines, XLSX, XLSB, XLS, ODS, XML, Parquet or EDI"
 _NAMES = {
     "pdf": "A PDF",
     "docx": "A Word document",
+    "odt": "An OpenDocument text",
+    "pptx": "A PowerPoint presentation",
+    "eml": "An email",
     "html": "An HTML page",
     "markdown": "A Markdown file",
     "text": "A plain text file",
@@ -68,10 +81,17 @@ _ROUTES: dict[str, _Route] = {
     "edi_x12": _Route(parse_edi, parse_text, parser="edi.x12"),
     "edi_edifact": _Route(parse_edi, parse_text, parser="edi.edifact"),
     "xlsx": _Route(parse_xlsx, parse_xlsx, combined=parse_xlsx, parser="openpyxl"),
+    "xlsb": _Route(parse_calamine, parse_calamine, combined=parse_calamine, parser="python-calamine"),
+    "xls": _Route(parse_calamine, parse_calamine, combined=parse_calamine, parser="python-calamine"),
+    "ods": _Route(parse_calamine, parse_calamine, combined=parse_calamine, parser="python-calamine"),
+    "xml": _Route(parse_xml, parse_xml, combined=parse_xml, parser="lxml.xml"),
     "parquet": _Route(parse_parquet, None, parser="pyarrow.parquet"),
     "docx": _Route(None, parse_docx, combined=parse_docx, parser="python-docx"),
+    "odt": _Route(None, parse_odt, combined=parse_odt, parser="odt.lxml"),
+    "pptx": _Route(None, parse_pptx, combined=parse_pptx, parser="python-pptx"),
+    "eml": _Route(None, parse_eml, parser="email"),
     "html": _Route(None, parse_html, combined=parse_html, parser="beautifulsoup4.lxml"),
-    "pdf": _Route(None, parse_pdf, parser="pypdf"),
+    "pdf": _Route(None, parse_pdf, parser="pypdfium2"),
     "markdown": _Route(None, parse_text, parser="text.markdown"),
     "text": _Route(None, parse_text, parser="text"),
 }
@@ -90,34 +110,62 @@ def parse(
     with the exception if it fails: a failed parse leaves no finished output. If a later part of the file shows
     that the schema guessed from its start was wrong, the parse starts over once with a corrected schema and opens
     the same output names again; the last opening is the one that completes.
-    Raises ParseError for a permanent failure; a failure of the streams themselves propagates unchanged.
+    Raises ParseError for a permanent failure, including a parser library that crashes on the file's content; a
+    failure of the streams themselves propagates unchanged.
     """
     if profile not in PROFILES:
         raise ParseError("PROFILE_MISMATCH", f"Unknown ingestion profile {profile!r}: use {', '.join(PROFILES)}.")
     parse_options = ParseOptions.from_mapping(options)
+    if detected.format in ("gzip", "zip"):
+        return _parse_member(source, detected, profile, parse_options, open_output)
+    return _parse(GuardedSource(source), detected, profile, parse_options, open_output)
+
+
+def _parse_member(source: BinaryIO, container: DetectedType, profile: Profile, options: ParseOptions,
+                  open_output: OpenOutput) -> ParseResult:
     guarded = GuardedSource(source)
+    size = guarded.seek(0, 2)
+    guarded.seek(0)
+    stream = cast(BinaryIO, guarded)
+    inner, name = gunzip(stream, size, None) if container.format == "gzip" else unzip(stream, size)
+    with inner:
+        detected = sniff_stream(inner, name)  # type: ignore[arg-type]
+        if detected.format in ("gzip", "zip"):
+            raise ParseError("UNSUPPORTED_FORMAT", "The archive holds another archive: upload the inner file itself.")
+        result = _parse(GuardedSource(inner), detected, profile, options, open_output)  # type: ignore[arg-type]
+    note = f"The file was decompressed from {container.format}" + (f" ({name})." if name else ".")
+    return result.model_copy(update={"parser_type": f"{container.format}+{result.parser_type}",
+                                     "warnings": [note, *result.warnings]})
+
+
+def _parse(guarded: GuardedSource, detected: DetectedType, profile: Profile, parse_options: ParseOptions,
+           open_output: OpenOutput) -> ParseResult:
     guarded.seek(0)
     head = guarded.read(HEAD_BYTES)
     guarded.seek(0)
     if not head:
         raise ParseError("EMPTY_FILE", "The file is empty (0 bytes). Upload it again with its content.")
-    detected = _with_encoding(detected, head)
+    guesses: dict[str, dict[str, Any]] = {}
+    detected = _with_encoding(detected, head, guarded, parse_options, guesses)
     if detected.format in TEXT_LIKE and len(head) < HEAD_BYTES and not head.strip(b" \t\r\n\x00\xef\xbb\xbf"):
         raise ParseError("EMPTY_FILE", "The file holds only whitespace: there is nothing to parse.")
+    if detected.format == "json" and detected.confidence == "low":
+        _refuse_invalid_json(guarded, detected)
     route = _route(detected, profile)
     handlers, parser_type = _plan(route, detected, profile)
     hints: dict[str, Any] = {}
     notes: list[str] = []
     for _attempt in range(MAX_ATTEMPTS):
+        ctx = ParseContext(guarded, detected, profile, parse_options, None, hints)  # type: ignore[arg-type]
         try:
             # Leaving the stack with an exception hands it to every opened output, which aborts its upload.
             with ExitStack() as stack:
                 outputs = Outputs(open_output, stack)
-                ctx = ParseContext(guarded, detected, profile, parse_options, outputs, hints)
+                ctx.outputs = outputs
                 for index, handler in enumerate(handlers):
                     if index:
                         ctx.rewind()
-                    handler(ctx)
+                    _run(ctx, handler)
                 written = outputs.finish()
         except Reread as reread:
             hints.update(reread.hints)
@@ -133,16 +181,62 @@ def parse(
             chunk_count=outputs.chunk_count,
             page_count=ctx.page_count,
             warnings=[*notes, *ctx.final_warnings()],
+            guesses={**guesses, **ctx.guesses},
         )
     raise ParseError("CORRUPT_FILE", "The file's columns kept changing type: it could not be given a stable schema.")
 
 
-def _with_encoding(detected: DetectedType, head: bytes) -> DetectedType:
-    if detected.format in TEXT_LIKE and detected.encoding is None:
-        encoding = detect_encoding(head, truncated=len(head) >= HEAD_BYTES)
-        if encoding is not None:
-            return detected.model_copy(update={"encoding": encoding})
-    return detected
+def _refuse_invalid_json(source: GuardedSource, detected: DetectedType) -> None:
+    """A file named .json whose content is not JSON: say where it breaks, rather than chunk it as text."""
+    data = source.read(JSON_CHECK_BYTES)
+    source.seek(0)
+    try:
+        json.loads(data.decode(detected.encoding or "utf-8-sig", "replace"))
+    except json.JSONDecodeError as exc:
+        raise ParseError("CORRUPT_FILE", f"The file is named .json but is not valid JSON: {exc.msg} at line "
+                         f"{exc.lineno}, column {exc.colno}. Fix it, or upload it as .txt to index it as text.") from None
+    except (ValueError, RecursionError):
+        raise ParseError("CORRUPT_FILE", "The file is named .json but is not valid JSON.") from None
+
+
+def _run(ctx: ParseContext, handler: Handler) -> None:
+    """Run a handler; a library that crashes on the file's content is a permanent failure, said in words."""
+    try:
+        handler(ctx)
+    except (ParseError, Reread):
+        raise
+    except RecursionError as exc:
+        ctx.fail("CORRUPT_FILE", "The file nests its structure deeper than can be parsed (more than about a "
+                 "thousand levels of arrays, objects or elements). Flatten it before uploading.", exc)
+    except MemoryError as exc:
+        ctx.fail("TOO_LARGE", "The file needs more memory to parse than a parse may use. Split it, or save it in "
+                 "a streaming format such as CSV or JSON Lines.", exc)
+    except Exception as exc:  # noqa: BLE001 - ctx.fail re-raises a failing read or write as itself, to be retried
+        name = _NAMES.get(ctx.detected.format, f"The {ctx.detected.format} file")
+        ctx.fail("CORRUPT_FILE", f"{name} could not be parsed: {type(exc).__name__}: {describe(exc)}.", exc)
+
+
+def _with_encoding(detected: DetectedType, head: bytes, source: GuardedSource, options: ParseOptions,
+                   guesses: dict[str, dict[str, Any]]) -> DetectedType:
+    if options.encoding is not None:
+        # The person named the encoding: it replaces any guess, and a file that looked binary is read as that text.
+        if detected.format == "unknown" and detected.mime_type == MIME_TYPES["unknown"]:
+            detected = sniff(head, None, encoding=options.encoding)
+        return detected.model_copy(update={"encoding": options.encoding}) if detected.format in TEXT_LIKE else detected
+    if detected.format not in TEXT_LIKE:
+        return detected
+    sample = head
+    if len(head) >= HEAD_BYTES and guess_encoding(head, truncated=True).confidence < 1.0:
+        sample = source.read(ENCODING_SAMPLE_BYTES)
+        source.seek(0)
+    guess = guess_encoding(sample, truncated=len(sample) >= HEAD_BYTES)
+    encoding = guess.encoding or detected.encoding
+    if encoding is None:
+        return detected
+    confidence = guess.confidence if guess.encoding == encoding else 0.5
+    guesses["encoding"] = {"value": encoding, "confidence": confidence, "method": guess.method,
+                           "override": "parse_options.encoding"}
+    return detected.model_copy(update={"encoding": encoding})
 
 
 def _route(detected: DetectedType, profile: Profile) -> _Route:
@@ -150,16 +244,16 @@ def _route(detected: DetectedType, profile: Profile) -> _Route:
     if route is not None:
         return route
     hint = {
-        "application/x-ole-storage": " Legacy Office files (.xls, .doc) and password-protected Office files are "
-        "not supported: save it as .xlsx or .docx without a password.",
-        "application/zip": " A zip archive that is not an Office (OOXML) document is not parsed.",
+        "application/x-ole-storage": " Legacy Word files (.doc) and password-protected Office files are not "
+        "supported: save it as .docx or .xlsx without a password.",
         "application/x-empty": "",
+        MIME_TYPES["unknown"]: " If it is text in an unusual encoding, name the encoding in parse_options.encoding.",
     }.get(detected.mime_type, "")
     described = "" if detected.mime_type == MIME_TYPES["unknown"] else f" ({detected.mime_type})"
     raise ParseError(
         "UNSUPPORTED_FORMAT",
-        f"The file's type{described} is not one that can be parsed; supported are {_TABULAR}, PDF, DOCX, HTML, "
-        f"Markdown and plain text.{hint}",
+        f"The file's type{described} is not one that can be parsed; supported are {_TABULAR}, PDF, DOCX, ODT, "
+        f"PPTX, HTML, email, Markdown and plain text, and any of them gzip-compressed or alone in a zip.{hint}",
     )
 
 

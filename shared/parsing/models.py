@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,3 +45,6 @@ with warnings.catch_warnings():
         chunk_count: int | None = None
         page_count: int | None = None
         warnings: list[str] = Field(default_factory=list)
+        # What the parse guessed (encoding, delimiter, header, column types...), each with its confidence and how it
+        # was made; the parse option named in `override` replaces the guess.
+        guesses: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -23,6 +23,14 @@ class ParseOptions(BaseModel):
     encoding: str | None = Field(default=None, description="Overrides the detected text encoding (a codec name).")
     delimiter: str | None = Field(default=None, description="CSV field delimiter; detected when absent.")
     has_header: bool = Field(default=True, description="The first CSV row names the columns.")
+    skip_rows: int | None = Field(
+        default=None, ge=0, le=10_000,
+        description="CSV: lines to skip before the header (a title or comments). Leading lines that start with '#' "
+        "are skipped when absent.",
+    )
+    column_types: dict[str, Literal["string", "int64", "float64", "bool", "date", "timestamp"]] | None = Field(
+        default=None, description="CSV: the type of named columns, replacing the inferred one (e.g. an id as string).",
+    )
     block_size: int = Field(
         default=1 * MIB,
         ge=64 * KIB,

@@ -198,3 +198,7 @@ class RowBatcher:
     @property
     def rows_written(self) -> int:
         return self._written
+
+    @property
+    def rows_buffered(self) -> int:
+        return len(self._rows)

@@ -218,7 +218,9 @@ def _build_parsed(source: Artifact, intent: PendingIntent, parsed_id: str, resul
             "record_count": result.record_count, "parser_type": result.parser_type,
             "embedding_model": None, "detected_format": result.detected_format,
             "ingestion_profile": intent.context.get("ingestion_profile"), "chunk_count": result.chunk_count,
-            "page_count": result.page_count, "warnings": list(result.warnings)}),
+            "page_count": result.page_count, "warnings": list(result.warnings),
+            # What the parser guessed (encoding, delimiter, header, types), how sure it was, and the option that overrides it.
+            "guesses": dict(result.guesses)}),
         lineage=derived_lineage([source], "parse_content", execution_id), parent_artifacts=[source.artifact_id],
         retention_policy="working_material", regenerable=True, expires_at=now + timedelta(days=ttl_days),
         ui_name=source.ui_name, filename=source.filename, detected_type=result.detected_format, outputs=outputs,

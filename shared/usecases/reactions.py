@@ -18,6 +18,7 @@ from shared.logs import get_logger
 from shared.ports import Services, Tx
 from shared.runtime.context import ExecutionContext, Result
 from shared.runtime.lifecycle import ExecutionLifecycleManager, opening_stages
+from shared.usecases.journeys import JOURNEY_REACTIONS
 from shared.usecases.pending_intents import dispatch_lease, update_intent_status
 
 log = get_logger(__name__)
@@ -89,13 +90,18 @@ def auto_dispatch(services: Services, event: Event) -> str:
 REACTIONS: dict[str, Any] = {"artifact_ingested": auto_dispatch}
 
 
+def _reactions(event_type: str) -> list[Any]:
+    """The platform's own reaction first, then the saga coordinator's (journeys advance on the same events)."""
+    return [r for r in (REACTIONS.get(event_type), JOURNEY_REACTIONS.get(event_type)) if r is not None]
+
+
 def handle_event_message(services: Services, message: MessagePublished) -> str:
     try:
         event = message.event()
     except (ValueError, TypeError) as exc:
         log.error("undecodable event acknowledged", extra={"fields": {"error": str(exc)}})
         return "malformed"
-    reaction = REACTIONS.get(event.event_type)
-    if reaction is None:
+    reactions = _reactions(event.event_type)
+    if not reactions:
         return "ignored"
-    return str(reaction(services, event))
+    return ",".join(r for r in (str(reaction(services, event)) for reaction in reactions) if r) or "ignored"

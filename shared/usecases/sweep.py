@@ -1,5 +1,6 @@
-"""The periodic sweep (Cloud Scheduler → HTTP): deliver outbox records the relay missed, and re-dispatch parse
-intents whose lease lapsed (a worker died, or a task was lost) until their attempts run out."""
+"""The periodic sweep (Cloud Scheduler → HTTP): deliver outbox records the relay missed, re-dispatch parse
+intents whose lease lapsed (a worker died, or a task was lost) until their attempts run out, and re-drive journeys
+that owe work and stood still too long."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from shared.logs import get_logger
 from shared.ports import Services, Tx
 from shared.runtime.context import Result
 from shared.runtime.lifecycle import ExecutionLifecycleManager
+from shared.usecases.journeys import redrive_journeys
 from shared.usecases.pending_intents import dispatch_lease, update_intent_status
 from shared.usecases.retention import expire_artifact
 
@@ -91,7 +93,9 @@ def run_sweep(services: Services, limit: int = 200) -> dict[str, Any]:
     for stale_artifact in services.store.expired_artifacts(utcnow(), limit):
         outcome = expire_artifact(services, stale_artifact)
         retention[outcome] = retention.get(outcome, 0) + 1
+    journeys = redrive_journeys(services, limit=limit)
     summary = {"outbox": {"delivered": len(report.delivered), "failed": len(report.failed), "skipped": len(report.skipped)},
-               "leases": leases, "executions": executions, "retention": retention}
+               "leases": leases, "executions": executions, "retention": retention,
+               "journeys": journeys}
     log.info("sweep finished", extra={"fields": summary})
     return summary

@@ -26,7 +26,7 @@ def _ancestors(steps: dict[str, dict[str, Any]], step_id: str) -> set[str]:
     stack = list(steps[step_id].get("waitFor", []))
     while stack:
         current = stack.pop()
-        if current not in seen:
+        if current not in seen and current != "-":  # "-": the step starts at once, after nothing
             seen.add(current)
             stack.extend(steps[current].get("waitFor", []))
     return seen

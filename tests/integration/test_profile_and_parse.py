@@ -157,6 +157,9 @@ def test_parse_resumes_the_pending_intent_in_another_session_and_writes_lineage(
     descriptor = parsed.semantic_descriptor.model_dump(by_alias=True)
     assert descriptor["record_count"] == 3
     assert [f["name"] for f in descriptor["schema"]] == ["id", "name", "amount"]
+    # The parser's guesses travel to the artifact, each with its confidence and the option that overrides it.
+    assert descriptor["guesses"]["encoding"]["value"] and "confidence" in descriptor["guesses"]["encoding"]
+    assert descriptor["guesses"]["delimiter"]["value"] == ","
     assert parsed.storage_location.startswith(f"gs://{services.settings.derived_bucket}/tenants/tenant-a/parsed/")
     with services.blobs.open_read(services.settings.derived_bucket, parsed.storage_location.split("/", 3)[3]) as fh:
         table = pq.read_table(io.BytesIO(fh.read()))

@@ -26,12 +26,12 @@ def test_docx_is_recognised_from_its_zip_entries() -> None:
     assert sniff_stream(io.BytesIO(data), "notes.txt").format == "docx"
 
 
-def test_zip_that_is_not_ooxml_is_unknown() -> None:
+def test_zip_that_is_not_an_office_document_is_a_zip_container() -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("data.csv", "a,b\n1,2\n")
     detected = sniff_stream(buffer, "data.xlsx")
-    assert detected.format == "unknown"
+    assert detected.format == "zip"
     assert detected.mime_type == "application/zip"
 
 
@@ -42,7 +42,7 @@ def test_sniff_stream_reads_the_zip_directory_when_the_head_does_not_show_it_and
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("xl/workbook.xml", "<workbook/>")
     buffer.seek(123)
-    assert sniff(buffer.getvalue()[:HEAD_BYTES]).format == "unknown"
+    assert sniff(buffer.getvalue()[:HEAD_BYTES]).format == "zip"
     assert sniff_stream(buffer).format == "xlsx"
     assert buffer.tell() == 0
 

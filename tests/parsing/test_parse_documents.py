@@ -75,7 +75,7 @@ def test_pdf_chunks_reference_pages(run_parse, outputs) -> None:
     detected, result = run_parse(make_pdf(pages), "report.pdf", "unstructured")
     assert detected.format == "pdf"
     assert result.page_count == 5
-    assert result.parser_type == "pypdf"
+    assert result.parser_type == "pypdfium2"
     chunks = outputs.chunks()
     assert [c["page"] for c in chunks] == [1, 2, 3, 4, 5]
     assert "topic 3" in chunks[2]["text"]

@@ -57,8 +57,8 @@ def test_edi_x12_delimiters_come_from_the_isa_segment(run_parse, outputs) -> Non
 def test_edi_x12_trailer_count_mismatch_is_a_warning(run_parse) -> None:
     data = X12_850.replace("SE*4*0001~", "SE*9*0001~").replace("GE*2*77~", "GE*2*78~")
     _, result = run_parse(data.encode(), "po.edi", "structured")
-    assert any("SE 0001 declares 9 segments but 4 were read" in w for w in result.warnings)
-    assert any("GE control number 78 does not match the header's 77" in w for w in result.warnings)
+    assert any("SE01 of SE 0001 declares 9 segments but 4 were read" in w for w in result.warnings)
+    assert any("GE02 control number 78 does not match GS06 77" in w for w in result.warnings)
 
 
 def test_edi_x12_missing_trailer_is_a_warning(run_parse) -> None:
@@ -95,7 +95,7 @@ def test_edi_edifact_una_delimiters_and_release_character(run_parse, outputs) ->
     assert ftx["transaction_control_number"] == "1"
     assert ftx["transaction_type"] == "ORDERS"
     assert rows[1]["components"][1] == ["ORDERS", "D", "96A", "UN"]
-    assert any("UNT 1 declares 3 segments but 4 were read" in w for w in result.warnings)
+    assert any("UNT01 of UNT 1 declares 3 segments but 4 were read" in w for w in result.warnings)
 
 
 def test_edi_edifact_without_una_uses_the_default_delimiters(run_parse, outputs) -> None:

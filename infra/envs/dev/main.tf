@@ -7,9 +7,26 @@ module "platform" {
   environment          = "dev"
   firestore_location   = var.firestore_location
   bucket_prefix        = var.project_id
-  cors_origins         = var.cors_origins
+  cors_origins         = concat(var.cors_origins, local.web_origins)
   staged_manifest_path = var.staged_manifest_path
   log_level            = var.log_level
   force_destroy        = true
   delete_protection    = false
+}
+
+# The browser app (web/), hosted once a domain is given; its origin joins the API's and the buckets' CORS lists.
+locals {
+  web_origins = var.web_domain == "" ? [] : ["https://${var.web_domain}"]
+}
+
+module "web" {
+  source = "../../modules/web"
+  count  = var.web_domain == "" ? 0 : 1
+
+  project_id                = var.project_id
+  name_prefix               = var.project_id
+  location                  = var.region
+  domain                    = var.web_domain
+  api_base_url              = module.platform.api_url
+  identity_platform_api_key = var.identity_platform_api_key
 }

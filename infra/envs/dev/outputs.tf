@@ -22,3 +22,13 @@ output "staged_archives" {
   description = "Deployed archive per source dir."
   value       = module.platform.staged_archives
 }
+
+output "web_bucket" {
+  description = "Bucket Cloud Build copies the built app to; empty when no web_domain is set."
+  value       = var.web_domain == "" ? "" : module.web[0].bucket
+}
+
+output "web_app_url" {
+  description = "Where people open the browser app; empty when no web_domain is set."
+  value       = var.web_domain == "" ? "" : module.web[0].app_url
+}

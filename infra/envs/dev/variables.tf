@@ -32,3 +32,15 @@ variable "log_level" {
   description = "Minimum log severity of the functions."
   default     = "DEBUG"
 }
+
+variable "web_domain" {
+  type        = string
+  description = "Domain the browser app is served on (https://DOMAIN/app/). Empty: the app is not hosted."
+  default     = ""
+}
+
+variable "identity_platform_api_key" {
+  type        = string
+  description = "Browser API key of Identity Platform, written to the app's config.json."
+  default     = ""
+}

@@ -82,6 +82,7 @@ locals {
     WORKING_MATERIAL_TTL_DAYS = tostring(var.working_material_ttl_days)
     DEDUP_TTL_DAYS            = tostring(var.dedup_ttl_days)
     ABANDONED_AFTER_SECONDS   = tostring(var.abandoned_after_seconds)
+    JOURNEY_REDRIVE_SECONDS   = tostring(var.journey_redrive_seconds)
     CORS_ALLOWED_ORIGINS      = jsonencode(var.cors_origins)
     LOG_LEVEL                 = var.log_level
   }

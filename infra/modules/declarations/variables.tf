@@ -119,6 +119,12 @@ variable "abandoned_after_seconds" {
   default     = 3600
 }
 
+variable "journey_redrive_seconds" {
+  type        = number
+  description = "Seconds without progress after which the sweep re-drives a journey that owes work."
+  default     = 300
+}
+
 variable "log_level" {
   type        = string
   description = "Minimum log severity of the functions."

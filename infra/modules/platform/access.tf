@@ -63,10 +63,14 @@ locals {
       sign_urls        = true
     }
     "outbox-consumer" = {
-      summary          = "reacts to domain events and relays outbox records"
-      firestore        = "roles/datastore.user"
-      buckets          = {}
-      publish_events   = true
+      summary        = "reacts to domain events, relays outbox records, and runs journey steps: saves and discards"
+      firestore      = "roles/datastore.user"
+      publish_events = true
+      buckets = {
+        uploads = ["roles/storage.objectViewer"]
+        derived = ["roles/storage.objectViewer", "roles/storage.objectAdmin"]
+        records = ["roles/storage.objectCreator", "roles/storage.objectViewer", "roles/storage.objectAdmin"]
+      }
       enqueue_commands = true
       sign_urls        = false
     }

@@ -46,6 +46,7 @@ module "declarations" {
   working_material_ttl_days = var.working_material_ttl_days
   dedup_ttl_days            = var.dedup_ttl_days
   abandoned_after_seconds   = var.abandoned_after_seconds
+  journey_redrive_seconds   = var.journey_redrive_seconds
   cors_origins              = var.cors_origins
   log_level                 = var.log_level
 }

@@ -2,7 +2,10 @@
 # signed URL. Uploads is the only bucket wired to ingest (see the platform's ingest-finalize trigger).
 
 locals {
-  cors_headers = ["Content-Type", "x-goog-content-length-range"]
+  # infra/cors.json is the one declaration; the local storage emulator reads it too. A bucket's response_header list
+  # is both what a preflight may request and what a browser may read from the answer.
+  upload_cors  = jsondecode(file("${path.module}/../../cors.json")).upload
+  cors_headers = distinct(concat(local.upload_cors.request_headers, local.upload_cors.response_headers))
 }
 
 # Signed-URL PUT target. Working material: what is never saved expires.
@@ -45,9 +48,9 @@ resource "google_storage_bucket" "uploads" {
     for_each = length(var.cors_origins) > 0 ? [1] : []
     content {
       origin          = var.cors_origins
-      method          = ["PUT"]
+      method          = local.upload_cors.methods
       response_header = local.cors_headers
-      max_age_seconds = 3600
+      max_age_seconds = local.upload_cors.max_age_seconds
     }
   }
 }
