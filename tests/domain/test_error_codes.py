@@ -9,7 +9,9 @@ from shared.domain.errors import ERROR_CODES, echo
 from shared.parsing.errors import ParseErrorCode
 
 ROOT = Path(__file__).resolve().parents[2]
-LITERAL = re.compile(r"""(?:code\s*=\s*|error_code["']\s*:\s*)["']([A-Z][A-Z0-9_]+)["']""")
+LITERAL = re.compile(
+    r"""(?:code\s*=\s*|error_code["']\s*:\s*|\.fail\(\w+,\s*|error_code\s+or\s+|["']code["'],\s*)["']([A-Z][A-Z0-9_]+)["']"""
+)
 
 
 def test_every_error_code_literal_in_the_source_is_in_the_fixed_list() -> None:
