@@ -6,7 +6,7 @@ PYTHON ?= $(shell dev/find-python.sh)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-REQS := requirements.txt requirements-parse.txt requirements-dev.txt requirements-corpus.txt
+REQS := requirements.txt requirements-parse.txt requirements-cli.txt requirements-dev.txt requirements-corpus.txt pyproject.toml
 
 WEB_DEPS := web/node_modules/.package-lock.json
 WEB_DIST := web/dist/index.html
@@ -27,6 +27,7 @@ $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -r requirements-corpus.txt
+	$(PY) -m pip install --quiet --no-deps -e .  # the ingestctl console script
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -48,7 +49,7 @@ demo: install
 	$(PY) -m dev.demo
 
 lint: install
-	$(PY) -m ruff check shared functions dev tests bench
+	$(PY) -m ruff check shared functions dev tests bench ingestctl
 	$(PY) -m mypy
 
 typecheck: lint

@@ -44,6 +44,17 @@ class ByteSink(Protocol):
     def write(self, chunk: bytes, /) -> int: ...
 
 
+@dataclass(frozen=True)
+class SessionState:
+    """Where a resumable upload session stands: `committed` bytes persisted; `complete` when the object exists;
+    `gone` when the session expired or was cancelled; `known` is False when the store cannot tell without harm."""
+
+    committed: int
+    complete: bool = False
+    gone: bool = False
+    known: bool = True
+
+
 class BlobStore(Protocol):
     def stat(self, bucket: str, name: str) -> BlobInfo | None: ...
     def open_read(self, bucket: str, name: str, generation: str | None = None) -> AbstractContextManager[BinaryIO]: ...
@@ -55,6 +66,8 @@ class BlobStore(Protocol):
     def list_names(self, bucket: str, prefix: str) -> list[str]: ...
     def signed_put_url(self, bucket: str, name: str, content_type: str, headers: dict[str, str], ttl_seconds: int) -> str: ...
     def signed_get_url(self, bucket: str, name: str, ttl_seconds: int) -> str: ...
+    def start_resumable_upload(self, bucket: str, name: str, content_type: str, size: int, origin: str | None = None) -> str: ...
+    def query_resumable_upload(self, session_url: str, size: int) -> SessionState: ...
 
 
 class EventPublisher(Protocol):

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MAX_UPLOAD_BYTES = 104_857_600  # 100 MB, the product limit (seed FILE_SIZE_POLICY)
+RESUMABLE_GRANULE = 256 * 1024  # GCS resumable chunks (all but the last) are multiples of this
 
 
 class Settings(BaseSettings):
@@ -50,7 +51,18 @@ class Settings(BaseSettings):
     )
     upload_url_ttl_seconds: int = Field(default=900, ge=60, le=3600, description="Lifetime of a signed upload URL.")
     download_url_ttl_seconds: int = Field(default=300, ge=60, le=3600, description="Lifetime of a signed download URL.")
-    max_upload_bytes: int = Field(default=MAX_UPLOAD_BYTES, description="Largest accepted file.")
+    max_upload_bytes: int = Field(default=MAX_UPLOAD_BYTES, ge=1, description="Largest accepted file.")
+    resumable_threshold_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=0, description="Uploads larger than this get a GCS resumable session instead of one signed PUT."
+    )
+    resumable_chunk_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=RESUMABLE_GRANULE, multiple_of=RESUMABLE_GRANULE,
+        description="Chunk size advised to resumable clients; a multiple of 256 KiB.",
+    )
+    resumable_session_ttl_seconds: int = Field(
+        default=6 * 24 * 3600, ge=3600, le=7 * 24 * 3600,
+        description="How long a resumable upload is offered; GCS keeps a session for a week.",
+    )
     inline_max_bytes: int = Field(
         default=15 * 1024 * 1024, description="Largest decoded inline ingest_file payload (hex doubles it; requests cap at 32 MB)."
     )

@@ -1,4 +1,4 @@
-"""Ingest: signed upload URLs, inline ingest_file, upload status, and the GCS finalize trigger."""
+"""Ingest: signed URLs and resumable sessions, inline ingest_file, upload status and resume, and the finalize trigger."""
 
 import functions_framework
 from cloudevents.http.event import CloudEvent
@@ -8,11 +8,15 @@ from shared.edges.events import run_cloud_event
 from shared.edges.http import Call, HttpApp, Route, install_error_pages, submit_intent
 from shared.usecases import ingest_file, request_upload  # noqa: F401 - registers the intents
 from shared.usecases.finalize import StorageObjectData, handle_finalize
-from shared.usecases.uploads import get_upload_status
+from shared.usecases.uploads import get_upload_status, resume_upload
 
 
 def _upload_status(call: Call) -> tuple[int, dict]:
     return 200, get_upload_status(call.services.store, call.principal, call.params["upload_id"])
+
+
+def _resume_upload(call: Call) -> tuple[int, dict]:
+    return 200, resume_upload(call.services, call.principal, call.params["upload_id"])
 
 
 install_error_pages(functions_framework.errorhandler)
@@ -21,6 +25,7 @@ _app = HttpApp([
     Route("POST", "/v1/intents/request_upload", submit_intent("request_upload"), "request_upload"),
     Route("POST", "/v1/intents/ingest_file", submit_intent("ingest_file"), "ingest_file"),
     Route("GET", "/v1/uploads/{upload_id}", _upload_status, "get_upload"),
+    Route("POST", "/v1/uploads/{upload_id}/resume", _resume_upload, "resume_upload"),
 ])
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, BinaryIO
 
 import google.auth
+import requests
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
 from google.auth.transport import requests as auth_requests
@@ -16,10 +18,22 @@ from google.cloud import storage  # type: ignore[attr-defined]
 from google.oauth2 import service_account
 
 from shared.domain.errors import TransientError
-from shared.ports import BlobInfo, ByteSink
+from shared.ports import BlobInfo, ByteSink, SessionState
 
 CHUNK = 8 * 1024 * 1024  # streaming window: memory stays flat whatever the object size
 _TRANSIENT = (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyRequests, gexc.GatewayTimeout)
+_RANGE = re.compile(r"^bytes=0-(\d+)$")
+SESSION_QUERY_TIMEOUT = 30
+
+
+def committed_from_range(header: str | None) -> int:
+    """Bytes a resumable session has persisted, from the `Range: bytes=0-N` of its 308 answer (none yet: no header)."""
+    if not header:
+        return 0
+    found = _RANGE.match(header.strip())
+    if found is None:
+        raise TransientError(f"unexpected Range header from a resumable session: {header!r}")
+    return int(found.group(1)) + 1
 
 
 class GcsBlobStore:
@@ -32,6 +46,7 @@ class GcsBlobStore:
         self._signing_key_file = signing_key_file
         self._signing_sa = signing_service_account
         self._signer_creds: Any = None
+        self._session_http: requests.Session | None = None
 
     def _blob(self, bucket: str, name: str, generation: str | None = None) -> storage.Blob:
         return self.client.bucket(bucket).blob(name, generation=int(generation) if generation else None)
@@ -138,3 +153,41 @@ class GcsBlobStore:
         return str(self._blob(bucket, name).generate_signed_url(
             version="v4", method="GET", expiration=timedelta(seconds=ttl_seconds), **self._endpoint(), **self._sign_kwargs(),
         ))
+
+    # resumable sessions (JSON API `uploadType=resumable`: the one that real GCS and fake-gcs-server both accept)
+    def start_resumable_upload(self, bucket: str, name: str, content_type: str, size: int, origin: str | None = None) -> str:
+        """A session pinned to this size (X-Upload-Content-Length), content type, and create-only (ifGenerationMatch=0).
+
+        The session URL itself authorizes the upload, so the client needs no credentials of ours."""
+        blob = self._blob(bucket, name)
+        blob.content_type = content_type
+        try:
+            return str(blob.create_resumable_upload_session(
+                content_type=content_type, size=size, origin=origin, checksum=None, if_generation_match=0,
+            ))
+        except _TRANSIENT as exc:
+            raise TransientError(str(exc)) from exc
+
+    def query_resumable_upload(self, session_url: str, size: int) -> SessionState:
+        """Ask the session how many bytes it holds: an empty PUT with `Content-Range: bytes */SIZE`.
+
+        fake-gcs-server finalizes the object on that request instead of answering it (fsouza/fake-gcs-server#1362,
+        #2354), which would store a truncated file; against the emulator the state is reported as unknown."""
+        if self._emulator:
+            return SessionState(committed=0, known=False)
+        if self._session_http is None:
+            self._session_http = requests.Session()
+        try:
+            resp = self._session_http.put(session_url, data=b"", headers={"Content-Range": f"bytes */{size}"},
+                                          timeout=SESSION_QUERY_TIMEOUT)
+        except requests.RequestException as exc:
+            raise TransientError(f"resumable session query failed: {exc}") from exc
+        if resp.status_code == 308:
+            return SessionState(committed=committed_from_range(resp.headers.get("Range")))
+        if resp.status_code in (200, 201):
+            return SessionState(committed=size, complete=True)
+        if resp.status_code in (404, 410, 499):
+            return SessionState(committed=0, gone=True)
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise TransientError(f"resumable session query answered {resp.status_code}")
+        raise TransientError(f"resumable session query answered {resp.status_code}: {resp.text[:200]}")

@@ -213,6 +213,8 @@ class Upload(Strict):
     mime_type: str
     file_type: str | None = None
     declared_size: int
+    upload_protocol: Literal["single_put", "resumable"] = "single_put"
+    session_url: str | None = None  # the GCS resumable session (a bearer capability: never listed, only resumed)
     status: UploadStatus = UploadStatus.AWAITING_UPLOAD
     file_id: str | None = None
     reason: str | None = None

@@ -132,6 +132,10 @@ def handle_finalize(services: Services, event_id: str, source: str, obj: Storage
         return _reject(services, keys, upload, obj, "The uploaded file is empty.")
     if obj.size > settings.max_upload_bytes:
         return _reject(services, keys, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
+    if upload.upload_protocol == "resumable" and obj.size != upload.declared_size:
+        # GCS pins the size in the session; a store that does not (the local emulator) is caught here.
+        return _reject(services, keys, upload, obj, f"The upload was opened for {upload.declared_size} bytes; "
+                       f"{obj.size} arrived.")
 
     sink = FactsSink(session_id, settings.max_upload_bytes)
     try:

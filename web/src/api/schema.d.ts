@@ -73,6 +73,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/uploads/{upload_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume an upload: the session again and the bytes it already holds.
+         * @description For a client that lost its state (a browser refresh, a new shell). The committed offset is read from the resumable session itself.
+         */
+        post: operations["resume_upload"];
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: POST.
+         */
+        options: operations["preflight_v1_uploads_upload_id_resume"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/intents/parse_content": {
         parameters: {
             query?: never;
@@ -283,6 +307,135 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/intents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The supported intents, each with the JSON Schema of its parameters. */
+        get: operations["list_intents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: GET.
+         */
+        options: operations["preflight_v1_intents"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/references": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which artifact an object is, and where it came from (the Data Brain). */
+        get: operations["find_references"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: GET.
+         */
+        options: operations["preflight_v1_references"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start journey_content_file_upload_materialization for a file, or for an upload still on its way.
+         * @description The journey runs ingest → select_profile → parse → approval → save_file → save_parsed_content, each step an intent execution started through the transactional outbox and visible at GET /v1/executions/{execution_id}. With save=manual (the default) nothing is persisted until POST /v1/journeys/{journey_id}/approve; with save=auto the approval step is skipped. Without ingestion_profile the tenant's pending profile choice for the file (or the upload's own choice) is resumed.
+         */
+        post: operations["start_journey"];
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: POST.
+         */
+        options: operations["preflight_v1_journeys"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journeys/{journey_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A journey: its status, its ordered steps (each with its execution), its artifacts and any error. */
+        get: operations["get_journey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: GET.
+         */
+        options: operations["preflight_v1_journeys_journey_id"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journeys/{journey_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give the user's save approval; approving twice is a no-op. Approval given before the journey reaches its approval step is kept for it. */
+        post: operations["approve_journey"];
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: POST.
+         */
+        options: operations["preflight_v1_journeys_journey_id_approve"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journeys/{journey_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel the journey and compensate in reverse order: working material it derived is discarded (a parse still running is discarded when it lands), a pending intent it made is cancelled; a READY record of fact is never undone. Cancelling twice is a no-op. */
+        post: operations["cancel_journey"];
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: POST.
+         */
+        options: operations["preflight_v1_journeys_journey_id_cancel"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -318,6 +471,11 @@ export interface components {
             size_bytes?: number | null;
             /** Format: date-time */
             created_at?: string;
+            /**
+             * @description metadata.materialization_type of the intent that made it.
+             * @enum {string}
+             */
+            materialization_type?: "full_artifact" | "reference" | "summary";
         };
         Lineage: {
             /** @description Direct parents; empty for an uploaded file. */
@@ -330,8 +488,8 @@ export interface components {
         };
         Artifact: {
             artifact_id: string;
-            /** @enum {string} */
-            artifact_type: "file" | "parsed_content";
+            /** @description file, parsed_content, or a type a realm registered (artifact types are open). */
+            artifact_type: string;
             /**
              * @description PENDING: working material. READY: a record of fact (saved). DELETED: a tombstone.
              * @enum {string}
@@ -402,6 +560,24 @@ export interface components {
                 record_count?: number;
                 bytes_written?: number;
             }[];
+            /** @description The realm that made the artifact (content). */
+            realm?: string;
+            /** @description The intent that produced it (= produced_by.intent). */
+            intent_type?: string;
+            /** @description The execution that produced it (= produced_by.execution_id). */
+            execution_id?: string;
+            /** @description From the token's solution_id claim, else metadata.solution_id, else default. */
+            solution_id?: string;
+            /** @description Where the payload lives (= storage_location). */
+            payload_storage_path?: string;
+            /** @description The artifact whose stored payload this one uses. */
+            payload_artifact_id?: string | null;
+            metadata?: Record<string, never>;
+            /**
+             * Format: date-time
+             * @description An expired artifact's tombstone is removed after this.
+             */
+            purge_at?: string | null;
         };
         PayloadPart: {
             name: string;
@@ -474,6 +650,9 @@ export interface components {
             created_at?: string;
             /** Format: date-time */
             updated_at?: string;
+            solution_id?: string;
+            /** @description The intent's metadata, kept on the execution. */
+            metadata?: Record<string, never>;
         };
         IntentResponse: {
             execution_id: string;
@@ -513,11 +692,11 @@ export interface components {
         };
         RequestUploadResult: components["schemas"]["IntentResponse"] & {
             upload_id: string;
-            /** @description V4 signed PUT URL, short-lived. */
+            /** @description Where the bytes go: a V4 signed PUT URL, short-lived (single_put), or a GCS resumable session URL (resumable). */
             upload_url: string;
             /** @enum {string} */
             method: "PUT";
-            /** @description Headers the PUT must carry, all signed (Content-Type, x-goog-content-length-range, x-goog-if-generation-match). */
+            /** @description Headers every PUT must carry. single_put: all signed (Content-Type, x-goog-content-length-range, x-goog-if-generation-match). resumable: Content-Type; size, type and create-only are pinned in the session. */
             headers: {
                 [key: string]: string;
             };
@@ -527,6 +706,38 @@ export interface components {
             bucket?: string;
             max_bytes?: number;
             pending_intent_id?: string;
+            /**
+             * @description single_put: one PUT of the whole body. resumable: PUT chunks with Content-Range (each but the last a multiple of chunk_size); an empty PUT with `Content-Range: bytes *\/SIZE` asks the session for its committed offset.
+             * @enum {string}
+             */
+            upload_protocol: "single_put" | "resumable";
+            /** @description resumable only: the advised chunk size, a multiple of 262144. */
+            chunk_size?: number;
+            /** @description The declared size; a resumable session stores exactly this many bytes. */
+            file_size?: number;
+        };
+        /** @description How to go on with an upload after losing client state. An upload that is already ingested or rejected answers with that status and no URL. */
+        ResumeUploadResult: {
+            upload_id: string;
+            /** @enum {string} */
+            status: "awaiting_upload" | "ingested" | "rejected";
+            /** @enum {string} */
+            upload_protocol: "single_put" | "resumable";
+            /** @description The resumable session (or a fresh signed PUT URL for single_put); absent once the upload is finished. */
+            upload_url?: string;
+            /** @enum {string} */
+            method?: "PUT";
+            headers?: {
+                [key: string]: string;
+            };
+            /** @description Bytes the store already holds; send the rest from this offset. */
+            committed_bytes: number;
+            file_size: number;
+            chunk_size?: number;
+            /** Format: date-time */
+            expires_at?: string;
+            file_id?: string;
+            reason?: string;
         };
         IngestFileResult: components["schemas"]["IntentResponse"] & {
             file_id: string;
@@ -660,6 +871,95 @@ export interface components {
                 ingestion_profile: "structured" | "unstructured" | "hybrid";
                 parse_options?: components["schemas"]["JsonObject"];
             };
+        };
+        IntentDescription: {
+            intent_type: string;
+            description: string;
+            /** @description The JSON Schema of the intent's parameters. */
+            parameters: Record<string, never>;
+        };
+        IntentList: {
+            intents: components["schemas"]["IntentDescription"][];
+        };
+        Reference: {
+            uri: string;
+            artifact_id: string;
+            artifact_type?: string;
+            format: string;
+            size: number | null;
+            content_hash: string | null;
+            persistent?: boolean;
+            materialization_id?: string;
+            execution_id?: string | null;
+            provenance: components["schemas"]["LineageEntry"][];
+        };
+        ReferenceList: {
+            references: components["schemas"]["Reference"][];
+        };
+        /** @description Exactly one of file_id and upload_id. */
+        StartJourney: {
+            file_id?: string;
+            upload_id?: string;
+            /** @enum {string} */
+            ingestion_profile?: "structured" | "unstructured" | "hybrid";
+            parse_options?: Record<string, never>;
+            /**
+             * @default manual
+             * @enum {string}
+             */
+            save: "manual" | "auto";
+        };
+        JourneyStep: {
+            /** @enum {string} */
+            name: "ingest" | "select_profile" | "parse" | "approval" | "save_file" | "save_parsed_content";
+            /** @enum {string} */
+            status: "pending" | "waiting" | "running" | "completed" | "skipped" | "failed" | "cancelled";
+            /** @description The step's own execution (GET /v1/executions/{execution_id}). */
+            execution_id?: string;
+            artifact_id?: string;
+            intent_id?: string;
+            error?: string;
+            error_code?: string;
+            /**
+             * @description After a cancel or a failure: kept means a READY record of fact, which is never undone.
+             * @enum {string}
+             */
+            compensation?: "awaiting_result" | "running" | "done" | "kept" | "not_needed";
+            compensation_execution_id?: string;
+            /** Format: date-time */
+            started_at?: string;
+            /** Format: date-time */
+            finished_at?: string;
+        };
+        Journey: {
+            journey_id: string;
+            /** @enum {string} */
+            journey_type: "journey_content_file_upload_materialization";
+            /** @enum {string} */
+            status: "running" | "awaiting_approval" | "completed" | "failed" | "cancelled";
+            /** @enum {string} */
+            save?: "manual" | "auto";
+            ingestion_profile?: string | null;
+            upload_id?: string | null;
+            file_id?: string | null;
+            intent_id?: string | null;
+            approved?: boolean;
+            steps: components["schemas"]["JourneyStep"][];
+            artifacts: {
+                file?: string | null;
+                parsed_content?: string | null;
+            };
+            /** @enum {string|null} */
+            compensation?: "running" | "done" | null;
+            error?: string;
+            error_code?: string;
+            /** @description On POST answers: the execution of this request. */
+            execution_id?: string;
+            intent_type?: string;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            updated_at?: string;
         };
     };
     responses: never;
@@ -953,6 +1253,90 @@ export interface operations {
         };
     };
     preflight_v1_uploads_upload_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The upload_id returned by request_upload. */
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resume_upload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The upload_id returned by request_upload. */
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Where the upload stands and where to send the rest. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResumeUploadResult"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown upload, or another tenant's (UPLOAD_NOT_FOUND). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry, with the same Idempotency-Key for intents. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_uploads_upload_id_resume: {
         parameters: {
             query?: never;
             header?: never;
@@ -1485,7 +1869,8 @@ export interface operations {
     list_artifacts: {
         parameters: {
             query?: {
-                artifact_type?: "file" | "parsed_content";
+                /** @description file, parsed_content, or another registered artifact type. */
+                artifact_type?: string;
                 lifecycle_state?: "PENDING" | "READY" | "REJECTED" | "DELETED";
                 session_id?: string;
                 page_size?: number;
@@ -1923,6 +2308,555 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    list_intents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The intents. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntentList"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry, with the same Idempotency-Key for intents. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_intents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    find_references: {
+        parameters: {
+            query?: {
+                /** @description A gs://bucket/object uri. */
+                uri?: string;
+                /** @description Every reference of one artifact instead. */
+                artifact_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The matching references (empty when the object is unknown to this tenant). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferenceList"];
+                };
+            };
+            /** @description Neither or both of uri and artifact_id, or a uri that is not gs:// (INVALID_QUERY, INVALID_URI). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry, with the same Idempotency-Key for intents. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_references: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_journey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartJourney"];
+            };
+        };
+        responses: {
+            /** @description The journey as it stands after its first advance, with the start's execution_id. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Journey"];
+                };
+            };
+            /** @description The body is not a JSON object (INVALID_JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown file or upload, or another tenant's (ARTIFACT_NOT_FOUND, UPLOAD_NOT_FOUND). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The file cannot be parsed, the upload was rejected, or the upload already chose another profile (ARTIFACT_NOT_PARSEABLE, UPLOAD_REJECTED, PROFILE_CONFLICT, CONCURRENT_MODIFICATION). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not valid (VALIDATION_ERROR, NOT_A_FILE, MISSING_INGESTION_PROFILE). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_journeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_journey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The journey. */
+                journey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The journey. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Journey"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown journey, or another tenant's (JOURNEY_NOT_FOUND). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_journeys_journey_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The journey. */
+                journey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    approve_journey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The journey. */
+                journey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The journey after the change, with this request's execution_id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Journey"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown journey, or another tenant's (JOURNEY_NOT_FOUND). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The journey saves automatically, or it failed or was cancelled (JOURNEY_SAVES_AUTOMATICALLY, JOURNEY_NOT_ACTIVE). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The journey id is not valid (VALIDATION_ERROR). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_journeys_journey_id_approve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The journey. */
+                journey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel_journey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The journey. */
+                journey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The journey after the change, with this request's execution_id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Journey"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown journey, or another tenant's (JOURNEY_NOT_FOUND). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The journey completed, failed, or is saving (JOURNEY_COMPLETED, JOURNEY_NOT_ACTIVE, JOURNEY_SAVING). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The journey id is not valid (VALIDATION_ERROR). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_journeys_journey_id_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The journey. */
+                journey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -1,0 +1,3 @@
+from ingestctl.cli import main
+
+raise SystemExit(main())

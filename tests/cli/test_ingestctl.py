@@ -1,0 +1,172 @@
+"""ingestctl as a user runs it: the installed console script in a subprocess, against the local stack's gateway.
+
+Every command, `--json` output, exit codes (0 done, 1 failed, 2 usage), one-line errors with error_code and
+execution_id, the 0600 token file, and an upload killed with a signal mid-way that resumes from its committed offset."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+MIB = 1024 * 1024
+SCRIPT = Path(sys.executable).parent / "ingestctl"
+CSV = b"sku,qty,price\nA-1,3,9.99\nB-2,5,1.50\nC-3,1,100\n"
+
+
+class Cli:
+    def __init__(self, api: str, config: Path, cwd: Path):
+        self.api, self.config, self.cwd = api, config, cwd
+        self.env = {**os.environ, "XDG_CONFIG_HOME": str(config), "NO_COLOR": "1", "COLUMNS": "200"}
+        self.env.pop("INGEST_API", None)
+
+    def argv(self, *args: str) -> list[str]:
+        return [str(SCRIPT), "--api", self.api, *args]
+
+    def __call__(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.argv(*args), env=self.env, cwd=self.cwd, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+    def json(self, *args: str) -> list[dict]:
+        done = self(*args, "--json")
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(self.argv(*args), env=self.env, cwd=self.cwd, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+
+def no_traceback(done: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+
+
+@pytest.fixture
+def cli(stack, tmp_path) -> Cli:
+    if not SCRIPT.exists():
+        pytest.fail(f"{SCRIPT} is missing: `make install` installs the ingestctl console script", pytrace=False)
+    tool = Cli(stack.gateway_url, tmp_path / "config", tmp_path)
+    done = tool("login", "--tenant", "cli-tenant", "--user", "ann", "--session", f"cli-{time.monotonic_ns()}")
+    assert done.returncode == 0, done.stderr
+    return tool
+
+
+def test_login_keeps_the_token_private_and_refuses_bad_usage(stack, tmp_path):
+    tool = Cli(stack.gateway_url, tmp_path / "cfg", tmp_path)
+    signed = tool.json("login", "--tenant", "t-login", "--user", "bob", "--session", "s1")[0]
+    assert (signed["tenant"], signed["user"], signed["session"]) == ("t-login", "bob", "s1")
+    token_file = Path(signed["credentials_file"])
+    assert token_file.parent.parent == tmp_path / "cfg" and (token_file.stat().st_mode & 0o777) == 0o600
+
+    missing = tool("login", "--tenant", "t-login")
+    assert missing.returncode == 2 and "--user" in missing.stderr
+    bad = tool("login", "--token", "not-a-token")
+    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
+    assert "error_code=" in bad.stderr and "execution_id=" in bad.stderr
+    unknown = tool("frobnicate")
+    assert unknown.returncode == 2
+    for done in (missing, bad, unknown):
+        no_traceback(done)
+
+    stranger = Cli(stack.gateway_url, tmp_path / "nobody", tmp_path)
+    refused = stranger("ls")
+    assert refused.returncode == 1 and "ingestctl login" in refused.stderr
+    unreachable = Cli("http://127.0.0.1:9", tmp_path / "cfg", tmp_path)("ls")
+    assert unreachable.returncode == 1 and unreachable.stderr.startswith("error:")
+    no_traceback(refused)
+    no_traceback(unreachable)
+
+
+def test_upload_parse_follow_save_and_read_back(cli, tmp_path):
+    folder = tmp_path / "batch"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "a.csv").write_bytes(CSV)
+    (folder / "nested" / "b.csv").write_bytes(CSV + b"D-4,2,3.00\n")
+    (folder / ".hidden.csv").write_bytes(b"x,y\n1,2\n")
+
+    lines = cli.json("upload", str(folder), "--profile", "structured", "--wait", "--save")
+    assert len(lines) == 2  # one object per file, hidden files skipped
+    for line in lines:
+        assert line["upload_id"] and line["file_id"] and line["execution_id"]
+        assert line["status"] == "completed" and line["upload_status"] == "ingested"
+        assert line["saved"] == [line["file_id"], line["parsed_artifact_id"]]
+    first = next(x for x in lines if x["path"].endswith("a.csv"))
+
+    listed = cli.json("ls")[0]["artifacts"]
+    assert {x["file_id"] for x in lines} | {x["parsed_artifact_id"] for x in lines} <= {a["artifact_id"] for a in listed}
+    execution = cli.json("status", first["execution_id"], "--wait")[0]
+    assert execution["status"] == "completed" and execution["stages"]
+    chain = cli.json("lineage", first["parsed_artifact_id"])[0]["chain"]
+    assert [h["artifact_id"] for h in chain] == [first["parsed_artifact_id"], first["file_id"]]
+
+    target = tmp_path / "back.csv"
+    got = cli.json("get", first["file_id"], "--download", str(target))[0]
+    assert got["lifecycle_state"] == "READY" and target.read_bytes() == CSV
+
+    human = cli("status", first["execution_id"])
+    assert human.returncode == 0 and "completed" in human.stdout
+
+
+def test_parse_pending_save_and_delete_one_by_one(cli, tmp_path):
+    data = tmp_path / "orders.csv"
+    data.write_bytes(CSV + b"E-5,9,0.10\n")
+    uploaded = cli.json("upload", str(tmp_path / "*.csv"))[0]
+    assert uploaded["status"] == "ingested" and "execution_id" not in uploaded
+    file_id = uploaded["file_id"]
+
+    assert cli.json("pending")[0]["intents"] == []
+    parsed = cli.json("parse", file_id, "--profile", "structured", "--wait")[0]
+    assert parsed["status"] == "completed" and parsed["artifact_id"]
+
+    refused = cli("delete", file_id)  # a live parsed artifact derives from it
+    assert refused.returncode == 1 and "error_code=HAS_DERIVED_ARTIFACTS" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    no_traceback(refused)
+    assert cli.json("delete", parsed["artifact_id"])[0]
+    assert cli.json("save", file_id)[0]["lifecycle_state"] == "READY"
+
+    unknown = cli("status", "exec_does_not_exist")
+    assert unknown.returncode == 1 and "error_code=" in unknown.stderr
+    no_match = cli("upload", str(tmp_path / "*.parquet"))
+    assert no_match.returncode == 2 and "no files match" in no_match.stderr
+    no_traceback(unknown)
+    no_traceback(no_match)
+
+
+def test_an_upload_killed_mid_way_resumes_from_its_committed_offset(cli, tmp_path):
+    big = tmp_path / "big.bin"
+    content = os.urandom(40 * MIB)
+    big.write_bytes(content)
+    states = cli.config / "ingestctl" / "uploads"
+
+    run = cli.popen("upload", str(big), "--json", "--chunk-size", "8")
+    committed = 0
+    deadline = time.monotonic() + 120
+    while committed == 0 and run.poll() is None and time.monotonic() < deadline:
+        for state_file in states.glob("*.json") if states.exists() else []:
+            try:
+                committed = json.loads(state_file.read_text()).get("committed", 0)
+            except ValueError:
+                continue
+        time.sleep(0.005)
+    run.send_signal(signal.SIGKILL)  # right after a chunk committed: the next one is in flight
+    run.communicate(timeout=30)
+    assert run.returncode == -signal.SIGKILL, "the upload finished before it could be interrupted"
+    assert 0 < committed < len(content)
+
+    resumed = cli.json("upload", str(big), "--chunk-size", "8")[0]
+    assert resumed["upload_status"] == "ingested" and resumed["resumed_from"] >= committed
+    assert resumed["bytes_sent"] == len(content) - resumed["resumed_from"]
+    artifact = cli.json("get", resumed["file_id"])[0]
+    assert artifact["file_hash"] == f"sha256:{hashlib.sha256(content).hexdigest()}"
+    assert artifact["file_size"] == len(content)
+    assert list(states.glob("*.json")) == []  # nothing left to resume
+    files = [a for a in cli.json("ls", "--type", "file", "--all")[0]["artifacts"] if a.get("ui_name") == "big.bin"]
+    assert [a["artifact_id"] for a in files] == [resumed["file_id"]]
