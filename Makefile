@@ -14,12 +14,13 @@ WEB_DIST := web/dist/index.html
 WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null) shared/api/openapi.json
 export CHROMIUM_PATH ?= /usr/bin/chromium
 
-.PHONY: help install lock up down status demo test test-fast lint typecheck infra-check bench stage clean web web-check chromium
+.PHONY: help install lock up down reset status demo test test-fast lint typecheck infra-check bench bench-load stage clean web web-check chromium
 
 help:
 	@echo "make demo   - start the local stack (if needed) and run a full journey"
 	@echo "make test   - lint, type-check, every test tier against the emulators, offline infra checks"
-	@echo "make up | down | status - the local stack;  make bench - benchmarks;  make stage - build function sources"
+	@echo "make up | down | status - the local stack (it keeps its data);  make reset - stop it and start empty"
+	@echo "make bench - benchmarks;  make bench-load - concurrent users through the gateway;  make stage - build function sources"
 	@echo "make lock   - regenerate the hash-locked dependency sets in locks/ after a requirements change"
 	@echo "make web    - npm ci and build the browser app (served at /app/);  make chromium - Debian's chromium for its tests"
 
@@ -49,6 +50,9 @@ up: install web
 down:
 	@if [ -x $(PY) ]; then $(PY) -m dev.stack down; else echo "nothing to stop"; fi
 
+reset:
+	@if [ -x $(PY) ]; then $(PY) -m dev.stack reset; else rm -rf .local/data; fi
+
 status: install
 	$(PY) -m dev.stack status
 
@@ -76,6 +80,9 @@ bench: install
 	$(PY) -m bench.parse
 	$(PY) -m bench.cost
 	$(PY) -m bench.journey
+
+bench-load: install
+	$(PY) -m bench.load
 
 stage: install
 	$(PY) -m dev.stage

@@ -37,6 +37,19 @@ HOP_BY_HOP = {
     "proxy-connection",
 }
 HEALTH_PATH = "/_gateway/health"
+# gunicorn (functions-framework) refuses a header line over 8190 bytes with its own text page; the gateway answers
+# first, in the service's error shape.
+MAX_HEADER_FIELD_BYTES = 8190
+MAX_IDEMPOTENCY_KEY = 255
+# What BaseHTTPRequestHandler.send_error is asked to say, as (status, error_code) in the service's list.
+PLATFORM_ERRORS = {
+    400: (400, "BAD_REQUEST"),
+    408: (408, "BAD_REQUEST"),
+    414: (414, "REQUEST_TOO_LARGE"),
+    431: (400, "HEADER_TOO_LARGE"),
+    501: (405, "METHOD_NOT_ALLOWED"),
+    505: (400, "BAD_REQUEST"),
+}
 APP_PREFIX = "/app"
 DEFAULT_APP_DIR = Path(__file__).resolve().parents[1] / "web" / "dist"
 APP_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
@@ -82,6 +95,16 @@ def load_routes(path: Path, functions: set[str] | None = None) -> list[Route]:
     return routes
 
 
+def operation_of(path: str) -> str:
+    """The intent_type a gateway error names: the intent of an intents path, else the first path segment after /v1."""
+    parts = [p for p in path.split("/") if p]
+    if len(parts) >= 3 and parts[:2] == ["v1", "intents"] and re.fullmatch(r"[a-z][a-z0-9_]{1,63}", parts[2]):
+        return parts[2]
+    if len(parts) >= 2 and parts[0] == "v1" and re.fullmatch(r"[a-z][a-z0-9_-]{1,63}", parts[1]):
+        return parts[1].replace("-", "_")
+    return "gateway"
+
+
 def resolve(routes: list[Route], method: str, path: str) -> tuple[Route | None, list[str]]:
     """The route for method+path, or None with the methods the path does allow (empty: unknown path)."""
     allowed: list[str] = []
@@ -119,7 +142,25 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _error(self, status: int, code: str, message: str, extra: dict[str, str] | None = None) -> None:
-        self._send_json(status, {"error": message, "error_code": code, "execution_id": "", "intent_type": ""}, extra)
+        path = urllib.parse.urlsplit(getattr(self, "path", "") or "").path
+        body = {"error": message, "error_code": code, "execution_id": f"gw_{secrets.token_hex(16)}",
+                "intent_type": operation_of(path)}
+        self._send_json(status, body, extra)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The HTTP layer's own refusals (an unknown method, an oversized header) in the service's error shape."""
+        status, error_code = PLATFORM_ERRORS.get(code, (code if 400 <= code < 500 else 400, "BAD_REQUEST"))
+        self.close_connection = True  # the rest of the request was not read
+        if not hasattr(self, "command") or not self.command:
+            self.command = "GET"  # so _send_json writes the body
+        extra = {"Connection": "close"}
+        if status == 405:
+            _, allowed = resolve(self.server.routes, self.command, urllib.parse.urlsplit(self.path).path)
+            extra["Allow"] = ", ".join(allowed or ["GET", "POST", "DELETE", "OPTIONS"])
+            message = f"Method {self.command[:16]!r} is not allowed"
+        elif error_code == "HEADER_TOO_LARGE":
+            message = f"A request header is larger than {MAX_HEADER_FIELD_BYTES} bytes"
+        self._error(status, error_code, message or "Bad request", extra)
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -210,6 +251,11 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._error(400, "BAD_REQUEST", str(exc), {"Connection": "close"})
             return
+        refused = self._refuse_headers() if route is not None else None
+        if refused is not None:
+            self.close_connection = True
+            self._error(*refused)
+            return
         if route is None:
             if allowed:
                 self._error(
@@ -222,6 +268,18 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 self._error(404, "ROUTE_NOT_FOUND", f"No route for {self.command} {path}")
             return
         self._forward(route, body)
+
+    def _refuse_headers(self) -> tuple[int, str, str] | None:
+        """Headers the function's server would refuse with a page outside our shape, refused here in it."""
+        for key, value in self.headers.items():
+            name = key.lower()
+            if name == "idempotency-key" and len(value) > MAX_IDEMPOTENCY_KEY:
+                return 400, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 printable characters."
+            if len(key) + len(value) + 2 > MAX_HEADER_FIELD_BYTES:
+                if name in ("authorization", "x-forwarded-authorization"):
+                    return 401, "INVALID_TOKEN", "The bearer token is too long to be valid."
+                return 400, "HEADER_TOO_LARGE", f"Header {key[:64]!r} is larger than {MAX_HEADER_FIELD_BYTES} bytes."
+        return None
 
     def _forward(self, route: Route, body: bytes) -> None:
         upstream = self.server.upstreams.get(route.function)

@@ -1,9 +1,13 @@
 """The local stack: four emulators, every function in its own functions-framework process, the Eventarc bridge and
 the gateway.
 
-    python -m dev.stack up       # start everything (or report that it already runs); writes .local/stack.json
+    python -m dev.stack up       # start everything, or only what is missing; writes .local/stack.json
     python -m dev.stack status   # what runs, and whether it answers
-    python -m dev.stack down     # delete push subscriptions, then stop every process we started
+    python -m dev.stack down     # snapshot Firestore, delete push subscriptions, then stop every process we started
+    python -m dev.stack reset    # down, then forget every document and object: the next `up` starts empty
+
+The stack keeps its data in .local/data: Firestore snapshots (every SNAPSHOT_INTERVAL seconds and on `down`, imported
+on start) and fake-gcs-server's filesystem backend. The test fixtures keep everything in memory.
 
 The pytest fixtures in tests/conftest.py call the same functions (start_emulators, start_services, teardown).
 """
@@ -15,6 +19,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dev.gateway import HEALTH_PATH
 from dev.prereqs import PrereqError, Prereqs, check_prereqs
 from dev.procs import (
     LOOPBACK,
@@ -46,7 +52,10 @@ FUNCTIONS_DIR = REPO_ROOT / "functions"
 ROUTES_FILE = REPO_ROOT / "infra" / "routes.json"
 CORS_FILE = REPO_ROOT / "infra" / "cors.json"
 TASKS_MAX_RETRIES = 4  # 5 attempts in all, as the Terraform queue (the emulator retries without backoff)
-SCHEDULER_INTERVAL = 60.0  # the Terraform job runs every minute
+# The Terraform job runs every minute; the local scheduler runs the sweep every SWEEP_INTERVAL_SECONDS (10 s unless
+# set), so a parse whose worker died is reclaimed within a minute.
+DEFAULT_SWEEP_INTERVAL = 10.0
+SNAPSHOT_INTERVAL = 30.0  # a crashed Firestore emulator loses at most this many seconds of writes
 EMULATOR_READY_TIMEOUT = 60.0
 SERVICE_READY_TIMEOUT = 60.0
 Probe = tuple[ManagedProcess, Callable[[], bool], str]  # a process, how to tell it is ready, and what that means
@@ -115,6 +124,20 @@ def _tasks_ready(tasks_host: str, topology: Topology) -> bool:
         return False
 
 
+def storage_backend(data_dir: Path | None) -> list[str]:
+    """fake-gcs-server keeps objects on disk for the stack (they survive a restart), in memory for tests."""
+    if data_dir is None:
+        return ["-backend", "memory"]
+    return ["-backend", "filesystem", "-filesystem-root", str(data_dir / "gcs")]
+
+
+def firestore_import(data_dir: Path | None) -> list[str]:
+    from dev.snapshot import latest_export
+
+    latest = latest_export(data_dir) if data_dir is not None else None
+    return [f"--import-data={latest}"] if latest else []
+
+
 def start_emulators(
     prereqs: Prereqs,
     log_dir: Path,
@@ -136,10 +159,14 @@ def spawn_emulators(
     log_dir: Path,
     topology: Topology | None = None,
     avoid_ports: Sequence[int] = (DEFAULT_GATEWAY_PORT,),
+    data_dir: Path | None = None,
+    only: Sequence[str] | None = None,
+    ports: Sequence[int] | None = None,
 ) -> tuple[Emulators, list[Probe]]:
-    """Start the four emulators on free ports; returns their readiness probes (HTTP or gRPC) without waiting."""
+    """Start the four emulators on free ports (or on `ports`); returns their readiness probes (HTTP or gRPC) without
+    waiting. `data_dir`: where the stack keeps its data; `only`: restart just these emulators of a running stack."""
     topology = topology or Topology()
-    fs_port, ps_port, gcs_port, tasks_port = free_ports(4, avoid=avoid_ports)
+    fs_port, ps_port, gcs_port, tasks_port = ports or free_ports(4, avoid=avoid_ports)
     pubsub_host = f"{LOOPBACK}:{ps_port}"
     storage_url = f"http://{LOOPBACK}:{gcs_port}"
     emulators = Emulators(topology, f"{LOOPBACK}:{fs_port}", pubsub_host, storage_url, f"{LOOPBACK}:{tasks_port}")
@@ -148,7 +175,7 @@ def spawn_emulators(
     specs: list[tuple[str, list[str], dict[str, str]]] = [
         (
             "firestore-emulator",
-            [str(prereqs.firestore_emulator), "start", f"--host={LOOPBACK}", f"--port={fs_port}"],
+            [str(prereqs.firestore_emulator), "start", f"--host={LOOPBACK}", f"--port={fs_port}", *firestore_import(data_dir)],
             env,
         ),
         ("pubsub-emulator", [str(prereqs.pubsub_emulator), f"--host={LOOPBACK}", f"--port={ps_port}"], env),
@@ -162,8 +189,7 @@ def spawn_emulators(
                 LOOPBACK,
                 "-port",
                 str(gcs_port),
-                "-backend",
-                "memory",
+                *storage_backend(data_dir),
                 "-external-url",
                 storage_url,
                 "-public-host",
@@ -185,16 +211,18 @@ def spawn_emulators(
             env,
         ),
     ]
+    ready: dict[str, tuple[Callable[[], bool], str]] = {
+        "firestore-emulator": (lambda: http_ok(f"http://{emulators.firestore_host}/", accept=lambda s: s == 200), "HTTP 200 on /"),
+        "pubsub-emulator": (lambda: http_ok(f"http://{pubsub_host}/", accept=lambda s: s == 200), "HTTP 200 on /"),
+        "storage-emulator": (lambda: http_ok(f"{storage_url}/storage/v1/b", accept=lambda s: s == 200), "bucket listing"),
+        "tasks-emulator": (lambda: _tasks_ready(emulators.tasks_host, topology), "gRPC ListQueues"),
+    }
+    probes: list[Probe] = []
     try:
         for name, argv, proc_env in specs:
-            emulators.processes.append(start_process(name, argv, log_dir / f"{name}.log", proc_env))
-        fs, ps, gcs, tasks = emulators.processes
-        probes: list[Probe] = [
-            (fs, lambda: http_ok(f"http://{emulators.firestore_host}/", accept=lambda s: s == 200), "HTTP 200 on /"),
-            (ps, lambda: http_ok(f"http://{pubsub_host}/", accept=lambda s: s == 200), "HTTP 200 on /"),
-            (gcs, lambda: http_ok(f"{storage_url}/storage/v1/b", accept=lambda s: s == 200), "bucket listing"),
-            (tasks, lambda: _tasks_ready(emulators.tasks_host, topology), "gRPC ListQueues"),
-        ]
+            if only is None or name in only:
+                emulators.processes.append(start_process(name, argv, log_dir / f"{name}.log", proc_env))
+                probes.append((emulators.processes[-1], *ready[name]))
     except BaseException:
         stop_processes(emulators.processes)
         raise
@@ -505,7 +533,8 @@ def start_services(
             processes.append(probes[-1][0])
         scheduled = {s.name: urls[s.name] + "/" for s in functions if s.trigger == "scheduler"}
         if scheduled:
-            probes.append(launch_scheduler(scheduled, SCHEDULER_INTERVAL, env, log_dir, state_dir / "scheduler.ready"))
+            interval = float(env.get("SWEEP_INTERVAL_SECONDS") or DEFAULT_SWEEP_INTERVAL)
+            probes.append(launch_scheduler(scheduled, interval, env, log_dir, state_dir / "scheduler.ready"))
             processes.append(probes[-1][0])
         wait_all(probes, SERVICE_READY_TIMEOUT)
         push_endpoints: list[str] = []
@@ -602,8 +631,10 @@ def state_processes(state: Mapping[str, Any]) -> list[ManagedProcess]:
     return [ManagedProcess.from_json(p) for p in state.get("processes", [])]
 
 
-def build_state(emulators: Emulators, services: Services, started: float, took: float) -> dict[str, Any]:
-    processes = emulators.processes + services.processes
+def build_state(
+    emulators: Emulators, services: Services, started: float, took: float, extra: Sequence[ManagedProcess] = ()
+) -> dict[str, Any]:
+    processes = emulators.processes + services.processes + list(extra)
     return {
         "gateway_url": services.gateway_url,
         "project_id": emulators.project_id,
@@ -625,6 +656,83 @@ def write_state(paths: StackPaths, state: Mapping[str, Any]) -> None:
     tmp = paths.state_file.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(state, indent=2) + "\n")
     tmp.replace(paths.state_file)
+
+
+def data_dir_of(paths: StackPaths) -> Path:
+    return paths.state_dir / "data"
+
+
+def launch_snapshotter(emulators: Emulators, data_dir: Path, log_dir: Path) -> ManagedProcess:
+    argv = [sys.executable, "-m", "dev.snapshot", "--firestore", emulators.firestore_host, "--project",
+            emulators.project_id, "--data-dir", str(data_dir), "--interval", str(SNAPSHOT_INTERVAL)]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
+    return start_process("firestore-snapshot", argv, log_dir / "firestore-snapshot.log", env, cwd=REPO_ROOT)
+
+
+# A process that holds a connection to an emulator restarts with it.
+DEPENDENTS = {"pubsub-emulator": ("eventarc-bridge",)}
+
+
+def restart_missing(
+    paths: StackPaths, state: Mapping[str, Any], dead: Sequence[str], manifest: Path, functions_dir: Path
+) -> dict[str, Any]:
+    """Start again, on their recorded ports, only the processes of a running stack that died; re-provision buckets,
+    topics, subscriptions and the queue (a restarted emulator starts without them) and the push subscription."""
+    from dev.provision import ensure_consumer_push_subscription
+
+    log_dir = paths.state_dir / "logs"
+    recorded = state_processes(state)
+    dead = sorted({*dead, *(d for name in dead for d in DEPENDENTS.get(name, ()))})
+    stop_processes([p for p in recorded if p.name in dead and p.is_ours()])
+    hosts = state["emulators"]
+    ports = [int(str(hosts[kind]).rsplit(":", 1)[1]) for kind in ("firestore", "pubsub", "storage", "tasks")]
+    emulators, probes = spawn_emulators(check_prereqs(), log_dir, Topology(project_id=state["project_id"]),
+                                        data_dir=data_dir_of(paths), only=dead, ports=ports)
+    started = list(emulators.processes)
+    try:
+        wait_all(probes, EMULATOR_READY_TIMEOUT)
+        provision(emulators)
+        functions = {spec.name: spec for spec in load_functions(manifest, functions_dir)}
+        env = {**os.environ, **settings_env(emulators, str(state["env"].get("PARSE_WORKER_URL", "")))}
+        service_probes: list[Probe] = []
+        for proc in recorded:
+            if proc.name not in dead or proc.name.endswith("-emulator"):
+                continue
+            if proc.name in functions:
+                port = int(str(state["functions"][proc.name]).rsplit(":", 1)[1])
+                service_probes.append(launch_function(functions[proc.name], port, env, log_dir))
+            else:  # gateway, bridge, scheduler, snapshots: the recorded command line
+                again = start_process(proc.name, proc.argv, Path(proc.log),
+                                      {**env, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}, cwd=REPO_ROOT)
+                health = str(state["gateway_url"]) + HEALTH_PATH if proc.name == "gateway" else None
+                service_probes.append((again, (lambda url=health: http_ok(url, accept=lambda c: c == 200)) if health
+                                       else (lambda: True), "answers" if health else "started"))
+            started.append(service_probes[-1][0])
+        wait_all(service_probes, SERVICE_READY_TIMEOUT)
+        with scoped_env(emulators.env()):
+            for name, url in state["functions"].items():
+                if name in functions and functions[name].trigger == "pubsub":
+                    ensure_consumer_push_subscription(emulators.topology, str(url))
+    except BaseException:
+        stop_processes(started)
+        raise
+    fresh = {p.name: p for p in started}
+    processes = [fresh.get(p.name, p) for p in recorded]
+    return {**state, "pids": {p.name: p.pid for p in processes}, "processes": [p.to_json() for p in processes],
+            "restarted": sorted(fresh), "restarted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def snapshot_now(state: Mapping[str, Any], data_dir: Path) -> str:
+    """Export Firestore before the stack stops, so `up` brings every document back."""
+    from dev.snapshot import export_firestore
+
+    host = state.get("emulators", {}).get("firestore")
+    if not host or not http_ok(f"http://{host}/", accept=lambda code: code == 200):
+        return "Firestore was not running; the last periodic snapshot stays"
+    try:
+        return f"saved a Firestore snapshot: {export_firestore(host, state['project_id'], data_dir)}"
+    except Exception as exc:  # noqa: BLE001 - still stop the stack; the periodic snapshot remains
+        return f"could not snapshot Firestore ({exc}); the last periodic snapshot stays"
 
 
 def _alive(state: Mapping[str, Any]) -> tuple[list[str], list[str]]:
@@ -649,7 +757,14 @@ def stack_up(
             if not dead:
                 out.write(f"stack already running: gateway {state['gateway_url']} (state {paths.state_file})\n")
                 return state
-            out.write(f"previous stack is partly down ({', '.join(dead)} gone); cleaning it up\n")
+            out.write(f"stack is partly down ({', '.join(dead)} gone); restarting only those\n")
+            try:
+                state = restart_missing(paths, state, dead, manifest, functions_dir)
+                write_state(paths, state)
+                out.write(f"restarted {', '.join(state['restarted'])}: gateway {state['gateway_url']}\n")
+                return state
+            except (StackError, PrereqError) as exc:
+                out.write(f"could not restart them ({exc}); starting the whole stack again (its data is kept)\n")
             teardown(
                 state_processes(state),
                 Topology(project_id=state["project_id"]),
@@ -659,16 +774,18 @@ def stack_up(
         prereqs = check_prereqs()
         functions = load_functions(manifest, functions_dir)
         log_dir = paths.state_dir / "logs"
-        emulators, emulator_probes = spawn_emulators(prereqs, log_dir)
+        emulators, emulator_probes = spawn_emulators(prereqs, log_dir, data_dir=data_dir_of(paths))
         services: Services | None = None
+        snapshots: list[ManagedProcess] = []
         try:
             services = start_services(emulators, functions, paths.state_dir, gateway_port, routes_file, emulator_probes=emulator_probes)
+            snapshots.append(launch_snapshotter(emulators, data_dir_of(paths), log_dir))
             took = time.monotonic() - t0
-            state = build_state(emulators, services, started, took)
+            state = build_state(emulators, services, started, took, snapshots)
             write_state(paths, state)
         except BaseException:
             teardown(
-                emulators.processes + (services.processes if services else []),
+                emulators.processes + (services.processes if services else []) + snapshots,
                 emulators.topology,
                 emulators.pubsub_host,
             )
@@ -687,6 +804,7 @@ def stack_down(paths: StackPaths, out: Any = sys.stdout) -> dict[str, Any]:
         if state is None:
             out.write("no stack is recorded; nothing to stop\n")
             return {"stopped": []}
+        out.write(snapshot_now(state, data_dir_of(paths)) + "\n")
         report = teardown(state_processes(state), Topology(project_id=state["project_id"]), state.get("emulators", {}).get("pubsub"))
         paths.state_file.unlink(missing_ok=True)
         for ready in paths.state_dir.glob("*.ready"):
@@ -698,6 +816,16 @@ def stack_down(paths: StackPaths, out: Any = sys.stdout) -> dict[str, Any]:
     out.write(f"stopped {len(report['stopped'])} processes: {', '.join(report['stopped']) or '-'}\n")
     if report["left_behind"]:
         out.write(f"still running after SIGKILL: {', '.join(report['left_behind'])}\n")
+    return report
+
+
+def stack_reset(paths: StackPaths, out: Any = sys.stdout) -> dict[str, Any]:
+    """`make reset`: stop the stack and forget its data, so the next `up` starts empty."""
+    report = stack_down(paths, out)
+    data_dir = data_dir_of(paths)
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    out.write(f"removed the stack's data ({data_dir}); the next `make up` starts empty\n")
     return report
 
 
@@ -725,7 +853,7 @@ def stack_status(paths: StackPaths, out: Any = sys.stdout) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dev.stack", description="Run the local stack.")
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "reset"])
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="where stack.json and logs go")
     parser.add_argument("--gateway-port", type=int, default=DEFAULT_GATEWAY_PORT, help="0 picks any free port")
     parser.add_argument("--functions-manifest", type=Path, default=FUNCTIONS_MANIFEST)
@@ -745,6 +873,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "down":
             report = stack_down(paths)
+            return 1 if report.get("left_behind") else 0
+        if args.command == "reset":
+            report = stack_reset(paths)
             return 1 if report.get("left_behind") else 0
         return stack_status(paths)
     except (PrereqError, StackError) as exc:

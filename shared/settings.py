@@ -70,8 +70,15 @@ class Settings(BaseSettings):
         default=256 * 1024, description="Parsed payloads up to this size are returned inline by the read API."
     )
 
-    lease_seconds: int = Field(default=600, ge=5, description="How long a parse claim holds before another worker may reclaim it.")
+    lease_seconds: int = Field(
+        default=600, ge=5, description="How long a dispatched parse may wait for a worker's claim before the sweep sends it again."
+    )
     max_parse_attempts: int = Field(default=3, ge=1, description="Claims after which an intent is failed.")
+    claim_lease_seconds: int = Field(
+        default=30, ge=5, description="A parse worker's lease; it renews it while it works, so a dead worker's parse is "
+        "reclaimed within about this long plus one sweep."
+    )
+    lease_renew_seconds: int = Field(default=10, ge=1, description="How often a working parse renews its lease (heartbeat).")
     outbox_grace_seconds: int = Field(default=30, ge=0, description="Age after which the sweep delivers an undelivered outbox record.")
     working_material_ttl_days: int = Field(default=7, ge=1, description="Days before unsaved working material expires.")
     dedup_ttl_days: int = Field(default=7, ge=1, description="Days a dedup record is kept.")

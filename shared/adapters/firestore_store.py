@@ -2,6 +2,7 @@
 
 Layout (every tenant's data lives under its tenant):
   tenants/{tenant}/artifacts|intents|executions|uploads|idempotency|journeys/{id}
+  tenants/{tenant}/intent_slots/{intent_type}:{target_artifact_id}   which intent of a file is pending / running
   outbox/{record_id}   dedup/{key}   (cross-tenant machinery; each record carries its tenant_id)
 """
 
@@ -11,6 +12,9 @@ import base64
 import hashlib
 import json
 import re
+import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -18,6 +22,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
+from google.api_core.retry import exponential_sleep_generator
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -35,6 +40,53 @@ IDEMPOTENCY_STALE_AFTER = timedelta(minutes=5)
 # The outbox is one top-level collection written at event rate; a shard field ahead of created_at in its index
 # spreads those writes over 16 key ranges instead of one ever-increasing one (~500 writes/s each).
 OUTBOX_SHARDS = 16
+# Contention is retried inside the request's budget with jittered exponential backoff, then answered 503.
+TRANSACTION_BUDGET_SECONDS = 15.0
+_COMMIT_ATTEMPTS = 3  # commits the client retries at once (keeping its place in line) before we back off
+_EXCEEDED = "Failed to commit transaction in"  # the client's ValueError once its commit attempts are spent
+_CONTENTION = (gexc.Aborted, gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError)
+LIVE_SLOTS = {IntentStatus.PENDING: "pending_intent_id", IntentStatus.IN_PROGRESS: "running_intent_id"}
+
+
+def slot_id(intent_type: str, target_artifact_id: str) -> str:
+    return f"{intent_type}:{target_artifact_id}"
+
+
+class _DocumentGate:
+    """In-process single flight per document: transactions of this instance that start by reading the same document
+    take turns, instead of all locking it in Firestore and aborting one another (each abort costs seconds on the
+    emulator). Transactions on different documents never wait for each other. One gate per transaction at most,
+    so gates cannot deadlock."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+        self._held = threading.local()
+
+    def enter(self, path: str, deadline: float) -> None:
+        if getattr(self._held, "lock", None) is not None:
+            return
+        with self._guard:
+            lock = self._locks.get(path)
+            if lock is None:
+                lock = threading.Lock()
+                self._locks[path] = lock
+        if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise TransientError(f"{path} is busy with concurrent changes")
+        self._held.lock = lock
+
+    def holding(self) -> bool:
+        return getattr(self._held, "lock", None) is not None
+
+    def leave(self) -> None:
+        lock = getattr(self._held, "lock", None)
+        self._held.lock = None
+        if lock is not None:
+            lock.release()
+
+
+def _is_contention(exc: BaseException) -> bool:
+    return isinstance(exc, _CONTENTION) or (isinstance(exc, ValueError) and str(exc).startswith(_EXCEEDED))
 
 
 def outbox_shard(record_id: str) -> int:
@@ -94,15 +146,17 @@ def _exec_update(
 class FirestoreTx:
     """Implements the Tx port over one firestore.Transaction."""
 
-    def __init__(self, store: FirestoreStore, transaction: firestore.Transaction):
+    def __init__(self, store: FirestoreStore, transaction: firestore.Transaction, deadline: float = float("inf")):
         self._s = store
         self._t = transaction
+        self._deadline = deadline
         self._staged: list[OutboxRecord] = []
 
     # reads
     def _get(self, ref: firestore.DocumentReference | None) -> dict[str, Any] | None:
         if ref is None:
             return None
+        self._s.gate.enter(ref.path, self._deadline)
         snap = ref.get(transaction=self._t)
         return snap.to_dict() if snap.exists else None
 
@@ -133,7 +187,9 @@ class FirestoreTx:
         return Execution.model_validate(data) if data else None
 
     def seen(self, key: str) -> bool:
-        return self._s.client.collection("dedup").document(key).get(transaction=self._t).exists
+        ref = self._s.client.collection("dedup").document(key)
+        self._s.gate.enter(ref.path, self._deadline)
+        return bool(ref.get(transaction=self._t).exists)
 
     def get_journey(self, tenant_id: str, journey_id: str) -> Journey | None:
         data = self._get(self._s.ref(tenant_id, "journeys", journey_id))
@@ -155,8 +211,25 @@ class FirestoreTx:
     def create_execution(self, execution: Execution) -> None:
         self._t.create(self._s.ref_required(execution.tenant_id, "executions", execution.execution_id), _doc(execution))
 
+    def intents_of(self, tenant_id: str, intent_type: str, target_artifact_id: str) -> tuple[PendingIntent | None, PendingIntent | None]:
+        """The pending and the running intent of one file, read by id through its slot document: no query inside a
+        transaction (a query locks a key range and makes unrelated writers contend)."""
+        slot = self._get(self._s.ref(tenant_id, "intent_slots", slot_id(intent_type, target_artifact_id))) or {}
+        found: list[PendingIntent | None] = []
+        for field, status in (("pending_intent_id", IntentStatus.PENDING), ("running_intent_id", IntentStatus.IN_PROGRESS)):
+            intent = self.get_intent(tenant_id, slot[field]) if slot.get(field) else None
+            # A pointer outlives its intent's state (the intent moved on); only an intent still in that state counts.
+            found.append(intent if intent is not None and intent.status == status else None)
+        return found[0], found[1]
+
     def put_intent(self, intent: PendingIntent) -> None:
         self._t.set(self._s.ref_required(intent.tenant_id, "intents", intent.intent_id), _doc(intent))
+        field = LIVE_SLOTS.get(intent.status)
+        if field and intent.target_artifact_id:
+            # Every writer keeps the slot in step, in the same transaction, with a blind write (no extra read).
+            ref = self._s.ref(intent.tenant_id, "intent_slots", slot_id(intent.intent_type, intent.target_artifact_id))
+            if ref is not None:
+                self._t.set(ref, {field: intent.intent_id, "updated_at": utcnow()}, merge=True)
 
     def put_upload(self, upload: Upload) -> None:
         upload = _in_journey(upload)
@@ -199,9 +272,12 @@ class FirestoreTx:
 
 
 class FirestoreStore:
-    def __init__(self, client: firestore.Client, dedup_ttl_days: int = 7):
+    def __init__(self, client: firestore.Client, dedup_ttl_days: int = 7,
+                 transaction_budget: float = TRANSACTION_BUDGET_SECONDS):
         self.client = client
         self.dedup_ttl_days = dedup_ttl_days
+        self.transaction_budget = transaction_budget
+        self.gate = _DocumentGate()
 
     # references
     def tenant(self, tenant_id: str) -> firestore.DocumentReference:
@@ -228,24 +304,44 @@ class FirestoreStore:
     # transactions
     def run_in_transaction(self, fn: Callable[[Tx], T]) -> tuple[T, list[OutboxRecord]]:
         holder: dict[str, FirestoreTx] = {}
+        deadline = time.monotonic() + self.transaction_budget
         attempts = {"retries": 0}
 
         @firestore.transactional
         def _body(transaction: firestore.Transaction) -> T:
-            if "tx" in holder:  # the client retries an aborted commit: counted by the contention_retries metric
+            if "tx" in holder:  # the client or our backoff runs an aborted step again: the contention_retries metric
                 attempts["retries"] += 1
                 log.warning("transaction retried after contention", extra={"fields": {"retry": attempts["retries"]}})
-            tx = FirestoreTx(self, transaction)
+            tx = FirestoreTx(self, transaction, deadline)
             holder["tx"] = tx  # a retried attempt replaces the previous one's staged records
             return fn(tx)
 
-        try:
-            result = _body(self.client.transaction(max_attempts=8))
-        except gexc.Aborted as exc:
-            raise TransientError(f"transaction contention: {exc}") from exc
-        except gexc.ServiceUnavailable as exc:
-            raise TransientError(f"firestore unavailable: {exc}") from exc
+        def attempt() -> T:
+            nested = self.gate.holding()  # a transaction run inside another's step keeps the outer one's turn
+            try:
+                return _body(self.client.transaction(max_attempts=_COMMIT_ATTEMPTS))
+            finally:
+                if not nested:
+                    self.gate.leave()
+
+        result = self._with_backoff(attempt, deadline)
         return result, holder["tx"].staged
+
+    def _with_backoff(self, attempt: Callable[[], T], deadline: float | None = None) -> T:
+        """Run a transaction again after contention, with jittered exponential backoff, while the budget lasts;
+        then TransientError (503 with Retry-After at the edge). Other errors pass through untouched."""
+        deadline = deadline if deadline is not None else time.monotonic() + self.transaction_budget
+        delays = exponential_sleep_generator(initial=0.05, maximum=2.0)
+        while True:
+            try:
+                return attempt()
+            except Exception as exc:
+                if not _is_contention(exc):
+                    raise
+                delay = next(delays)
+                if time.monotonic() + delay > deadline:
+                    raise TransientError(f"transaction contention outlasted {self.transaction_budget:.0f}s: {exc}") from exc
+                time.sleep(delay)
 
     # artifacts
     def get_artifact(self, tenant_id: str, artifact_id: str) -> Artifact | None:
@@ -382,7 +478,7 @@ class FirestoreStore:
             })
             return None
 
-        return _begin(self.client.transaction())
+        return self._with_backoff(lambda: _begin(self.client.transaction(max_attempts=_COMMIT_ATTEMPTS)))
 
     def finish_idempotent(self, tenant_id: str, key: str, status: int, body: dict[str, Any]) -> None:
         self.ref_required(tenant_id, "idempotency", key).update(
@@ -418,7 +514,7 @@ class FirestoreStore:
             transaction.update(ref, update)
             return self._record({**data, **update})
 
-        return _claim(self.client.transaction())
+        return self._with_backoff(lambda: _claim(self.client.transaction(max_attempts=_COMMIT_ATTEMPTS)))
 
     def mark_delivered(self, record_id: str, ttl_days: int) -> None:
         now = utcnow()

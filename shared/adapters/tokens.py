@@ -14,14 +14,17 @@ from google.auth import exceptions as auth_exc
 from google.auth import jwt
 from google.auth.transport import requests as auth_requests
 
-from shared.domain.errors import TransientError, Unauthenticated
+from shared.domain.errors import TransientError, Unauthenticated, echo
 from shared.ports import Principal
 
 _CLAIM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+# google-auth raises TypeError or KeyError (not ValueError) for claims of the wrong type, e.g. a string `exp`.
+_REFUSED = (ValueError, TypeError, KeyError, OverflowError, auth_exc.GoogleAuthError)
 
 
 def _principal(claims: Mapping[str, Any]) -> Principal:
-    firebase = claims.get("firebase") or {}
+    raw_firebase = claims.get("firebase")
+    firebase: Mapping[str, Any] = raw_firebase if isinstance(raw_firebase, dict) else {}
     tenant = claims.get("tenant_id") or firebase.get("tenant")
     user = claims.get("sub") or claims.get("user_id")
     # A session is one sign-in unless the issuer names it: Identity Platform's auth_time marks the sign-in.
@@ -45,8 +48,8 @@ class DevTokenVerifier:
     def verify(self, token: str) -> Principal:
         try:
             claims = jwt.decode(token, certs=self._cert, audience=self._audience)
-        except (ValueError, auth_exc.GoogleAuthError) as exc:
-            raise Unauthenticated(f"The bearer token is not valid: {exc}", code="INVALID_TOKEN") from None
+        except _REFUSED as exc:
+            raise Unauthenticated(f"The bearer token is not valid: {echo(exc, 200)}", code="INVALID_TOKEN") from None
         if claims.get("iss") != self._issuer:
             raise Unauthenticated("The bearer token has the wrong issuer.", code="INVALID_TOKEN")
         return _principal(claims)
@@ -97,8 +100,8 @@ class IdentityPlatformVerifier:
             claims = jwt.decode(token, certs=certs, audience=self._audience)
         except auth_exc.TransportError as exc:  # not the caller's fault: a retry may pass
             raise TransientError(f"The token certificates are unavailable: {exc}") from None
-        except (ValueError, auth_exc.GoogleAuthError) as exc:
-            raise Unauthenticated(f"The bearer token is not valid: {exc}", code="INVALID_TOKEN") from None
+        except _REFUSED as exc:
+            raise Unauthenticated(f"The bearer token is not valid: {echo(exc, 200)}", code="INVALID_TOKEN") from None
         if claims.get("iss") != self._issuer:
             raise Unauthenticated("The bearer token has the wrong issuer.", code="INVALID_TOKEN")
         return _principal(claims)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
+
+_ARTIFACT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
 def _digest(*parts: str) -> str:
@@ -41,3 +44,8 @@ def command_id_for(command_type: str, *keys: str) -> str:
 
 def stable_key(*parts: str) -> str:
     return _digest(*parts)
+
+
+def safe_artifact_id(value: str) -> bool:
+    """Whether a caller's id could name an artifact at all (anything else is simply not found, or a 400 as a filter)."""
+    return bool(_ARTIFACT_ID.match(value)) and ".." not in value

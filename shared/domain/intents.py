@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import binascii
 import json
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.domain.ids import new_id
@@ -42,6 +43,48 @@ def _storable_map(value: dict[str, Any]) -> dict[str, Any]:
 
 
 StorableMap = Annotated[dict[str, Any], AfterValidator(_storable_map)]
+MAX_JSON_DEPTH = 64
+# Bidi embeddings, overrides and isolates, and the implicit marks: they make a name display as something it is not.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _json_value(value: Any) -> Any:
+    """`api_payload` as the OpenAPI JsonValue says: keys not blank, no array directly inside an array, bounded depth."""
+    stack: list[tuple[Any, int, bool]] = [(value, 0, False)]
+    while stack:
+        item, depth, in_array = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise PydanticCustomError("invalid_api_payload", f"nested too deeply (at most {MAX_JSON_DEPTH} levels)")
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str) or not key.strip():
+                    raise PydanticCustomError("invalid_api_payload", "object keys must not be blank")
+                stack.append((child, depth + 1, False))
+        elif isinstance(item, list):
+            if in_array:
+                raise PydanticCustomError("invalid_api_payload", "an array may not directly contain another array")
+            stack.extend((child, depth + 1, True) for child in item)
+    return value
+
+
+def _display_name(value: str | None) -> str | None:
+    """A name people will read: control characters (NUL, ANSI escapes, line breaks) and bidi controls are refused,
+    not silently kept, so what a list shows is what was sent."""
+    if value is None:
+        return value
+    for ch in value:
+        if ch in _BIDI:
+            raise PydanticCustomError(
+                "invalid_ui_name", "ui_name may not contain bidirectional control characters (U+{code:04X})",
+                {"code": ord(ch)})
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            raise PydanticCustomError(
+                "invalid_ui_name", "ui_name may not contain control characters (U+{code:04X}); send a printable name",
+                {"code": ord(ch)})
+    return value
+
+
+DisplayName = Annotated[str, AfterValidator(_display_name)]
 IngestionProfile = Literal["structured", "unstructured", "hybrid"]
 RetentionPolicy = Literal["standard", "permanent", "ephemeral_30d", "regulatory_7y"]
 INTENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
@@ -113,8 +156,8 @@ def _require_text(value: str | None, code: str, what: str) -> None:
 
 
 class RequestUploadParams(Params):
-    ui_name: str = Field(min_length=1, max_length=1024)
-    file_size: int = Field(ge=1)
+    ui_name: DisplayName = Field(min_length=1, max_length=1024)
+    file_size: StrictInt = Field(ge=1)  # the OpenAPI type is integer: `true` or "12" is refused, not taken as 1 or 12
     mime_type: str = Field(min_length=3, max_length=255, pattern=MIME_PATTERN)
     filename: str | None = Field(default=None, max_length=1024)
     file_type: str | None = Field(default=None, max_length=64)
@@ -130,13 +173,13 @@ def decode_hex(value: str, field: str) -> bytes:
 
 
 class IngestFileParams(Params):
-    ui_name: str | None = Field(default=None, max_length=1024)
+    ui_name: DisplayName | None = Field(default=None, max_length=1024)
     ingestion_type: str = "upload"
     file_content: str | None = None
     edi_data: str | None = None
     partner_id: str | None = Field(default=None, max_length=256)
     edi_protocol: str = Field(default="as2", max_length=32)
-    api_payload: Any = None
+    api_payload: Annotated[Any, AfterValidator(_json_value)] = None
     endpoint: str | None = Field(default=None, max_length=2048)
     api_type: str = Field(default="rest", max_length=32)
     file_type: str = Field(default="unstructured", max_length=64)

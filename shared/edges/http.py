@@ -24,6 +24,7 @@ from shared.domain.errors import (
     TransientError,
     Unauthenticated,
     ValidationFailed,
+    echo,
 )
 from shared.domain.ids import new_id, stable_key
 from shared.domain.intents import Intent, IntentEnvelope
@@ -36,6 +37,9 @@ log = get_logger(__name__)
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Cloud-Trace-Context"
 CORS_MAX_AGE_SECONDS = "3600"
+MAX_JSON_DEPTH = 64  # deeper than any document the API takes; the parser's own limit is a RecursionError
+RETRY_AFTER_SECONDS = "2"
+MAX_TOKEN_CHARS = 8192  # an Identity Platform ID token is 1-2 KB; refuse anything bigger before decoding it
 # The one place a kind of domain error becomes an HTTP status (most specific first).
 _STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (Unauthenticated, 401), (NotFound, 404), (Conflict, 409), (PayloadTooLarge, 413), (ValidationFailed, 422),
@@ -100,11 +104,30 @@ class Call:
             return {}
         try:
             data = json.loads(raw)
+        except RecursionError:
+            raise BadRequest(f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.",
+                             code="INVALID_JSON") from None
         except (ValueError, UnicodeDecodeError):
             raise BadRequest("The request body is not valid JSON.", code="INVALID_JSON") from None
         if not isinstance(data, dict):
             raise BadRequest("The request body must be a JSON object.", code="INVALID_JSON")
+        if json_depth(data) > MAX_JSON_DEPTH:
+            raise BadRequest(f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.", code="INVALID_JSON")
         return data
+
+
+def json_depth(value: Any) -> int:
+    """How deeply containers nest, measured without recursion (a hostile body must not exhaust the stack)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 Handler = Callable[[Call], tuple[int, dict[str, Any]]]
@@ -129,11 +152,16 @@ def bearer_token(request: flask.Request) -> str:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("A bearer token is required.", code="MISSING_TOKEN")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise Unauthenticated(f"The bearer token is longer than {MAX_TOKEN_CHARS} characters.", code="INVALID_TOKEN")
     return token.strip()
 
 
 def respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> flask.Response:
-    return flask.Response(json.dumps(body, default=str), status=status, mimetype="application/json", headers=headers or {})
+    headers = dict(headers or {})
+    if status == 503:
+        headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)  # our own retries are spent; tell the caller when to try
+    return flask.Response(json.dumps(body, default=str), status=status, mimetype="application/json", headers=headers)
 
 
 def install_error_pages(errorhandler: Callable[[int], Callable[[Any], Any]]) -> None:
@@ -142,13 +170,25 @@ def install_error_pages(errorhandler: Callable[[int], Callable[[Any], Any]]) -> 
     Call with `functions_framework.errorhandler` at module level of a function's main.py."""
 
     def not_found(_: Exception) -> flask.Response:
-        return respond(404, error_body("No such resource.", "ROUTE_NOT_FOUND", new_id("exec"), ""))
+        return respond(404, error_body("No such resource.", "ROUTE_NOT_FOUND", new_id("exec"), "unknown_route"))
 
     def not_allowed(_: Exception) -> flask.Response:
-        return respond(405, error_body("Method not allowed.", "METHOD_NOT_ALLOWED", new_id("exec"), ""))
+        return respond(405, error_body("Method not allowed.", "METHOD_NOT_ALLOWED", new_id("exec"), "unknown_route"))
 
+    def bad_request(_: Exception) -> flask.Response:
+        return respond(400, error_body("The request is malformed.", "BAD_REQUEST", new_id("exec"), "unknown_route"))
+
+    def too_large(_: Exception) -> flask.Response:
+        return respond(413, error_body("The request is too large.", "REQUEST_TOO_LARGE", new_id("exec"), "unknown_route"))
+
+    def header_too_large(_: Exception) -> flask.Response:
+        return respond(400, error_body("A request header is too large.", "HEADER_TOO_LARGE", new_id("exec"), "unknown_route"))
+
+    errorhandler(400)(bad_request)
     errorhandler(404)(not_found)
     errorhandler(405)(not_allowed)
+    errorhandler(413)(too_large)
+    errorhandler(431)(header_too_large)
 
 
 class HttpApp:
@@ -185,14 +225,15 @@ class HttpApp:
         path = request.path
         matches = [(r, p) for r in self.routes if (p := r.match(path)) is not None]
         if not matches:
-            return respond(404, error_body(f"No route for {request.method} {path}", "ROUTE_NOT_FOUND", request_id, "")), ""
+            return respond(404, error_body(f"No route for {echo(request.method, 16)} {echo(path)}", "ROUTE_NOT_FOUND",
+                                           request_id, "unknown_route")), ""
         origin = request.headers.get("Origin")
         allowed_origin = origin if origin and origin in services.settings.cors_allowed_origins else None
         if request.method == "OPTIONS":
             return self._preflight({r.method for r, _ in matches}, origin, allowed_origin, request_id), "preflight"
         chosen = next(((r, p) for r, p in matches if r.method == request.method), None)
         if chosen is None:
-            message = f"{request.method} is not allowed on {path}"
+            message = f"{echo(request.method, 16)} is not allowed on {echo(path)}"
             return respond(405, error_body(message, "METHOD_NOT_ALLOWED", request_id, matches[0][0].operation)), ""
         route, params = chosen
         response = self._handle(request, route, params, services, request_id, trace)
@@ -208,7 +249,8 @@ class HttpApp:
         if origin is None:
             return flask.Response(status=204, headers={"Allow": allow})
         if allowed_origin is None:
-            return respond(403, error_body(f"Origin {origin} may not call this API.", "ORIGIN_NOT_ALLOWED", request_id, ""))
+            return respond(403, error_body(f"Origin {echo(origin)} may not call this API.", "ORIGIN_NOT_ALLOWED", request_id,
+                                           "preflight"))
         return flask.Response(status=204, headers={
             "Allow": allow,
             "Access-Control-Allow-Origin": allowed_origin,
@@ -227,12 +269,15 @@ class HttpApp:
                 principal = services.verifier.verify(bearer_token(request))
                 with log_context(tenant_id=principal.tenant_id):
                     status, body = route.handler(Call(request, principal, params, services, request_id))
-                return respond(status, body, {"Retry-After": "2"} if status == 503 else None)
+                return respond(status, body)
             except (DomainError, PermanentError) as exc:
                 return respond(status_of(exc), error_response_body(exc, request_id, route.operation))
+            except RecursionError:
+                log.warning("input nested too deeply", exc_info=True)
+                return respond(400, error_body("The request is nested too deeply.", "INVALID_JSON", request_id, route.operation))
             except TransientError as exc:
                 log.warning("transient failure", exc_info=True)
-                return respond(503, error_response_body(exc, request_id, route.operation), {"Retry-After": "2"})
+                return respond(503, error_response_body(exc, request_id, route.operation))
             except Exception as exc:
                 log.exception("unexpected failure")
                 return respond(500, error_response_body(exc, request_id, route.operation))
@@ -244,7 +289,7 @@ def submit_intent(intent_type: str) -> Handler:
     def handler(call: Call) -> tuple[int, dict[str, Any]]:
         envelope = validate(IntentEnvelope, call.json_body())
         key = call.request.headers.get("Idempotency-Key")
-        if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        if key is not None and (len(key) > 255 or not _IDEMPOTENCY_KEY.match(key)):
             raise BadRequest("Idempotency-Key must be 1-255 printable characters.", code="INVALID_IDEMPOTENCY_KEY")
         p = call.principal
         intent = Intent.create(

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.domain.errors import NotFound
+from shared.domain.errors import NotFound, echo
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def register_intent(
 def get_intent_handlers(intent_type: str) -> list[Registration]:
     handlers = _REGISTRY.get(intent_type)
     if not handlers:
-        raise NotFound(f"Unknown intent type {intent_type[:64]!r}.", code="UNKNOWN_INTENT_TYPE")
+        raise NotFound(f"Unknown intent type {echo(intent_type)!r}.", code="UNKNOWN_INTENT_TYPE")
     return list(handlers)
 
 

@@ -122,14 +122,14 @@ def handle_delete(params: DeleteArtifactParams, uow: UnitOfWork) -> Result:
             raise artifact_not_found(params.artifact_id)
         if current.lifecycle_state == LifecycleState.DELETED:
             return Result(delete_response(current), detail={"artifact_id": current.artifact_id, "already_deleted": True})
-        intents = tx.find_intents(ctx.tenant_id, target_artifact_id=current.artifact_id, limit=50)
-        if any(i.status == IntentStatus.IN_PROGRESS for i in intents):
+        pending, running = tx.intents_of(ctx.tenant_id, "parse_content", current.artifact_id)
+        if running is not None:
             raise Conflict(f"A derivation from artifact {current.artifact_id} is in progress; retry when it ends.",
-                           code="DERIVATION_IN_PROGRESS")
+                           code="DERIVATION_IN_PROGRESS", details={"intent_id": running.intent_id})
         DataBrain.forget_references(tx, current)
         tombstone = tombstone_of(current)
         events = [artifact_event("artifact_deleted", tombstone, ctx.execution_id, deleted_objects=len(objects))]
-        for intent in intents:
+        for intent in [pending] if pending is not None else []:
             if intent.status == IntentStatus.PENDING:
                 check_intent_transition(intent.status, IntentStatus.CANCELLED)
                 cancelled = intent.model_copy(update={

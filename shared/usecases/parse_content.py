@@ -3,7 +3,7 @@ in_progress and enqueue the parse command through the outbox. The worker complet
 
 from __future__ import annotations
 
-from shared.domain.errors import Conflict, ValidationFailed
+from shared.domain.errors import Conflict, ValidationFailed, echo
 from shared.domain.events import intent_event, parse_command
 from shared.domain.ids import new_id
 from shared.domain.intents import ParseContentParams
@@ -13,7 +13,7 @@ from shared.ports import Tx
 from shared.runtime.context import Result
 from shared.runtime.registry import register_intent
 from shared.runtime.uow import UnitOfWork
-from shared.usecases.pending_intents import MAX_LIST, dispatch_lease, parseable_file, update_intent_status
+from shared.usecases.pending_intents import dispatch_lease, parseable_file, update_intent_status
 
 
 def handle_parse_content(params: ParseContentParams, uow: UnitOfWork) -> Result:
@@ -21,15 +21,12 @@ def handle_parse_content(params: ParseContentParams, uow: UnitOfWork) -> Result:
 
     def step(tx: Tx) -> Result:
         parseable_file(tx.get_artifact(ctx.tenant_id, params.file_id), params.file_id)
-        mine = [i for i in tx.find_intents(ctx.tenant_id, target_artifact_id=params.file_id, limit=MAX_LIST)
-                if i.intent_type == "parse_content"]
-        running = [i for i in mine if i.status == IntentStatus.IN_PROGRESS]
-        if running:
-            raise Conflict(f"A parse of {params.file_id} is already in progress (intent {running[0].intent_id}).",
-                           code="PARSE_IN_PROGRESS", details={"intent_id": running[0].intent_id})
-        pending = sorted((i for i in mine if i.status == IntentStatus.PENDING), key=lambda i: i.created_at)
-        if pending:
-            intent = pending[-1]
+        pending, running = tx.intents_of(ctx.tenant_id, "parse_content", params.file_id)
+        if running is not None:
+            raise Conflict(f"A parse of {echo(params.file_id)} is already in progress (intent {running.intent_id}).",
+                           code="PARSE_IN_PROGRESS", details={"intent_id": running.intent_id})
+        if pending is not None:
+            intent = pending
             stored = intent.context.get("ingestion_profile")
             if params.ingestion_profile and params.ingestion_profile != stored:
                 raise Conflict(

@@ -6,6 +6,8 @@ Re-parsing a file is an explicit new intent, and it yields a new parsed artifact
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -92,7 +94,7 @@ def _claim(services: Services, task: ParseTask, worker_id: str) -> PendingIntent
         if attempts > settings.max_parse_attempts:
             return WorkResult("exhausted", {"attempts": intent.attempts})
         claimed = intent.model_copy(update={"attempts": attempts, "lease_owner": worker_id, "updated_at": now,
-                                            "lease_expires_at": now + timedelta(seconds=settings.lease_seconds)})
+                                            "lease_expires_at": now + timedelta(seconds=settings.claim_lease_seconds)})
         tx.put_intent(claimed)
         tx.log_stage(task.tenant_id, intent.execution_id or task.execution_id,
                      StageEntry(stage=Stage.CLAIMED, detail={"attempt": attempts, "worker": worker_id}))
@@ -103,6 +105,53 @@ def _claim(services: Services, task: ParseTask, worker_id: str) -> PendingIntent
         reason = f"Gave up after {settings.max_parse_attempts} attempts."
         return _finish_failure(services, task, reason, "MAX_ATTEMPTS_EXCEEDED")
     return claimed
+
+
+class Heartbeat:
+    """Renews the worker's short lease while the parse runs, so a live long parse is never taken over, and a dead
+    worker's lease lapses within `claim_lease_seconds` for the sweep (or the task's retry) to reclaim."""
+
+    def __init__(self, services: Services, task: ParseTask, worker_id: str):
+        self._services = services
+        self._task = task
+        self._worker_id = worker_id
+        self._stop = threading.Event()
+        self.lost = threading.Event()  # set once another claim took the intent over, or it left in_progress
+        self.renewals = 0
+        self._thread = threading.Thread(target=self._run, name=f"lease-{worker_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        every = self._services.settings.lease_renew_seconds
+        while not self._stop.wait(every):
+            try:
+                if not self.renew():
+                    self.lost.set()
+                    log.warning("lease lost while parsing", extra={"fields": {"intent_id": self._task.intent_id}})
+                    return
+                self.renewals += 1
+            except Exception:  # a failed renewal is retried at the next beat; the lease has slack for a few
+                log.warning("lease renewal failed", exc_info=True)
+
+    def renew(self) -> bool:
+        task, worker_id = self._task, self._worker_id
+        lease = timedelta(seconds=self._services.settings.claim_lease_seconds)
+
+        def step(tx: Tx) -> bool:
+            intent = tx.get_intent(task.tenant_id, task.intent_id)
+            if intent is None or intent.status != IntentStatus.IN_PROGRESS or intent.lease_owner != worker_id:
+                return False
+            tx.put_intent(intent.model_copy(update={"lease_expires_at": utcnow() + lease}))
+            return True
+
+        return bool(_uow(self._services, task).commit(step))
 
 
 def _finish_failure(services: Services, task: ParseTask, reason: str, code: str) -> WorkResult:
@@ -181,8 +230,16 @@ def _build_parsed(source: Artifact, intent: PendingIntent, parsed_id: str, resul
 def handle_parse_task(services: Services, task: ParseTask) -> WorkResult:
     worker_id = new_id("worker")
     with log_context(execution_id=task.execution_id, tenant_id=task.tenant_id, intent_type="parse_content"):
-        claimed = _claim(services, task, worker_id)
+        try:
+            claimed = _claim(services, task, worker_id)
+        except TransientError as exc:  # e.g. contention outlasted our retries: Cloud Tasks retries with backoff
+            log.warning("claim failed; the task will be retried", extra={"fields": {"error": str(exc)[:300]}})
+            return WorkResult("retry", {"reason": "claim failed transiently"})
         if isinstance(claimed, WorkResult):
+            if claimed.status == "lease_held":
+                # The holder may have died: retrying after the queue's backoff reclaims once its short lease lapses;
+                # a live holder keeps renewing, and this duplicate runs out of attempts harmlessly.
+                return WorkResult("retry", claimed.detail)
             return claimed
         intent = claimed
         execution_id = intent.execution_id or task.execution_id
@@ -191,12 +248,14 @@ def handle_parse_task(services: Services, task: ParseTask) -> WorkResult:
             return _finish_failure(services, task, "The source file no longer exists.", "SOURCE_MISSING")
         parsed_id = parsed_id_for(task.tenant_id, intent.intent_id)
         try:
-            result, derived, prefix = _parse_to_derived(services, source, intent, parsed_id)
+            with Heartbeat(services, task, worker_id):
+                result, derived, prefix = _parse_to_derived(services, source, intent, parsed_id)
         except PermanentError as exc:
             return _finish_failure(services, task, exc.message, exc.code)
         except Exception as exc:
             log.warning("parse attempt failed; will retry", exc_info=not isinstance(exc, TransientError))
-            _release(services, task, worker_id, str(exc))
+            with contextlib.suppress(TransientError):  # unreleased, the short lease lapses by itself
+                _release(services, task, worker_id, str(exc))
             return WorkResult("retry", {"error": "transient failure; retried with backoff"})
         parsed = _build_parsed(source, intent, parsed_id, result, derived, prefix, execution_id,
                                services.settings.working_material_ttl_days)
@@ -218,5 +277,10 @@ def handle_parse_task(services: Services, task: ParseTask) -> WorkResult:
             _uow(services, task, execution_id).commit(complete)
         except Duplicate:
             return WorkResult("duplicate", {"reason": "lease lost"})
+        except TransientError as exc:  # the retry parses again onto the same artifact id
+            log.warning("completing the parse failed; will retry", extra={"fields": {"error": str(exc)[:300]}})
+            with contextlib.suppress(TransientError):
+                _release(services, task, worker_id, str(exc))
+            return WorkResult("retry", {"error": "transient failure; retried with backoff"})
         log.info("parse completed", extra={"fields": {"artifact_id": parsed_id}})
         return WorkResult("completed", {"artifact_id": parsed_id})

@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import Field
 
-from shared.domain.errors import Conflict, NotFound, ValidationFailed
+from shared.domain.errors import BadRequest, Conflict, NotFound, ValidationFailed, echo
 from shared.domain.events import intent_event
-from shared.domain.ids import new_id
+from shared.domain.ids import new_id, safe_artifact_id
 from shared.domain.intents import CreatePendingIntentBody, Params
 from shared.domain.models import Artifact, PendingIntent, utcnow
 from shared.domain.states import IntentStatus, LifecycleState, check_intent_transition
@@ -27,11 +27,11 @@ MAX_LIST = 100
 
 def parseable_file(artifact: Artifact | None, artifact_id: str) -> Artifact:
     if artifact is None:
-        raise NotFound(f"Artifact {artifact_id} not found.", code="ARTIFACT_NOT_FOUND")
+        raise NotFound(f"Artifact {echo(artifact_id)} not found.", code="ARTIFACT_NOT_FOUND")
     if artifact.artifact_type != "file":
-        raise ValidationFailed(f"Artifact {artifact_id} is not a file; only files can be parsed.", code="NOT_A_FILE")
+        raise ValidationFailed(f"Artifact {echo(artifact_id)} is not a file; only files can be parsed.", code="NOT_A_FILE")
     if artifact.lifecycle_state in (LifecycleState.REJECTED, LifecycleState.DELETED):
-        raise Conflict(f"Artifact {artifact_id} is {artifact.lifecycle_state.value} and cannot be parsed.",
+        raise Conflict(f"Artifact {echo(artifact_id)} is {artifact.lifecycle_state.value} and cannot be parsed.",
                        code="ARTIFACT_NOT_PARSEABLE")
     return artifact
 
@@ -54,9 +54,8 @@ def create_pending_intent(body: CreatePendingIntentBody, uow: UnitOfWork) -> Res
 
     def step(tx: Tx) -> Result:
         parseable_file(tx.get_artifact(ctx.tenant_id, body.target_artifact_id), body.target_artifact_id)
-        earlier = [i for i in tx.find_intents(ctx.tenant_id, target_artifact_id=body.target_artifact_id,
-                                              status=IntentStatus.PENDING.value, limit=MAX_LIST)
-                   if i.intent_type == body.intent_type]
+        pending, _ = tx.intents_of(ctx.tenant_id, body.intent_type, body.target_artifact_id)
+        earlier = [pending] if pending is not None else []
         events = []
         for old in earlier:
             cancelled = update_intent_status(old, IntentStatus.CANCELLED, superseded_by=intent.intent_id)
@@ -77,6 +76,10 @@ def list_pending_intents(
 ) -> dict[str, Any]:
     if status is not None and status not in {s.value for s in IntentStatus}:
         raise ValidationFailed(f"status must be one of {', '.join(s.value for s in IntentStatus)}.", code="INVALID_STATUS")
+    if target_artifact_id is not None and not safe_artifact_id(target_artifact_id):
+        # A filter value Firestore cannot index (over 1,500 bytes, or a path) would fail the query itself.
+        raise BadRequest("target_artifact_id is not a valid artifact id (at most 128 letters, digits, _ . : -).",
+                         code="INVALID_TARGET_ARTIFACT_ID")
     page = services.store.list_intents(principal.tenant_id, target_artifact_id=target_artifact_id, status=status,
                                        page_size=parse_page_size(page_size), page_token=page_token)
     return {"intents": [i.to_json() for i in page.items], "next_page_token": page.next_page_token}
@@ -92,7 +95,7 @@ def cancel_pending_intent(params: CancelPendingIntentParams, uow: UnitOfWork) ->
     def step(tx: Tx) -> Result:
         intent = tx.get_intent(ctx.tenant_id, params.intent_id)
         if intent is None:
-            raise NotFound(f"Intent {params.intent_id} not found.", code="INTENT_NOT_FOUND")
+            raise NotFound(f"Intent {echo(params.intent_id)} not found.", code="INTENT_NOT_FOUND")
         if intent.status == IntentStatus.CANCELLED:
             return Result(intent.to_json(), detail={"intent_id": intent.intent_id, "already_cancelled": True})
         cancelled = update_intent_status(intent, IntentStatus.CANCELLED, lease_expires_at=None)

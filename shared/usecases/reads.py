@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from shared.domain.errors import BadRequest, Conflict, NotFound
+from shared.domain.errors import BadRequest, Conflict, NotFound, echo
 from shared.domain.lineage import walk_provenance
 from shared.domain.models import ARTIFACT_TYPES, Artifact, Materialization, utcnow
 from shared.domain.states import LifecycleState, PayloadState
@@ -27,7 +27,7 @@ _INLINE_TEXT_TYPES = ("text/", "application/json", "application/x-ndjson", "appl
 
 
 def artifact_not_found(artifact_id: str) -> NotFound:
-    return NotFound(f"Artifact {artifact_id} not found.", code="ARTIFACT_NOT_FOUND")
+    return NotFound(f"Artifact {echo(artifact_id)} not found.", code="ARTIFACT_NOT_FOUND")
 
 
 # payload state (pure)
@@ -181,14 +181,14 @@ def get_artifact(
     if not include_payload:
         return body
     if state == PayloadState.DELETED:
-        raise Conflict(f"Artifact {artifact_id} was deleted; only its tombstone remains.", code="PAYLOAD_DELETED")
+        raise Conflict(f"Artifact {echo(artifact_id)} was deleted; only its tombstone remains.", code="PAYLOAD_DELETED")
     if state == PayloadState.EXPIRED:
         raise Conflict(
             f"The working material of artifact {artifact_id} has expired and is not served; ingest the file again.",
             code="PAYLOAD_EXPIRED",
         )
     if not present:
-        raise Conflict(f"The payload of artifact {artifact_id} is not available.", code="PAYLOAD_UNAVAILABLE")
+        raise Conflict(f"The payload of artifact {echo(artifact_id)} is not available.", code="PAYLOAD_UNAVAILABLE")
     body["payload"] = {"parts": [_payload_part(artifact, m, blobs, settings) for m in mats]}
     return body
 
@@ -242,7 +242,7 @@ def get_lineage(store: Store, principal: Principal, artifact_id: str) -> dict[st
 def get_execution(store: Store, principal: Principal, execution_id: str) -> dict[str, Any]:
     execution = store.get_execution(principal.tenant_id, execution_id)
     if execution is None:
-        raise NotFound(f"Execution {execution_id} not found.", code="EXECUTION_NOT_FOUND")
+        raise NotFound(f"Execution {echo(execution_id)} not found.", code="EXECUTION_NOT_FOUND")
     return execution.to_json()
 
 

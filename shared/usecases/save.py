@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.domain.errors import Conflict, NotFound
+from shared.domain.errors import Conflict, NotFound, TransientError, echo
 from shared.domain.events import artifact_event
 from shared.domain.ids import stable_key
 from shared.domain.intents import SaveMaterializationParams
@@ -40,7 +40,7 @@ class RecordCopy:
 
 
 def artifact_not_found(artifact_id: str) -> NotFound:
-    return NotFound(f"Artifact {artifact_id} not found.", code="ARTIFACT_NOT_FOUND")
+    return NotFound(f"Artifact {echo(artifact_id)} not found.", code="ARTIFACT_NOT_FOUND")
 
 
 def record_copies(artifact: Artifact, records_bucket: str) -> list[RecordCopy]:
@@ -129,12 +129,25 @@ def saved_artifact(artifact: Artifact, copies: list[RecordCopy], sizes: dict[str
 
 
 def copy_to_records(blobs: BlobStore, copies: list[RecordCopy]) -> dict[str, int | None]:
-    """Server-side rewrites: the bytes never pass through this function. Same names on every retry."""
+    """Server-side rewrites: the bytes never pass through this function. Same names on every retry, and a record
+    copy already in place (an earlier attempt, or a concurrent save of the same artifact) is not copied again."""
     sizes: dict[str, int | None] = {}
     for c in copies:
         src_bucket, src_name = split_gs_uri(c.source.uri)
-        info = blobs.copy(src_bucket, src_name, c.bucket, c.name)
-        sizes[c.name] = info.size
+        source = blobs.stat(src_bucket, src_name)
+        present = blobs.stat(c.bucket, c.name)
+        if present is not None and source is not None and present.size == source.size:
+            sizes[c.name] = present.size
+            continue
+        try:
+            sizes[c.name] = blobs.copy(src_bucket, src_name, c.bucket, c.name).size
+        except TransientError:
+            raise
+        except Exception as exc:  # judged by the outcome: a concurrent save may have rewritten the same name
+            present = blobs.stat(c.bucket, c.name)
+            if present is None:
+                raise TransientError(f"copying {c.source.uri} to the records bucket failed: {exc}") from exc
+            sizes[c.name] = present.size
     return sizes
 
 

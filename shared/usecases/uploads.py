@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from shared.domain.errors import NotFound
+from shared.domain.errors import NotFound, echo
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import UploadStatus
 from shared.ports import Principal, Services, Store, Tx
@@ -17,7 +17,7 @@ from shared.usecases.request_upload import session_headers, upload_headers
 def _find(store: Store, principal: Principal, upload_id: str) -> Upload:
     upload = store.get_upload(principal.tenant_id, upload_id)
     if upload is None:
-        raise NotFound(f"Upload {upload_id} not found.", code="UPLOAD_NOT_FOUND")
+        raise NotFound(f"Upload {echo(upload_id)} not found.", code="UPLOAD_NOT_FOUND")
     return upload
 
 

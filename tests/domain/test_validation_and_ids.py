@@ -36,7 +36,7 @@ def test_event_and_command_ids_are_stable_and_task_name_safe():
         ({"ui_name": "a", "ingestion_type": "fax", "file_content": "00"}, "INVALID_INGESTION_TYPE"),
         ({"ui_name": "a", "ingestion_type": "edi", "edi_data": "00"}, "MISSING_PARTNER_ID"),
         ({"ui_name": "a", "ingestion_type": "api"}, "MISSING_API_PAYLOAD"),
-        ({"ui_name": "a", "file_content": "00", "surprise": 1}, "UNKNOWN_SURPRISE"),
+        ({"ui_name": "a", "file_content": "00", "surprise": 1}, "UNKNOWN_FIELD"),
     ],
 )
 def test_ingest_file_validation_names_the_problem(params, code):

@@ -129,12 +129,32 @@ def test_unknown_route_gets_404_json(gateway: str) -> None:
     resp = requests.get(gateway + "/v1/nowhere/at-all", timeout=10)
     assert resp.status_code == 404
     assert resp.headers["Content-Type"] == "application/json"
-    assert resp.json() == {
-        "error": "No route for GET /v1/nowhere/at-all",
-        "error_code": "ROUTE_NOT_FOUND",
-        "execution_id": "",
-        "intent_type": "",
-    }
+    body = resp.json()
+    assert body["error"] == "No route for GET /v1/nowhere/at-all" and body["error_code"] == "ROUTE_NOT_FOUND"
+    assert body["execution_id"].startswith("gw_") and body["intent_type"] == "nowhere"
+
+
+def test_trace_and_unknown_methods_get_405_in_the_error_shape(gateway: str) -> None:
+    for method in ("TRACE", "BREW"):
+        resp = requests.request(method, gateway + "/v1/artifacts/a-1", timeout=10)
+        assert resp.status_code == 405, (method, resp.text)
+        body = resp.json()
+        assert body["error_code"] == "METHOD_NOT_ALLOWED" and body["execution_id"] and body["intent_type"] == "artifacts"
+        assert resp.headers["Allow"] == "DELETE, GET"
+
+
+def test_oversized_headers_get_a_4xx_in_the_error_shape(gateway: str) -> None:
+    key = requests.post(gateway + "/v1/intents/ingest_file", headers={"Idempotency-Key": "k" * 10_000}, timeout=10)
+    assert key.status_code == 400 and key.json()["error_code"] == "INVALID_IDEMPOTENCY_KEY"
+    assert key.json()["intent_type"] == "ingest_file"
+    token = requests.get(gateway + "/v1/artifacts", headers={"Authorization": "Bearer " + "t" * 20_000}, timeout=10)
+    assert token.status_code == 401 and token.json()["error_code"] == "INVALID_TOKEN"
+    # Over the HTTP parser's own line limit (64 KB): refused before any routing, still in our shape.
+    huge = requests.get(gateway + "/v1/artifacts", headers={"Authorization": "Bearer " + "t" * 100_000}, timeout=10)
+    assert huge.status_code == 400 and huge.json()["error_code"] == "HEADER_TOO_LARGE"
+    assert huge.json()["execution_id"]
+    other = requests.get(gateway + "/v1/artifacts", headers={"X-Note": "n" * 9000}, timeout=10)
+    assert other.status_code == 400 and other.json()["error_code"] == "HEADER_TOO_LARGE"
 
 
 def test_known_path_with_wrong_method_gets_405(gateway: str) -> None:

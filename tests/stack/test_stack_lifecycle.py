@@ -113,7 +113,7 @@ def test_up_writes_stack_json_and_down_leaves_no_process_behind(tmp_path: Path, 
     assert down.returncode == 0, down.stderr + down.stdout
     assert "deleted push subscription projects/local-project/subscriptions/outbox-consumer-push" in down.stdout
     processes = [ManagedProcess.from_json(p) for p in recorded["processes"]]
-    assert len(processes) == len(manifest) + 7  # 4 emulators, the bridge, the scheduler, the gateway
+    assert len(processes) == len(manifest) + 8  # 4 emulators, the bridge, the scheduler, the gateway, the snapshots
     assert {p.name: _group_alive(p.pid) for p in processes if _group_alive(p.pid)} == {}
     assert not any(p.is_ours() for p in processes)
     assert not state_file.exists()
