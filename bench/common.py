@@ -1,9 +1,40 @@
-"""What the benchmarks share: plain-text tables and this process's memory figures from /proc."""
+"""What the benchmarks share: plain-text tables, this process's memory figures from /proc, and emulators of their own."""
 
 from __future__ import annotations
 
 import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+UNREACHABLE_WORKER = "http://127.0.0.1:9/"  # in-process benches run the parse worker themselves, or not at all
+
+
+@contextmanager
+def in_process_emulators(prefix: str, workdir: Path | None = None) -> Iterator[tuple[Any, dict[str, str]]]:
+    """The four emulators on free ports, provisioned, with this process's settings pointed at them; all stopped after.
+
+    Exits with status 2 and the prerequisite's own message when one is missing."""
+    from dev import stack as devstack
+    from dev.prereqs import PrereqError, check_prereqs
+
+    try:
+        prereqs = check_prereqs()
+    except PrereqError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        emu = devstack.start_emulators(prereqs, (workdir or Path(tmp)) / "logs")
+        try:
+            env = devstack.settings_env(emu, UNREACHABLE_WORKER)
+            with devstack.scoped_env(env):
+                devstack.provision(emu)
+                yield emu, env
+        finally:
+            devstack.teardown(emu.processes, emu.topology, emu.pubsub_host)
 
 
 def table(rows: list[list[str]]) -> str:

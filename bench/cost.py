@@ -45,8 +45,6 @@ import logging
 import math
 import os
 import platform
-import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -54,7 +52,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.common import table
+from bench.common import in_process_emulators, table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_FILE = REPO_ROOT / "bench" / "cost_results.json"
@@ -261,30 +259,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-kb", type=int, default=100, help="size of each CSV file (default 100 KB)")
     args = parser.parse_args(argv)
 
-    from dev import stack as devstack
-    from dev.prereqs import PrereqError, check_prereqs
-
-    try:
-        prereqs = check_prereqs()
-    except PrereqError as exc:
-        print(exc, file=sys.stderr)
-        return 2
     started_load = [round(v, 2) for v in os.getloadavg()]
     counts = Counts()
-    with tempfile.TemporaryDirectory(prefix="bench-cost-") as tmp:
-        emu = devstack.start_emulators(prereqs, Path(tmp) / "logs")
-        try:
-            env = devstack.settings_env(emu, "http://127.0.0.1:9/")  # commands are counted and run in-process
-            with devstack.scoped_env(env):
-                devstack.provision(emu)
-                from shared.logs import configure
-                from shared.settings import get_settings
+    with in_process_emulators("bench-cost-"):  # commands are counted and run in-process
+        from shared.logs import configure
+        from shared.settings import get_settings
 
-                get_settings.cache_clear()
-                configure("INFO")
-                measured = run_journeys(args.files, args.size_kb, counts)
-        finally:
-            devstack.teardown(emu.processes, emu.topology, emu.pubsub_host)
+        get_settings.cache_clear()
+        configure("INFO")
+        measured = run_journeys(args.files, args.size_kb, counts)
 
     packed, alone = price(counts, measured, args.files, True), price(counts, measured, args.files, False)
     per_file = {

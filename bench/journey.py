@@ -14,13 +14,11 @@ import json
 import os
 import platform
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import table
+from bench.common import in_process_emulators, table
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -97,33 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="journeys to run (default 5)")
     args = parser.parse_args(argv)
 
-    from dev import stack as devstack
-    from dev.prereqs import PrereqError, check_prereqs
-
-    try:
-        prereqs = check_prereqs()
-    except PrereqError as exc:
-        print(exc, file=sys.stderr)
-        return 2
     started_load = [round(v, 2) for v in os.getloadavg()]
-    with tempfile.TemporaryDirectory(prefix="bench-journey-") as tmp:
-        emu = devstack.start_emulators(prereqs, Path(tmp) / "logs")
-        try:
-            env = devstack.settings_env(emu, "http://127.0.0.1:9/")  # the bench runs the worker itself
-            with devstack.scoped_env(env):
-                devstack.provision(emu)
-                from shared.bootstrap import Services
-                from shared.settings import Settings
+    with in_process_emulators("bench-journey-"):
+        from shared.bootstrap import Services
+        from shared.settings import Settings
 
-                services = Services(Settings())
-                rows: list[dict[str, Any]] = []
-                totals = []
-                for n in range(args.repeat):
-                    started = time.perf_counter()
-                    rows += run_journey(services, n)
-                    totals.append((time.perf_counter() - started) * 1000)
-        finally:
-            devstack.teardown(emu.processes, emu.topology, emu.pubsub_host)
+        services = Services(Settings())
+        rows: list[dict[str, Any]] = []
+        totals = []
+        for n in range(args.repeat):
+            started = time.perf_counter()
+            rows += run_journey(services, n)
+            totals.append((time.perf_counter() - started) * 1000)
     steps = summarise(rows)
     results = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

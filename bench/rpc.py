@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -90,23 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the figures as JSON here as well")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT))
-    from dev import stack as devstack
-    from dev.prereqs import PrereqError, check_prereqs
+    from bench.common import in_process_emulators
 
-    try:
-        prereqs = check_prereqs()
-    except PrereqError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="bench-rpc-") as tmp:
-        emu = devstack.start_emulators(prereqs, Path(tmp) / "logs")
-        try:
-            env = devstack.settings_env(emu, "http://127.0.0.1:9/")  # the worker is called directly below
-            with devstack.scoped_env(env):
-                devstack.provision(emu)
-                steps = run_journey()
-        finally:
-            devstack.teardown(emu.processes, emu.topology, emu.pubsub_host)
+    with in_process_emulators("bench-rpc-"):
+        steps = run_journey()
     total = {k: sum(s[k] for s in steps) for k in ("reads", "writes", "transactions")}
     total["rpcs"] = sum(sum(s["rpcs"].values()) for s in steps)
     for s in steps:
