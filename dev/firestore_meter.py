@@ -65,6 +65,7 @@ class FirestoreMeter:
     writes: int = 0  # documents written, deletes included
     transactions: int = 0  # read-write transactions begun
     commits_in_transaction: int = 0
+    queries_in_transaction: int = 0
     _saved: dict[str, Any] = field(default_factory=dict)
 
     def __enter__(self) -> FirestoreMeter:
@@ -96,6 +97,8 @@ class FirestoreMeter:
                     meter.commits_in_transaction += 1
             elif name == "batch_get_documents":
                 meter.reads += len(_field(request, "documents") or [])
+            elif name == "run_query" and _field(request, "transaction"):
+                meter.queries_in_transaction += 1  # locks a key range other writers need
             response = original(client, request, *args, **kwargs)
             if name in ("run_query", "run_aggregation_query"):
                 return meter._count_query(response)

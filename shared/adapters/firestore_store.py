@@ -168,16 +168,6 @@ class FirestoreTx:
         data = self._get(self._s.ref(tenant_id, "intents", intent_id))
         return PendingIntent.model_validate(data) if data else None
 
-    def find_intents(
-        self, tenant_id: str, *, target_artifact_id: str | None = None, upload_id: str | None = None,
-        status: str | None = None, limit: int = 20,
-    ) -> list[PendingIntent]:
-        query: Any = self._s.tenant(tenant_id).collection("intents")
-        for field, value in (("target_artifact_id", target_artifact_id), ("upload_id", upload_id), ("status", status)):
-            if value is not None:
-                query = query.where(filter=FieldFilter(field, "==", value))
-        return [PendingIntent.model_validate(s.to_dict()) for s in query.limit(limit).get(transaction=self._t)]
-
     def get_upload(self, tenant_id: str, upload_id: str) -> Upload | None:
         data = self._get(self._s.ref(tenant_id, "uploads", upload_id))
         return Upload.model_validate(data) if data else None

@@ -60,8 +60,10 @@ def auto_dispatch(services: Services, event: Event) -> str:
     def step(tx: Tx) -> Result | str:
         if tx.seen(dedup_key):
             return "duplicate"
-        waiting = [i for i in tx.find_intents(event.tenant_id, upload_id=upload_id, status=IntentStatus.PENDING.value)
-                   if i.target_artifact_id is None]
+        # Read by id, never queried: a query inside a transaction locks a key range that other tenants' writes need.
+        upload = tx.get_upload(event.tenant_id, upload_id)
+        chosen = tx.get_intent(event.tenant_id, upload.pending_intent_id) if upload and upload.pending_intent_id else None
+        waiting = [chosen] if chosen is not None and chosen.status == IntentStatus.PENDING and chosen.target_artifact_id is None else []
         artifact = tx.get_artifact(event.tenant_id, file_id)
         tx.mark_seen(dedup_key, {"kind": "reaction", "event_id": event.event_id})
         if not waiting or artifact is None or artifact.lifecycle_state not in (LifecycleState.PENDING, LifecycleState.READY):

@@ -88,3 +88,15 @@ def test_the_checker_notices_an_undeclared_index():
     assert declared("artifacts", "COLLECTION", frozenset({"artifact_type"}), ("created_at",))
     assert not declared("artifacts", "COLLECTION", frozenset({"ui_name"}), ("created_at",))
     assert not declared("intents", "COLLECTION_GROUP", frozenset({"status"}), ("created_at",))
+
+
+def test_the_meter_tells_a_query_inside_a_transaction_from_one_outside(services):
+    """What the tests that forbid queries inside transactions rely on."""
+    from dev.firestore_meter import FirestoreMeter
+
+    intents = services.store.tenant("tenant-a").collection("intents")
+    with FirestoreMeter() as inside:
+        services.store.run_in_transaction(lambda tx: list(intents.limit(1).get(transaction=tx._t)))
+    with FirestoreMeter() as outside:
+        list(intents.limit(1).stream())
+    assert inside.queries_in_transaction == 1 and outside.queries_in_transaction == 0

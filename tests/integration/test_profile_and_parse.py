@@ -328,7 +328,12 @@ def test_upload_with_a_profile_is_dispatched_when_it_is_ingested(services, funct
     ingested = next(r for r in services.store.outbox_records() if r.payload.get("event_type") == "artifact_ingested")
     message = MessagePublished.model_validate({"message": {
         "data": base64.b64encode(json.dumps(ingested.payload).encode()).decode(), "attributes": {}}})
-    assert handle_event_message(services, message) == "dispatched"
+    from dev.firestore_meter import FirestoreMeter
+
+    with FirestoreMeter() as meter:
+        assert handle_event_message(services, message) == "dispatched"
+    # The waiting intent is found through the upload record, by id: no query inside the transaction.
+    assert meter.queries_in_transaction == 0 and meter.transactions == 1
     assert handle_event_message(services, message) == "duplicate"
     intent = services.store.get_intent("tenant-a", upload["pending_intent_id"])
     assert intent.status == IntentStatus.IN_PROGRESS and intent.target_artifact_id == result.file_id
