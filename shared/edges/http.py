@@ -283,46 +283,57 @@ class HttpApp:
                 return respond(500, error_response_body(exc, request_id, route.operation))
 
 
+def idempotency_key(call: Call) -> str | None:
+    key = call.request.headers.get("Idempotency-Key")
+    if key is not None and (len(key) > 255 or not _IDEMPOTENCY_KEY.match(key)):
+        raise BadRequest("Idempotency-Key must be 1-255 printable characters.", code="INVALID_IDEMPOTENCY_KEY")
+    return key
+
+
+def execute_once(call: Call, intent: Intent, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Run an intent through the lifecycle; with an Idempotency-Key, the same key from the same tenant returns the
+    first answer with no second side effect (the same key with another request is 422 IDEMPOTENCY_KEY_REUSED)."""
+    manager = ExecutionLifecycleManager(call.services)
+    key = intent.idempotency_key
+    if key is None:
+        return outcome_response(manager.execute(intent, call.request_id))
+    store, tenant = call.services.store, intent.tenant_id
+    doc_key = stable_key("idempotency", intent.intent_type, key)
+    request_hash = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+    replay = store.begin_idempotent(tenant, doc_key, request_hash, call.services.settings.dedup_ttl_days)
+    if replay is not None:
+        return int(replay["status"]), dict(replay["body"])
+    try:
+        status, body = outcome_response(manager.execute(intent, call.request_id))
+    except BaseException:
+        store.abandon_idempotent(tenant, doc_key)
+        raise
+    if status >= 500:
+        store.abandon_idempotent(tenant, doc_key)  # a fault of ours: let the retry run again
+    else:
+        store.finish_idempotent(tenant, doc_key, status, body)
+    return status, body
+
+
 def submit_intent(intent_type: str) -> Handler:
     """`POST /v1/intents/{intent_type}`: idempotent by Idempotency-Key, executed through the lifecycle manager."""
 
     def handler(call: Call) -> tuple[int, dict[str, Any]]:
         envelope = validate(IntentEnvelope, call.json_body())
-        key = call.request.headers.get("Idempotency-Key")
-        if key is not None and (len(key) > 255 or not _IDEMPOTENCY_KEY.match(key)):
-            raise BadRequest("Idempotency-Key must be 1-255 printable characters.", code="INVALID_IDEMPOTENCY_KEY")
         p = call.principal
         intent = Intent.create(
             intent_type, tenant_id=p.tenant_id, session_id=p.session_id, user_id=p.user_id, solution_id=p.solution_id,
-            parameters=envelope.parameters, metadata=envelope.metadata, idempotency_key=key,
+            parameters=envelope.parameters, metadata=envelope.metadata, idempotency_key=idempotency_key(call),
         )
-        manager = ExecutionLifecycleManager(call.services)
-        if key is None:
-            return outcome_response(manager.execute(intent, call.request_id))
-        store = call.services.store
-        doc_key = stable_key("idempotency", intent_type, key)
-        request_hash = hashlib.sha256(json.dumps(envelope.model_dump(), sort_keys=True, default=str).encode()).hexdigest()
-        replay = store.begin_idempotent(p.tenant_id, doc_key, request_hash, call.services.settings.dedup_ttl_days)
-        if replay is not None:
-            return int(replay["status"]), dict(replay["body"])
-        try:
-            status, body = outcome_response(manager.execute(intent, call.request_id))
-        except BaseException:
-            store.abandon_idempotent(p.tenant_id, doc_key)
-            raise
-        if status >= 500:
-            store.abandon_idempotent(p.tenant_id, doc_key)  # a fault of ours: let the retry run again
-        else:
-            store.finish_idempotent(p.tenant_id, doc_key, status, body)
-        return status, body
+        return execute_once(call, intent, envelope.model_dump())
 
     return handler
 
 
 def run_intent(call: Call, intent_type: str, parameters: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """A route whose body is not the intent envelope (pending intents, deletes) still runs as an intent, so its
-    execution_id names a real execution with the lifecycle's stages."""
+    """A route whose body is not the intent envelope (pending intents, journeys, cancels, deletes) still runs as an
+    intent, so its execution_id names a real execution with the lifecycle's stages, and it honours Idempotency-Key."""
     p = call.principal
     intent = Intent.create(intent_type, tenant_id=p.tenant_id, session_id=p.session_id, user_id=p.user_id,
-                           solution_id=p.solution_id, parameters=parameters)
-    return outcome_response(ExecutionLifecycleManager(call.services).execute(intent, call.request_id))
+                           solution_id=p.solution_id, parameters=parameters, idempotency_key=idempotency_key(call))
+    return execute_once(call, intent, {"path": call.request.path, "parameters": parameters})

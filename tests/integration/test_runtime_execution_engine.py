@@ -175,3 +175,24 @@ def test_save_honours_the_boundary_contract_and_materialization_type_of_its_cont
     assert right.status_code == 200, right.get_json()
     saved = services.store.get_artifact("tenant-a", file_id)
     assert [m.materialization_type for m in saved.materializations if m.persistent] == ["summary"]
+
+
+def test_every_intent_route_honours_idempotency_keys(services, function_client, auth):
+    """Starting a journey or choosing a profile twice with one Idempotency-Key has one effect and one answer."""
+    file_id = _ingest(function_client, auth()).get_json()["file_id"]
+    profile = function_client(*PROFILE)
+    choice = {"intent_type": "parse_content", "target_artifact_id": file_id, "context": {"ingestion_profile": "hybrid"}}
+    first = profile.post("/v1/pending-intents", headers=auth(**{"Idempotency-Key": "choose-1"}), json=choice)
+    again = profile.post("/v1/pending-intents", headers=auth(**{"Idempotency-Key": "choose-1"}), json=choice)
+    assert first.status_code == again.status_code == 201 and first.get_json() == again.get_json()
+    listed = profile.get("/v1/pending-intents", query_string={"target_artifact_id": file_id}, headers=auth()).get_json()
+    assert [i["intent_id"] for i in listed["intents"]] == [first.get_json()["intent_id"]]  # nothing superseded
+    other = profile.post("/v1/pending-intents", headers=auth(**{"Idempotency-Key": "choose-1"}),
+                         json={**choice, "context": {"ingestion_profile": "structured"}})
+    assert other.status_code == 422 and other.get_json()["error_code"] == "IDEMPOTENCY_KEY_REUSED"
+
+    journey = {"file_id": file_id, "ingestion_profile": "hybrid", "save": "manual"}
+    started = profile.post("/v1/journeys", headers=auth(**{"Idempotency-Key": "journey-1"}), json=journey)
+    replayed = profile.post("/v1/journeys", headers=auth(**{"Idempotency-Key": "journey-1"}), json=journey)
+    assert started.status_code == replayed.status_code == 201, started.get_json()
+    assert started.get_json()["journey_id"] == replayed.get_json()["journey_id"]
