@@ -1,4 +1,6 @@
-"""X12 and EDIFACT interchanges to one row per segment, with the control numbers of its envelopes.
+"""X12 and EDIFACT interchanges to one row per segment, with the control numbers of its envelopes, and one record per
+transaction set (X12 ST..SE, EDIFACT UNH..UNT) in transactions.jsonl: its type and name, control numbers, segment
+span, and whether its envelope checked out (with the element at fault when not).
 
 A small streaming tokenizer: the delimiters come from each interchange's own header (ISA, or UNA with the
 EDIFACT defaults when absent), EDIFACT release characters are honoured, and envelope trailers are checked against
@@ -22,6 +24,23 @@ from .errors import ParseError
 from .streams import iter_text, text_encoding
 
 BATCH_ROWS = 10_000
+TRANSACTIONS_NAME = "transactions.jsonl"
+# The transaction sets people send most; an unknown type is still a record, with its code and no name.
+TRANSACTION_NAMES = {
+    "204": "Motor Carrier Load Tender", "210": "Motor Carrier Freight Details and Invoice", "214": "Shipment Status",
+    "270": "Eligibility Inquiry", "271": "Eligibility Response", "276": "Claim Status Request",
+    "277": "Claim Status Response", "810": "Invoice", "820": "Payment Order/Remittance Advice",
+    "830": "Planning Schedule", "832": "Price/Sales Catalog", "835": "Health Care Claim Payment/Advice",
+    "837": "Health Care Claim", "846": "Inventory Inquiry/Advice", "850": "Purchase Order",
+    "855": "Purchase Order Acknowledgment", "856": "Ship Notice/Manifest", "860": "Purchase Order Change",
+    "940": "Warehouse Shipping Order", "945": "Warehouse Shipping Advice", "997": "Functional Acknowledgment",
+    "999": "Implementation Acknowledgment",
+    "APERAK": "Application error and acknowledgement", "CONTRL": "Syntax and service report",
+    "DESADV": "Despatch advice", "IFTMIN": "Instruction message", "INVOIC": "Invoice", "INVRPT": "Inventory report",
+    "ORDCHG": "Purchase order change request", "ORDERS": "Purchase order", "ORDRSP": "Purchase order response",
+    "PRICAT": "Price/sales catalogue", "RECADV": "Receiving advice", "REMADV": "Remittance advice",
+    "SLSRPT": "Sales data report",
+}
 
 EDI_SCHEMA = pa.schema(
     [
@@ -76,13 +95,15 @@ def parse_edi(ctx: ParseContext) -> None:
         columns["segment_id"].append(segment.tag)
         columns["elements"].append(segment.elements)
         columns["components"].append(segment.components)
-        envelope.after(segment)
+        for record in envelope.after(segment, index):
+            ctx.outputs.records(TRANSACTIONS_NAME).write(record)
         if len(columns["segment_id"]) >= BATCH_ROWS:
             sink.write(pa.RecordBatch.from_pydict(columns, schema=EDI_SCHEMA))
             columns = {name: [] for name in EDI_SCHEMA.names}
     if columns["segment_id"]:
         sink.write(pa.RecordBatch.from_pydict(columns, schema=EDI_SCHEMA))
-    envelope.finish()
+    for record in envelope.finish():
+        ctx.outputs.records(TRANSACTIONS_NAME).write(record)
 
 
 def _encoding(ctx: ParseContext) -> str:
@@ -278,9 +299,14 @@ class _Envelope:
         self.transactions_in_interchange = 0
         self.segments_in_transaction = 0
         self.open = False
+        self.transaction_start: int | None = None
+        self.last_position = -1
+        self.problems: list[str] = []  # what the open transaction's envelope got wrong, element by element
+        self.pending: list[dict[str, Any]] = []  # a transaction cut short by the next header, emitted with it
 
     def observe(self, segment: Segment, position: int) -> tuple[int, str | None, str | None, str | None, str | None]:
         tag = segment.tag
+        self.last_position = position
         if tag == self.HEADER:
             if self.open:
                 self.ctx.warn(f"Interchange {self.interchange} has no {self.TRAILER} trailer before the next one.")
@@ -296,7 +322,13 @@ class _Envelope:
             self.groups += 1
             self.transactions_in_group = 0
         elif tag == self.TX:
+            if self.transaction is not None:
+                self.problems.append(f"{self.TX} {self.transaction} has no {self.TX_END} trailer")
+                self.ctx.warn(f"{self.TX} {self.transaction} has no {self.TX_END} trailer before the next {self.TX}.")
+                self.pending.append(self._record(position - 1))
             self.transaction = _at(segment.elements, self.TX_REF)
+            self.transaction_start = position
+            self.problems = []
             element, part = self.TX_TYPE
             parts = segment.components[element] if len(segment.components) > element else []
             self.transaction_type = parts[part] if len(parts) > part and parts[part] else None
@@ -307,11 +339,25 @@ class _Envelope:
             self.segments_in_transaction += 1
         return self.index, self.interchange, self.group, self.transaction, self.transaction_type
 
-    def after(self, segment: Segment) -> None:
+    def _record(self, last: int) -> dict[str, Any]:
+        """The transaction set that just closed (or was cut short), as one record."""
+        code = self.transaction_type
+        record = {"interchange_index": self.index, "interchange_control_number": self.interchange,
+                  "group_control_number": self.group, "transaction_control_number": self.transaction,
+                  "transaction_type": code, "transaction_name": TRANSACTION_NAMES.get(code or ""),
+                  "first_segment_index": self.transaction_start, "last_segment_index": last,
+                  "segment_count": self.segments_in_transaction, "valid": not self.problems,
+                  "problems": list(self.problems)}
+        self.transaction = self.transaction_type = self.transaction_start = None
+        self.problems = []
+        return record
+
+    def after(self, segment: Segment, position: int) -> list[dict[str, Any]]:
         tag = segment.tag
+        closed, self.pending = self.pending, []
         if tag == self.TX_END:
-            self._check(tag, segment, 0, self.segments_in_transaction, "segments", self.transaction)
-            self.transaction = self.transaction_type = None
+            self.problems += self._check(tag, segment, 0, self.segments_in_transaction, "segments", self.transaction)
+            closed.append(self._record(position))
         elif tag == self.GROUP_END:
             self._check(tag, segment, 0, self.transactions_in_group, "transactions", self.group)
             self.group = None
@@ -319,6 +365,7 @@ class _Envelope:
             self._check(tag, segment, 0, self._interchange_count(), self._interchange_unit(), self.interchange)
             self.open = False
             self.interchange = None
+        return closed
 
     def _interchange_count(self) -> int:
         return self.groups
@@ -326,17 +373,19 @@ class _Envelope:
     def _interchange_unit(self) -> str:
         return "groups"
 
-    def _check(self, tag: str, segment: Segment, count_at: int, actual: int, unit: str, ref: str | None) -> None:
-        """Compare a trailer with what was read; the message names the elements at fault (e.g. SE01, SE02/ST02)."""
+    def _check(self, tag: str, segment: Segment, count_at: int, actual: int, unit: str, ref: str | None) -> list[str]:
+        """Compare a trailer with what was read; each problem names the elements at fault (e.g. SE01, SE02/ST02)."""
+        problems = []
         declared = _at(segment.elements, count_at)
         if declared is not None and declared.isdigit() and int(declared) != actual:
-            self.ctx.warn(f"{tag}{count_at + 1:02d} of {tag} {ref} declares {int(declared)} {unit} but {actual} were "
-                          "read.")
+            problems.append(f"{tag}{count_at + 1:02d} of {tag} {ref} declares {int(declared)} {unit} but {actual} were read")
         closing = _at(segment.elements, count_at + 1)
         if closing is not None and ref is not None and closing != ref:
             header, at = self._header_of(tag)
-            self.ctx.warn(f"{tag}{count_at + 2:02d} control number {closing} does not match {header}{at + 1:02d} "
-                          f"{ref}.")
+            problems.append(f"{tag}{count_at + 2:02d} control number {closing} does not match {header}{at + 1:02d} {ref}")
+        for problem in problems:
+            self.ctx.warn(problem + ".")
+        return problems
 
     def _header_of(self, trailer: str) -> tuple[str, int]:
         if trailer == self.TX_END:
@@ -345,11 +394,17 @@ class _Envelope:
             return self.GROUP, self.GROUP_REF
         return self.HEADER, self.INTERCHANGE_REF
 
-    def finish(self) -> None:
+    def finish(self) -> list[dict[str, Any]]:
         if self.index < 0:
             raise _corrupt(f"The file holds no {self.HEADER} interchange header.")
+        closed, self.pending = self.pending, []
+        if self.transaction is not None:
+            self.problems.append(f"{self.TX} {self.transaction} has no {self.TX_END} trailer")
+            self.ctx.warn(f"{self.TX} {self.transaction} ends without its {self.TX_END} trailer.")
+            closed.append(self._record(self.last_position))
         if self.open:
             self.ctx.warn(f"Interchange {self.interchange} ends without its {self.TRAILER} trailer.")
+        return closed
 
 
 class _X12Envelope(_Envelope):

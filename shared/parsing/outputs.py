@@ -1,11 +1,13 @@
-"""The two outputs of a parse, opened through the caller's `open_output` only when first needed."""
+"""The outputs of a parse (a table, text chunks, and named JSON-lines record sets), opened through the caller's
+`open_output` only when first needed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -106,6 +108,31 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+RECORDS_CONTENT_TYPE = "application/x-ndjson"
+
+
+class RecordWriter:
+    """One JSON object per line (e.g. one record per EDI transaction set), buffered like the chunk writer."""
+
+    FLUSH_BYTES = 256 * 1024
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._buffer = bytearray()
+        self.count = 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._buffer += json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+        self.count += 1
+        if len(self._buffer) >= self.FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._buffer:
+            self._stream.write(bytes(self._buffer))
+            self._buffer.clear()
+
+
 class Outputs:
     """Opens outputs lazily inside `stack`, so that a failure passes through each opened context manager."""
 
@@ -116,6 +143,7 @@ class Outputs:
         self._table_sink: CountingSink | None = None
         self._chunks: ChunkWriter | None = None
         self._chunk_sink: CountingSink | None = None
+        self._records: dict[str, tuple[RecordWriter, CountingSink]] = {}
 
     def _open(self, name: str, content_type: str) -> CountingSink:
         stream = self._stack.enter_context(self._open_output(name, content_type))
@@ -125,7 +153,7 @@ class Outputs:
 
     def _abandon_on_failure(self, exc_type: type[BaseException] | None, *_: object) -> bool:
         if exc_type is not None:
-            for sink in (self._table_sink, self._chunk_sink):
+            for sink in (self._table_sink, self._chunk_sink, *(s for _, s in self._records.values())):
                 if sink is not None:
                     sink.drop_writes()
             if self._table is not None:
@@ -150,8 +178,15 @@ class Outputs:
             self._chunks = ChunkWriter(self._chunk_sink)
         return self._chunks
 
+    def records(self, name: str) -> RecordWriter:
+        """A named JSON-lines output (`name` ends in .jsonl), e.g. transactions.jsonl beside the segment table."""
+        if name not in self._records:
+            sink = self._open(name, RECORDS_CONTENT_TYPE)
+            self._records[name] = (RecordWriter(sink), sink)
+        return self._records[name][0]
+
     def failure(self) -> BaseException | None:
-        for sink in (self._table_sink, self._chunk_sink):
+        for sink in (self._table_sink, self._chunk_sink, *(s for _, s in self._records.values())):
             if sink is not None and sink.failure is not None:
                 return sink.failure
         return None
@@ -183,6 +218,11 @@ class Outputs:
                     bytes_written=self._chunk_sink.bytes_written,
                 )
             )
+        for name, (writer, sink) in self._records.items():
+            writer.flush()
+            sink.flush()
+            results.append(ParseOutput(name=name, format="jsonl", content_type=RECORDS_CONTENT_TYPE,
+                                       record_count=writer.count, bytes_written=sink.bytes_written))
         return results
 
     def schema_fields(self) -> list[SchemaField] | None:

@@ -46,7 +46,10 @@ class FileOutputs:
         return pq.ParquetFile(self.folder / "structured.parquet")
 
     def chunks(self) -> list[dict[str, Any]]:
-        text = (self.folder / "chunks.jsonl").read_text(encoding="utf-8")
+        return self.records("chunks.jsonl")
+
+    def records(self, name: str) -> list[dict[str, Any]]:
+        text = (self.folder / name).read_text(encoding="utf-8")
         return [json.loads(line) for line in text.splitlines()]
 
 

@@ -116,4 +116,39 @@ def test_edi_edifact_unterminated_segment_is_corrupt(run_parse) -> None:
 
 def test_hybrid_edi_yields_segments_and_text(run_parse) -> None:
     _, result = run_parse(X12_850.encode(), "po.edi", "hybrid")
-    assert {o.name for o in result.outputs} == {"structured.parquet", "chunks.jsonl"}
+    assert {o.name for o in result.outputs} == {"structured.parquet", "transactions.jsonl", "chunks.jsonl"}
+
+
+def test_edi_x12_gives_one_record_per_transaction_set_with_its_envelope_checked(run_parse, outputs) -> None:
+    data = X12_850.replace("ST*850*0002~", "ST*810*0002~").replace("SE*3*0002~", "SE*5*0002~")
+    _, result = run_parse(data.encode(), "mixed.edi", "structured")
+    first, second = outputs.records("transactions.jsonl")
+    assert (first["transaction_type"], first["transaction_name"], first["transaction_control_number"]) == (
+        "850", "Purchase Order", "0001")
+    assert (first["first_segment_index"], first["last_segment_index"], first["segment_count"]) == (2, 5, 4)
+    assert first["valid"] is True and first["problems"] == []
+    assert (first["interchange_control_number"], first["group_control_number"]) == ("000000905", "77")
+    assert (second["transaction_type"], second["transaction_name"], second["valid"]) == ("810", "Invoice", False)
+    assert second["problems"] == ["SE01 of SE 0002 declares 5 segments but 3 were read"]
+    outputs_by_name = {o.name: o for o in result.outputs}
+    assert outputs_by_name["transactions.jsonl"].record_count == 2
+    assert outputs_by_name["structured.parquet"].record_count == 11  # segment-level rows are kept for detail
+
+
+def test_edi_a_transaction_without_its_trailer_is_a_record_marked_invalid(run_parse, outputs) -> None:
+    data = X12_850.replace("SE*4*0001~\n", "")
+    run_parse(data.encode(), "cut.edi", "structured")
+    first, second = outputs.records("transactions.jsonl")
+    assert first["transaction_control_number"] == "0001" and first["valid"] is False
+    assert first["problems"] == ["ST 0001 has no SE trailer"] and first["last_segment_index"] == 4
+    assert second["transaction_control_number"] == "0002" and second["valid"] is True
+
+
+def test_edifact_messages_become_transaction_records_with_their_names(run_parse, outputs) -> None:
+    data = ("UNA:+.? 'UNB+UNOC:3+SENDER+RECEIVER+240101:1200+REF1'UNH+M1+ORDERS:D:96A:UN'BGM+220+PO1'UNT+3+M1'"
+            "UNH+M2+INVOIC:D:96A:UN'BGM+380+INV1'UNT+3+M9'UNZ+2+REF1'")
+    run_parse(data.encode(), "orders.edi", "structured")
+    first, second = outputs.records("transactions.jsonl")
+    assert (first["transaction_type"], first["transaction_name"], first["valid"]) == ("ORDERS", "Purchase order", True)
+    assert (second["transaction_type"], second["transaction_name"]) == ("INVOIC", "Invoice")
+    assert second["problems"] == ["UNT02 control number M9 does not match UNH01 M2"]
