@@ -81,6 +81,8 @@ locals {
     RESUMABLE_SESSION_TTL_SECONDS = tostring(var.resumable_session_ttl_seconds)
     INLINE_PAYLOAD_MAX_BYTES      = tostring(var.inline_payload_max_bytes)
     LEASE_SECONDS                 = tostring(var.lease_seconds)
+    CLAIM_LEASE_SECONDS           = tostring(var.claim_lease_seconds)
+    LEASE_RENEW_SECONDS           = tostring(var.lease_renew_seconds)
     MAX_PARSE_ATTEMPTS            = tostring(var.max_parse_attempts)
     OUTBOX_GRACE_SECONDS          = tostring(var.outbox_grace_seconds)
     WORKING_MATERIAL_TTL_DAYS     = tostring(var.working_material_ttl_days)

@@ -79,8 +79,20 @@ variable "inline_payload_max_bytes" {
 
 variable "lease_seconds" {
   type        = number
-  description = "How long a parse claim holds before another delivery may reclaim it."
+  description = "The dispatch deadline: how long a dispatched parse may wait for a worker before the sweep re-dispatches it."
   default     = 600
+}
+
+variable "claim_lease_seconds" {
+  type        = number
+  description = "How long a worker's claim on a parse holds without renewal; a dead worker's parse is reclaimed after it."
+  default     = 30
+}
+
+variable "lease_renew_seconds" {
+  type        = number
+  description = "How often a working parse renews its claim (the heartbeat); well under claim_lease_seconds."
+  default     = 10
 }
 
 variable "max_parse_attempts" {

@@ -59,7 +59,7 @@ variable "download_url_ttl_seconds" {
 
 variable "lease_seconds" {
   type        = number
-  description = "How long a parse claim holds before another delivery may reclaim it."
+  description = "The dispatch deadline: how long a dispatched parse may wait for a worker before the sweep re-dispatches it."
   default     = 600
 }
 
