@@ -80,6 +80,7 @@ bench: install
 	$(PY) -m bench.parse
 	$(PY) -m bench.cost
 	$(PY) -m bench.journey
+	$(PY) -m bench.rpc
 
 bench-load: install
 	$(PY) -m bench.load
