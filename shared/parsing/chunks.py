@@ -98,8 +98,8 @@ def _trimmed(text: str, start: int) -> Span | None:
     return Span(start + left, start + left + len(core), core)
 
 
-class ChunkWriter:
-    """Serialises chunks as JSON lines on a binary stream, buffering small writes."""
+class JsonLinesWriter:
+    """One JSON object per line on a binary stream, buffering small writes."""
 
     FLUSH_BYTES = 256 * 1024
 
@@ -108,12 +108,7 @@ class ChunkWriter:
         self._buffer = bytearray()
         self.count = 0
 
-    def write(self, span: Span, refs: dict[str, int | str] | None = None) -> None:
-        record: dict[str, Any] = {"chunk_index": self.count, "text": span.text}
-        if refs:
-            record.update(refs)
-        record["char_start"] = span.start
-        record["char_end"] = span.end
+    def write_record(self, record: dict[str, Any]) -> None:
         self._buffer += json.dumps(record, ensure_ascii=False).encode("utf-8")
         self._buffer += b"\n"
         self.count += 1
@@ -124,6 +119,18 @@ class ChunkWriter:
         if self._buffer:
             self._stream.write(bytes(self._buffer))
             self._buffer.clear()
+
+
+class ChunkWriter(JsonLinesWriter):
+    """Serialises text chunks as JSON lines, numbered in order."""
+
+    def write(self, span: Span, refs: dict[str, int | str] | None = None) -> None:
+        record: dict[str, Any] = {"chunk_index": self.count, "text": span.text}
+        if refs:
+            record.update(refs)
+        record["char_start"] = span.start
+        record["char_end"] = span.end
+        self.write_record(record)
 
 
 class UnitChunker:

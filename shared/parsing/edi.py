@@ -96,14 +96,14 @@ def parse_edi(ctx: ParseContext) -> None:
         columns["elements"].append(segment.elements)
         columns["components"].append(segment.components)
         for record in envelope.after(segment, index):
-            ctx.outputs.records(TRANSACTIONS_NAME).write(record)
+            ctx.outputs.records(TRANSACTIONS_NAME).write_record(record)
         if len(columns["segment_id"]) >= BATCH_ROWS:
             sink.write(pa.RecordBatch.from_pydict(columns, schema=EDI_SCHEMA))
             columns = {name: [] for name in EDI_SCHEMA.names}
     if columns["segment_id"]:
         sink.write(pa.RecordBatch.from_pydict(columns, schema=EDI_SCHEMA))
     for record in envelope.finish():
-        ctx.outputs.records(TRANSACTIONS_NAME).write(record)
+        ctx.outputs.records(TRANSACTIONS_NAME).write_record(record)
 
 
 def _encoding(ctx: ParseContext) -> str:

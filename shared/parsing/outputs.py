@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import CHUNKS_CONTENT_TYPE, CHUNKS_NAME, STRUCTURED_CONTENT_TYPE, STRUCTURED_NAME
-from .chunks import ChunkWriter
+from .chunks import ChunkWriter, JsonLinesWriter
 from .models import ParseOutput, SchemaField
 from .streams import CountingSink
 
@@ -107,28 +106,6 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 RECORDS_CONTENT_TYPE = "application/x-ndjson"
 
 
-class RecordWriter:
-    """One JSON object per line (e.g. one record per EDI transaction set), buffered like the chunk writer."""
-
-    FLUSH_BYTES = 256 * 1024
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self._buffer = bytearray()
-        self.count = 0
-
-    def write(self, record: dict[str, Any]) -> None:
-        self._buffer += json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
-        self.count += 1
-        if len(self._buffer) >= self.FLUSH_BYTES:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._buffer:
-            self._stream.write(bytes(self._buffer))
-            self._buffer.clear()
-
-
 class Outputs:
     """Opens outputs lazily inside `stack`, so that a failure passes through each opened context manager."""
 
@@ -139,7 +116,7 @@ class Outputs:
         self._table_sink: CountingSink | None = None
         self._chunks: ChunkWriter | None = None
         self._chunk_sink: CountingSink | None = None
-        self._records: dict[str, tuple[RecordWriter, CountingSink]] = {}
+        self._records: dict[str, tuple[JsonLinesWriter, CountingSink]] = {}
 
     def _open(self, name: str, content_type: str) -> CountingSink:
         stream = self._stack.enter_context(self._open_output(name, content_type))
@@ -174,11 +151,11 @@ class Outputs:
             self._chunks = ChunkWriter(self._chunk_sink)
         return self._chunks
 
-    def records(self, name: str) -> RecordWriter:
+    def records(self, name: str) -> JsonLinesWriter:
         """A named JSON-lines output (`name` ends in .jsonl), e.g. transactions.jsonl beside the segment table."""
         if name not in self._records:
             sink = self._open(name, RECORDS_CONTENT_TYPE)
-            self._records[name] = (RecordWriter(sink), sink)
+            self._records[name] = (JsonLinesWriter(sink), sink)
         return self._records[name][0]
 
     def failure(self) -> BaseException | None:
