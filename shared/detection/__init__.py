@@ -1,12 +1,11 @@
 """Content detection: the real type of a file from its bytes. Light enough for every function (no parser libraries)."""
 
+from shared.detection.encoding import EncodingGuess, guess_encoding
 from shared.detection.sniff import (
     HEAD_BYTES,
     MIME_TYPES,
-    EncodingGuess,
     detect_delimiter,
     detect_encoding,
-    guess_encoding,
     sniff,
     sniff_stream,
 )

@@ -11,12 +11,9 @@ import struct
 import unicodedata
 import zipfile
 from collections import Counter
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 
-from charset_normalizer import from_bytes
-from charset_normalizer.md import mess_ratio
-from charset_normalizer.utils import is_multi_byte_encoding
-
+from shared.detection.encoding import guess_encoding
 from shared.detection.types import Confidence, DetectedType, Format
 
 HEAD_BYTES = 64 * 1024
@@ -83,7 +80,6 @@ _EML_HEADER = re.compile(
 _EML_NAMES = ("from:", "to:", "subject:", "date:", "message-id:", "received:", "mime-version:", "return-path:",
               "content-type:")
 _XML_START = re.compile(r"^(?:<\?xml[^>]*\?>\s*)?(?:(?:<!--.*?-->|<!DOCTYPE[^>]*>|<\?[^>]*\?>)\s*)*<([A-Za-z_][\w.:-]*)", re.S)
-_TIE_PREFERENCE = ("cp1252", "latin_1", "iso8859_15")
 _TEXT_TIES: frozenset[str] = frozenset({"csv", "tsv", "markdown", "text"})
 _DELIMITERS = (",", "\t", ";", "|")
 
@@ -221,72 +217,6 @@ def _zip_mimetype(head: bytes) -> str:
 def detect_encoding(head: bytes, truncated: bool = False) -> str | None:
     """The codec that decodes `head`, or None when it is not text. A multibyte character cut at the end is allowed."""
     return guess_encoding(head, truncated).encoding
-
-
-def _escapes(codec: str) -> tuple[bytes, ...]:
-    if codec == "iso2022_kr":
-        return (b"\x1b$)C",)
-    return (b"\x1b$B", b"\x1b$@", b"\x1b(J", b"\x1b$(D", b"\x1b$A", b"\x1b$(C")
-
-
-class EncodingGuess(NamedTuple):
-    encoding: str | None
-    confidence: float  # 1.0 when the bytes leave no doubt (a BOM, valid UTF-8)
-    method: str
-
-
-def guess_encoding(sample: bytes, truncated: bool = False) -> EncodingGuess:
-    """The codec that decodes `sample`, how sure the guess is, and how it was made."""
-    if sample.startswith(codecs.BOM_UTF8):
-        return EncodingGuess("utf-8-sig", 1.0, "byte order mark")
-    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return EncodingGuess("utf-32", 1.0, "byte order mark")
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return EncodingGuess("utf-16", 1.0, "byte order mark")
-    if sample.isascii() and b"\x1b" in sample:
-        for codec in ("iso2022_jp_2", "iso2022_kr"):
-            if _escapes(codec) and any(escape in sample for escape in _escapes(codec)):
-                try:
-                    sample.decode(codec)
-                except UnicodeDecodeError:
-                    continue
-                return EncodingGuess(codecs.lookup(codec).name, 0.9, "ISO-2022 escape sequences")
-    if sample.isascii() and b"~{" in sample and b"~}" in sample:
-        try:
-            sample.decode("hz")
-            return EncodingGuess("hz", 0.8, "HZ shift sequences (~{ ... ~})")
-        except UnicodeDecodeError:
-            pass
-    try:
-        sample.decode("utf-8")
-        return EncodingGuess("utf-8", 1.0, "valid UTF-8")
-    except UnicodeDecodeError as exc:
-        if truncated and exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
-            return EncodingGuess("utf-8", 1.0, "valid UTF-8")
-    matches = from_bytes(sample)
-    best = matches.best()
-    if best is None:
-        return EncodingGuess(None, 0.0, "charset-normalizer found no encoding")
-    method = f"charset-normalizer over {len(sample):,} bytes"
-    confidence = round(max(0.0, 1.0 - best.chaos) * (0.5 + 0.5 * min(1.0, best.coherence + 0.5)), 2)
-    # charset-normalizer cannot tell single-byte code pages apart when they decode the sample equally well
-    # (cp1250 and cp1252 share most letters); the most common one wins such a tie.
-    tied = {match.encoding for match in matches if (match.chaos, match.coherence) == (best.chaos, best.coherence)}
-    for preferred in _TIE_PREFERENCE:
-        if preferred in tied:
-            return EncodingGuess(codecs.lookup(preferred).name, confidence, method)
-    if not is_multi_byte_encoding(best.encoding):
-        # Single-byte code pages often decode a sample equally cleanly, and charset-normalizer may not even list
-        # the most common one: Windows-1252 is preferred when its decoding is as clean as the best candidate's.
-        for preferred in _TIE_PREFERENCE:
-            try:
-                decoded = sample.decode(preferred)
-            except UnicodeDecodeError:
-                continue
-            if mess_ratio(decoded, maximum_threshold=1.0) <= best.chaos + 0.01:
-                return EncodingGuess(codecs.lookup(preferred).name, min(confidence, 0.7),
-                                     f"{method}; {preferred} decodes it as cleanly as {best.encoding}")
-    return EncodingGuess(codecs.lookup(best.encoding).name, confidence, method)
 
 
 def _decode_head(head: bytes, encoding: str) -> str | None:

@@ -211,9 +211,13 @@ def _run(ctx: ParseContext, handler: Handler) -> None:
     except MemoryError as exc:
         ctx.fail("TOO_LARGE", "The file needs more memory to parse than a parse may use. Split it, or save it in "
                  "a streaming format such as CSV or JSON Lines.", exc)
-    except Exception as exc:  # noqa: BLE001 - ctx.fail re-raises a failing read or write as itself, to be retried
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - native libraries raise BaseException subclasses too (a Rust panic
+        # reaches Python as pyo3's PanicException); ctx.fail re-raises a failing read or write as itself, to be retried
         name = _NAMES.get(ctx.detected.format, f"The {ctx.detected.format} file")
-        ctx.fail("CORRUPT_FILE", f"{name} could not be parsed: {type(exc).__name__}: {describe(exc)}.", exc)
+        crashed = "" if isinstance(exc, Exception) else " (the parser library crashed on its content)"
+        ctx.fail("CORRUPT_FILE", f"{name} could not be parsed{crashed}: {type(exc).__name__}: {describe(exc)}.", exc)
 
 
 def _with_encoding(detected: DetectedType, head: bytes, source: GuardedSource, options: ParseOptions,

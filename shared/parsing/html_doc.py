@@ -40,7 +40,9 @@ def parse_html(ctx: ParseContext) -> None:
             f"HTML is parsed as a whole document, and this one is larger than {HTML_MAX_BYTES // (1024 * 1024)} MiB.",
         )
     try:
-        soup = BeautifulSoup(data, "lxml", from_encoding=ctx.options.encoding)
+        # The encoding detected from the bytes, which checked any <meta charset> against them (a page that declares
+        # UTF-8 over windows-1256 bytes would otherwise become U+FFFD throughout).
+        soup = BeautifulSoup(data, "lxml", from_encoding=ctx.options.encoding or ctx.detected.encoding)
     except Exception as exc:  # noqa: BLE001 - a damaged file raises anything; ctx.fail re-raises I/O failures
         ctx.fail("CORRUPT_FILE", f"The HTML could not be parsed: {describe(exc)}.", exc)
     title = soup.title.get_text(" ", strip=True) if soup.title is not None else ""

@@ -44,7 +44,7 @@ class _Outputs:
             yield handle
 
 
-class _OverBudget(BaseException):  # not an Exception: no catch-all in a parser may swallow it
+class _OverBudget(KeyboardInterrupt):  # an interrupt: the engine turns native BaseExceptions into refusals, never these
     pass
 
 
@@ -286,7 +286,8 @@ def _html_text_of(markup: str) -> str:
 
 def _x12_segment_count(data: bytes) -> tuple[int, int]:
     """Segments and ST transaction sets, splitting at the terminator at ISA's fixed offset 105."""
-    text = data.decode("latin-1")
+    # An interchange saved as UTF-16 without a BOM has a NUL after each ASCII byte (X12.5 allows only ASCII in ISA).
+    text = data.decode("utf-16-le" if data[1:8:2] == b"\0\0\0\0" else "latin-1")
     start = text.index("ISA")
     element, terminator = text[start + 3], text[start + 105]
     segments = [piece.strip() for piece in text[start:].split(terminator)]
