@@ -335,12 +335,28 @@ def _json_format(body: str, extension: str, truncated: bool) -> tuple[Format, Co
 
 
 def _delimited_format(body: str, truncated: bool) -> tuple[Format, Confidence] | None:
-    choice = detect_delimiter(body, truncated)
+    choice = detect_delimiter(_past_comment_lines(body), truncated)
     if choice is None:
         return None
     delimiter, consistent = choice
     fmt: Format = "tsv" if delimiter == "\t" else "csv"
     return fmt, "high" if consistent else "low"
+
+
+def _past_comment_lines(body: str) -> str:
+    """The text from the last of its leading '#' lines on: meta lines (VCF's '##') have no columns, and the last
+    such line may be the header ('#CHROM')."""
+    if not body.startswith("#"):
+        return body
+    start = 0
+    while body.startswith("#", start):
+        end = body.find("\n", start)
+        if end < 0:
+            return body
+        if not body.startswith("#", end + 1):
+            return body[start:]
+        start = end + 1
+    return body[start:]
 
 
 def detect_delimiter(text: str, truncated: bool = True) -> tuple[str, bool] | None:

@@ -76,10 +76,12 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "timestamp": pa.timestamp("us"),
 }
 _LEADING_ZERO = re.compile(r"[+-]?0\d")
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 
 
 def _skip_rows(ctx: ParseContext, lines: list[str]) -> int:
-    """Lines before the header: the option, else leading '#' comment lines (a guess, recorded)."""
+    """Lines before the header: the option, else leading '#' comment lines (a guess, recorded). The last of them
+    is the header when it has the columns of the line after it and that line holds data (VCF's '#CHROM' line)."""
     if ctx.options.skip_rows is not None:
         return ctx.options.skip_rows
     count = 0
@@ -87,12 +89,28 @@ def _skip_rows(ctx: ParseContext, lines: list[str]) -> int:
         if not line.startswith("#"):
             break
         count += 1
-    if count and count < len(lines):
-        ctx.guess("skip_rows", count, "medium", "leading lines starting with '#' read as comments", "skip_rows")
-        ctx.warn(f"The first {count} lines start with '#' and were skipped as comments (set parse_options.skip_rows "
-                 "to change this).")
-        return count
-    return 0
+    if not count or count >= len(lines):
+        return 0
+    if _is_header_line(lines[count - 1], lines[count]):
+        ctx.guess("header", lines[count - 1][:80], "medium", "the last leading '#' line has the columns of the rows "
+                  "below it", "skip_rows")
+        count -= 1
+        if not count:
+            return 0
+    ctx.guess("skip_rows", count, "medium", "leading lines starting with '#' read as comments", "skip_rows")
+    ctx.warn(f"The first {count} lines start with '#' and were skipped as comments (set parse_options.skip_rows "
+             "to change this).")
+    return count
+
+
+def _is_header_line(candidate: str, following: str) -> bool:
+    found = detect_delimiter(f"{candidate}\n{following}\n", truncated=False)
+    if found is None:
+        return False
+    delimiter = found[0]
+    names, values = next(csv.reader([candidate], delimiter=delimiter)), next(csv.reader([following], delimiter=delimiter))
+    # Two lines of names are ambiguous: the '#' one stays a comment, as before, unless the next holds a number.
+    return len(names) == len(values) >= 2 and any(_NUMBER.fullmatch(value.strip()) for value in values)
 
 
 def _sample_rows(text: str, delimiter: str, quoting: bool, skip: int, truncated: bool) -> list[list[str]]:

@@ -119,7 +119,7 @@ def _reference_fails(path: Path) -> str | None:
         data = path.read_bytes()
         if not data.strip():
             return "empty file"
-        if kind in ("csv", "tsv"):
+        if kind in ("csv", "tsv", "vcf"):
             _pandas_csv(path)
         elif kind == "json":
             _json_reference(path)
@@ -166,7 +166,16 @@ def _pandas_csv(path: Path) -> Any:
         sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         sep = ","
-    return pd.read_csv(io.BytesIO(data), sep=sep, engine="python", dtype=str, keep_default_na=False, encoding=encoding)
+    # VCF meta-information lines ('##', VCF 4.x section 1.4) come before the '#CHROM' header line.
+    meta = 0
+    for line in data.splitlines():
+        if not line.startswith(b"##"):
+            break
+        meta += 1
+    if meta:
+        sep = "\t"
+    return pd.read_csv(io.BytesIO(data), sep=sep, engine="python", dtype=str, keep_default_na=False, encoding=encoding,
+                       skiprows=meta)
 
 
 def _pdf_pages(path: Path) -> list[str]:

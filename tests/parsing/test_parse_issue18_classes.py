@@ -3,8 +3,11 @@ against an independent reader by corpus_check.judge: each of these failed before
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -29,3 +32,31 @@ def _expected(name: str) -> dict[str, Any]:
 def test_short_or_lying_text_is_decoded_as_its_reference_decodes_it(name: str) -> None:
     verdict = judge(name, _expected(name))
     assert verdict["verdict"] == "correct", verdict
+
+
+def _parse_file(name: str, profile: str = "structured", folder: Path | None = None) -> tuple[Any, Path]:
+    from shared.parsing import parse, sniff_stream
+
+    assert folder is not None
+    path = CORPUS / name
+
+    @contextlib.contextmanager
+    def open_output(output: str, content_type: str) -> Iterator[BinaryIO]:
+        with (folder / output).open("wb") as handle:
+            yield handle
+
+    with path.open("rb") as stream:
+        detected = sniff_stream(stream, path.name)
+        return parse(stream, detected, profile, _expected(name).get("options"), open_output), folder  # type: ignore[arg-type]
+
+
+def test_a_header_line_starting_with_hash_is_the_header_not_a_comment(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    verdict = judge("csv/htslib_ex2.vcf", _expected("csv/htslib_ex2.vcf"))
+    assert (verdict["verdict"], verdict["format"]) == ("correct", "tsv"), verdict
+    result, folder = _parse_file("csv/htslib_ex2.vcf", folder=tmp_path)
+    table = pq.read_table(folder / "structured.parquet")
+    assert table.column_names[:3] == ["#CHROM", "POS", "ID"]
+    assert table.num_rows == 5  # every record line; the '##' meta lines are skipped and said so
+    assert result.guesses["skip_rows"]["value"] == 17
