@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, cast
 
 from shared.detection import HEAD_BYTES, MIME_TYPES, DetectedType, guess_encoding, sniff, sniff_stream
 
+from .budgets import check_zip_package
 from .columnar import parse_parquet
 from .containers import gunzip, unzip
 from .context import ParseContext, Reread, describe
@@ -51,6 +52,7 @@ JSON_CHECK_BYTES = 8 * 1024 * 1024  # a guess from more text than the head is a 
 
 TEXT_LIKE = frozenset({"csv", "tsv", "json", "jsonl", "html", "markdown", "text", "edi_x12", "edi_edifact", "xml",
                        "eml"})
+_PACKAGES = frozenset({"xlsx", "xlsb", "ods", "docx", "odt", "pptx"})  # zip packages: their members are compressed
 _TABULAR = "CSV, TSV, JSON, JSON Lines, XLSX, XLSB, XLS, ODS, XML, Parquet or EDI"
 _NAMES = {
     "pdf": "A PDF",
@@ -153,6 +155,8 @@ def _parse(guarded: GuardedSource, detected: DetectedType, profile: Profile, par
         _refuse_invalid_json(guarded, detected)
     route = _route(detected, profile)
     handlers, parser_type = _plan(route, detected, profile)
+    if detected.format in _PACKAGES:
+        check_zip_package(cast(BinaryIO, guarded), guarded.seek(0, 2), _NAMES.get(detected.format, "The workbook"))
     hints: dict[str, Any] = {}
     notes: list[str] = []
     for _attempt in range(MAX_ATTEMPTS):

@@ -4,6 +4,7 @@ against an independent reader by corpus_check.judge: each of these failed before
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,3 +61,58 @@ def test_a_header_line_starting_with_hash_is_the_header_not_a_comment(tmp_path: 
     assert table.column_names[:3] == ["#CHROM", "POS", "ID"]
     assert table.num_rows == 5  # every record line; the '##' meta lines are skipped and said so
     assert result.guesses["skip_rows"]["value"] == 17
+
+
+def _parquet_bomb(path: Path) -> Path:
+    """Two 64 MiB strings of one repeated letter, zstd-compressed: a 4.5 KB file that declares 128 MiB."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    value = "a" * (64 << 20)
+    pq.write_table(pa.table({"x": [value, value]}), path, compression="zstd", compression_level=19, use_dictionary=False)
+    return path
+
+
+def test_a_parquet_file_that_expands_past_its_budget_is_refused_from_its_footer(tmp_path: Path) -> None:
+    from shared.parsing import ParseError, parse, sniff_stream
+
+    bomb = _parquet_bomb(tmp_path / "bomb.parquet")
+    assert bomb.stat().st_size < 8192
+    opened: list[str] = []
+
+    @contextlib.contextmanager
+    def open_output(output: str, content_type: str) -> Iterator[BinaryIO]:
+        opened.append(output)
+        with (tmp_path / output).open("wb") as handle:
+            yield handle
+
+    with bomb.open("rb") as stream:
+        detected = sniff_stream(stream, bomb.name)
+        with pytest.raises(ParseError) as refused:
+            parse(stream, detected, "structured", None, open_output)
+    assert refused.value.code == "TOO_LARGE"
+    assert "expands to" in refused.value.message and "decompression bombs" in refused.value.message
+    assert opened == []  # refused before a row was read or an output opened
+
+
+def test_an_office_package_whose_members_declare_gigabytes_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    from shared.parsing import ParseError, parse, sniff_stream
+
+    source = CORPUS / "sheets" / next(name for name in sorted(p.name for p in (CORPUS / "sheets").iterdir())
+                                      if name.endswith(".xlsx"))
+    package = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in original.infolist():
+            copy.writestr(info, original.read(info))
+        with copy.open("xl/media/filler.bin", "w", force_zip64=True) as filler:
+            block = bytes(1 << 20)
+            for _ in range(64):
+                filler.write(block)
+    with package.open("rb") as stream:
+        detected = sniff_stream(stream, package.name)
+        assert detected.format == "xlsx"
+        with pytest.raises(ParseError) as refused:
+            parse(stream, detected, "structured", None, lambda *_: contextlib.nullcontext(io.BytesIO()))
+    assert refused.value.code == "TOO_LARGE"
