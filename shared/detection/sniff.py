@@ -14,6 +14,8 @@ from collections import Counter
 from typing import BinaryIO
 
 from shared.detection.encoding import guess_encoding
+from shared.detection.ole import OLE_MAGIC as _OLE_MAGIC
+from shared.detection.ole import ole_entries
 from shared.detection.types import Confidence, DetectedType, Format
 
 HEAD_BYTES = 64 * 1024
@@ -71,7 +73,6 @@ _EXTENSIONS: dict[str, Format] = {
 }
 # An interchange header without UNA names its syntax (UNOA..UNOY, or IATA's IATA/IATB) in its first element.
 _EDIFACT_UNB = re.compile(r"UNB\+(?:UNO[A-Z]|IAT[AB]):\d")
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Names of the OLE streams that hold a legacy workbook, as they appear (UTF-16LE) in the compound file's directory.
 _OLE_WORKBOOK = ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le"))
 _OLE_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
@@ -149,6 +150,9 @@ def sniff_stream(stream: BinaryIO, filename: str | None = None) -> DetectedType:
     stream.seek(0)
     try:
         head = stream.read(HEAD_BYTES)
+        if head.startswith(_OLE_MAGIC):
+            names = [entry.name for entry in ole_entries(stream)]
+            return _ole_from_names(names) if names else sniff(head, filename)
         if not head.startswith(b"PK\x03\x04"):
             return sniff(head, filename)
         stream.seek(0)
@@ -196,12 +200,20 @@ def _zip_from_names(names: list[str], complete: bool, mimetype: str = "") -> Det
 
 
 def _ole(head: bytes) -> DetectedType:
-    """A compound (OLE) file: a legacy workbook, or an encrypted Office file, told apart by its stream names."""
-    if _OLE_ENCRYPTED in head:
+    """A compound (OLE) file from its head alone: the stream names when its directory is in the head."""
+    names = [raw.decode("utf-16-le") for raw in (*_OLE_WORKBOOK, _OLE_ENCRYPTED) if raw in head]
+    found = _ole_from_names(names)
+    return found if names else found.model_copy(update={"confidence": "medium"})
+
+
+def _ole_from_names(names: list[str]) -> DetectedType:
+    """A legacy workbook, or an encrypted Office file, told apart by their stream names (case-insensitive in CFB)."""
+    lowered = {name.lower() for name in names}
+    if "encryptedpackage" in lowered:
         return _detected("unknown", "high", mime="application/x-ole-storage")
-    if any(name in head for name in _OLE_WORKBOOK):
+    if lowered & {"workbook", "book"}:
         return _detected("xls", "high")
-    return _detected("unknown", "medium", mime="application/x-ole-storage")
+    return _detected("unknown", "high", mime="application/x-ole-storage")
 
 
 def _zip_mimetype(head: bytes) -> str:

@@ -58,16 +58,31 @@ def check_parquet(metadata: Any, size: int) -> None:
         )
 
 
+def _odf_encrypted(archive: zipfile.ZipFile) -> bool:
+    """An OpenDocument file saved with a password lists how each encrypted member was encrypted in its manifest."""
+    if "META-INF/manifest.xml" not in archive.namelist():
+        return False
+    with archive.open("META-INF/manifest.xml") as manifest:
+        return b"encryption-data" in manifest.read(1024 * 1024)
+
+
 def check_zip_package(source: BinaryIO, size: int, label: str) -> None:
-    """Refuse an Office or OpenDocument package whose members declare more than the archive budget."""
+    """Refuse an Office or OpenDocument package whose members declare more than the archive budget, or that is
+    encrypted (OpenDocument; encrypted OOXML is an OLE file, found by detection)."""
     source.seek(0)
     try:
         with zipfile.ZipFile(source) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error):
+            encrypted = _odf_encrypted(archive)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, KeyError):
         return  # a damaged directory: the format's reader says what is wrong with it
     finally:
         source.seek(0)
+    if encrypted:
+        raise ParseError(
+            "UNSUPPORTED_FORMAT",
+            f"{label} is password-protected: its content is encrypted. Save it without a password and upload it again.",
+        )
     inflated = sum(max(info.file_size, 0) for info in members)
     if inflated > _limit(size, MAX_PACKAGE_BYTES):
         raise ParseError(

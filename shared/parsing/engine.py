@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
 from shared.detection import HEAD_BYTES, MIME_TYPES, DetectedType, guess_encoding, sniff, sniff_stream
+from shared.detection.ole import xls_is_encrypted
 
 from .budgets import check_zip_package
 from .columnar import parse_parquet
@@ -64,6 +65,9 @@ _NAMES = {
     "markdown": "A Markdown file",
     "text": "A plain text file",
     "parquet": "A Parquet file",
+    "xlsx": "The XLSX workbook",
+    "xlsb": "The XLSB workbook",
+    "ods": "The ODS spreadsheet",
 }
 
 
@@ -157,6 +161,10 @@ def _parse(guarded: GuardedSource, detected: DetectedType, profile: Profile, par
     handlers, parser_type = _plan(route, detected, profile)
     if detected.format in _PACKAGES:
         check_zip_package(cast(BinaryIO, guarded), guarded.seek(0, 2), _NAMES.get(detected.format, "The workbook"))
+    if detected.format == "xls" and xls_is_encrypted(cast(BinaryIO, guarded)):
+        raise ParseError("UNSUPPORTED_FORMAT", "The XLS workbook is password-protected: its content is encrypted. "
+                         "Save it without a password (or as XLSX or CSV) and upload it again.")
+    guarded.seek(0)
     hints: dict[str, Any] = {}
     notes: list[str] = []
     for _attempt in range(MAX_ATTEMPTS):

@@ -116,3 +116,56 @@ def test_an_office_package_whose_members_declare_gigabytes_is_refused(tmp_path: 
         with pytest.raises(ParseError) as refused:
             parse(stream, detected, "structured", None, lambda *_: contextlib.nullcontext(io.BytesIO()))
     assert refused.value.code == "TOO_LARGE"
+
+
+@pytest.mark.parametrize("name", [
+    "sheets/tafia_calamine_picture.xls",  # the OLE directory starts at byte 70,656: was refused as unknown
+    "sheets/tafia_calamine_capitalized_wbook_stream.xls",  # a "WORKBOOK" stream: CFB names are case-insensitive
+])
+def test_an_xls_is_found_by_its_ole_directory_wherever_it_sits(name: str) -> None:
+    verdict = judge(name, _expected(name))
+    assert (verdict["verdict"], verdict["format"]) == ("correct", "xls"), verdict
+
+
+@pytest.mark.parametrize("name", ["sheets/password.xls", "sheets/password.ods", "odf/odfpy_aes_sample.odt"])
+def test_encrypted_xls_and_opendocument_files_are_refused_as_password_protected(name: str, tmp_path: Path) -> None:
+    from shared.parsing import ParseError
+
+    with pytest.raises(ParseError) as refused:
+        _parse_file(name, "hybrid", folder=tmp_path)
+    assert refused.value.code == "UNSUPPORTED_FORMAT"
+    assert "password-protected" in refused.value.message
+    assert judge(name, _expected(name))["verdict"] == "refused"
+
+
+class PanicException(BaseException):
+    """What pyo3 raises when Rust code panics: a BaseException, so `except Exception` lets it through."""
+
+
+PanicException.__module__ = "pyo3_runtime"
+
+
+def test_a_rust_panic_in_calamine_is_a_clear_refusal_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import python_calamine
+
+    from shared.parsing import ParseError
+
+    def panic(*_: Any, **__: Any) -> Any:
+        raise PanicException("range start index 4 out of range for slice of length 2")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", panic)
+    with pytest.raises(ParseError) as refused:
+        _parse_file("sheets/base.xls", "structured", folder=tmp_path)
+    assert refused.value.code == "CORRUPT_FILE"
+    assert "PanicException" in refused.value.message and "crashed" in refused.value.message
+
+
+def test_an_interrupt_is_never_turned_into_a_refusal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import python_calamine
+
+    def interrupt(*_: Any, **__: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        _parse_file("sheets/base.xls", "structured", folder=tmp_path)
