@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import codecs
-import csv
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from shared.detection import HEAD_BYTES, detect_delimiter, detect_encoding
+from shared.detection import HEAD_BYTES
 
+from .column_types import ColumnBroken, convert, typed_schema
 from .context import ParseContext, Reread, describe
-from .errors import ParseError
+from .csv_setup import (
+    Setup,
+    checked_setup,
+    choose_delimiter,
+    csv_encoding,
+    replace_setup,
+    skip_rows,
+    target_schema,
+    tsv_quoted,
+)
 from .streams import READ_SIZE
 
 MAX_REREADS = 3
 _CONVERSION = re.compile(r"In CSV column #(\d+): .*?CSV conversion error to (\w+)")
-_PYARROW_UTF8 = frozenset({"utf-8", "utf-8-sig", "ascii"})
 
 
 @dataclass
@@ -47,179 +54,41 @@ def _row_label(row: Any) -> str:
     return f"{where}{snippet!r}"
 
 
-def csv_encoding(ctx: ParseContext, head: bytes) -> str:
-    encoding = ctx.options.encoding or ctx.detected.encoding or detect_encoding(head, truncated=len(head) >= HEAD_BYTES)
-    if encoding is None:
-        raise ParseError(
-            "ENCODING_ERROR",
-            "The text encoding of the file could not be determined. Save it as UTF-8, or name its encoding in parse_options.encoding.",
-        )
-    return encoding
-
-
-def _delimiter(ctx: ParseContext, text: str, truncated: bool) -> str:
-    if ctx.options.delimiter is not None:
-        return ctx.options.delimiter
-    if ctx.detected.format == "tsv":
-        ctx.guess("delimiter", "\t", "high", "tab-separated columns on the sampled rows", "delimiter")
-        return "\t"
-    found = detect_delimiter(text, truncated=truncated)
-    delimiter = found[0] if found is not None and found[0] != "\t" else ","
-    how = "the same field count on every sampled row" if found is not None and found[1] else "the most regular field count"
-    ctx.guess("delimiter", delimiter, "high" if found is not None and found[1] else "low",
-              how if found is not None else "no delimiter stood out: comma assumed", "delimiter")
-    return delimiter
-
-
-_ARROW_TYPES: dict[str, pa.DataType] = {
-    "string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(), "date": pa.date32(),
-    "timestamp": pa.timestamp("us"),
-}
-_LEADING_ZERO = re.compile(r"[+-]?0\d")
-_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
-
-
-def _skip_rows(ctx: ParseContext, lines: list[str]) -> int:
-    """Lines before the header: the option, else leading '#' comment lines (a guess, recorded). The last of them
-    is the header when it has the columns of the line after it and that line holds data (VCF's '#CHROM' line)."""
-    if ctx.options.skip_rows is not None:
-        return ctx.options.skip_rows
-    count = 0
-    for line in lines:
-        if not line.startswith("#"):
-            break
-        count += 1
-    if not count or count >= len(lines):
-        return 0
-    if _is_header_line(lines[count - 1], lines[count]):
-        ctx.guess("header", lines[count - 1][:80], "medium", "the last leading '#' line has the columns of the rows "
-                  "below it", "skip_rows")
-        count -= 1
-        if not count:
-            return 0
-    ctx.guess("skip_rows", count, "medium", "leading lines starting with '#' read as comments", "skip_rows")
-    ctx.warn(f"The first {count} lines start with '#' and were skipped as comments (set parse_options.skip_rows "
-             "to change this).")
-    return count
-
-
-def _is_header_line(candidate: str, following: str) -> bool:
-    found = detect_delimiter(f"{candidate}\n{following}\n", truncated=False)
-    if found is None:
-        return False
-    delimiter = found[0]
-    names, values = next(csv.reader([candidate], delimiter=delimiter)), next(csv.reader([following], delimiter=delimiter))
-    # Two lines of names are ambiguous: the '#' one stays a comment, as before, unless the next holds a number.
-    return len(names) == len(values) >= 2 and any(_NUMBER.fullmatch(value.strip()) for value in values)
-
-
-def _sample_rows(text: str, delimiter: str, quoting: bool, skip: int, truncated: bool) -> list[list[str]]:
-    if truncated and "\n" in text:
-        text = text[: text.rfind("\n")]
-    lines = text.splitlines()[skip:]
-    reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE)
-    try:
-        return [row for row, _ in zip(reader, range(5000), strict=False)]
-    except csv.Error:
-        return []
-
-
-def _text_columns(ctx: ParseContext, rows: list[list[str]]) -> list[str]:
-    """Columns whose sampled values keep leading zeros (ZIP codes, ids): read as text so that no zero is lost."""
-    if len(rows) < 2 or not ctx.options.has_header:
-        return []
-    names = _unique_names(rows[0])
-    found = []
-    for index, name in enumerate(names):
-        if any(index < len(row) and _LEADING_ZERO.match(row[index].strip()) for row in rows[1:]):
-            found.append(name)
-    if found:
-        ctx.guess("text_columns", found, "high", "values with leading zeros in the sampled rows", "column_types")
-    return found
-
-
-def _tsv_quoted(rows_text: str) -> bool:
-    """Whether a tab-separated file quotes its fields as Excel's export does ("a\tb" in a cell)."""
-    return re.search(r'(?:^|\t)"[^"\t\n]*(?:""[^"\t\n]*)*"(?:\t|$)', rows_text[:HEAD_BYTES], re.M) is not None
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    result = []
-    for index, raw in enumerate(names):
-        name = raw.strip() or f"column_{index + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        seen.setdefault(name, 1)
-        result.append(name)
-    return result
-
-
-def _target_schema(schema: pa.Schema) -> pa.Schema:
-    names = _unique_names(schema.names)
-    return pa.schema(pa.field(name, pa.string() if pa.types.is_null(f.type) else f.type) for name, f in zip(names, schema, strict=True))
-
-
-@dataclass(frozen=True)
-class _Setup:
-    encoding: str
-    delimiter: str
-    text_columns: tuple[str, ...]
-    quoting: bool = True
-    skip_rows: int = 0
-
-    def open(self, ctx: ParseContext, handler: Any, use_threads: bool, source: Any = None) -> pacsv.CSVStreamingReader:
-        options = ctx.options
-        read_options = pacsv.ReadOptions(
-            block_size=options.block_size,
-            encoding="utf8" if codecs.lookup(self.encoding).name in _PYARROW_UTF8 else self.encoding,
-            autogenerate_column_names=not options.has_header,
-            use_threads=use_threads,
-            skip_rows=self.skip_rows,
-        )
-        parse_options = pacsv.ParseOptions(
-            delimiter=self.delimiter,
-            # TSV has no quoting (IANA) unless its fields show Excel's quotes; a CSV value may hold line breaks.
-            quote_char='"' if self.quoting else False,
-            newlines_in_values=self.quoting,
-            invalid_row_handler=handler,
-        )
-        # Only an empty field is null: "NA", "null" or "N/A" are values a person typed, and are kept as text.
-        types: dict[str, pa.DataType] = dict.fromkeys(self.text_columns, pa.string())
-        types.update({name: _ARROW_TYPES[kind] for name, kind in (options.column_types or {}).items()})
-        convert_options = pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False)
-        return pacsv.open_csv(
-            ctx.source,
-            read_options=read_options,
-            parse_options=parse_options,
-            convert_options=convert_options,
-        )
-
-
 def parse_delimited(ctx: ParseContext) -> None:
     head = ctx.source.read(HEAD_BYTES)
     ctx.rewind()
     encoding = csv_encoding(ctx, head)
     truncated = len(head) >= HEAD_BYTES
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=False).lstrip("\ufeff")
-    skip = _skip_rows(ctx, text.splitlines()[:1000])
+    skip = skip_rows(ctx, text.splitlines()[:1000])
     body = "\n".join(text.splitlines()[skip:])
-    delimiter = _delimiter(ctx, body, truncated)
-    quoting = delimiter != "\t" or _tsv_quoted(body)
+    delimiter = choose_delimiter(ctx, body, truncated)
+    quoting = delimiter != "\t" or tsv_quoted(body)
     if delimiter == "\t" and quoting:
         ctx.guess("quoting", '"', "medium", "quoted fields as Excel writes them in tab-separated exports")
-    columns = [*_text_columns(ctx, _sample_rows(text, delimiter, quoting, skip, truncated)),
-               *ctx.hints.get("csv_text_columns", ())]
-    setup = _Setup(encoding, delimiter, tuple(dict.fromkeys(columns)), quoting, skip)
+    setup = Setup(encoding, delimiter, tuple(dict.fromkeys(ctx.hints.get("csv_text_columns", ()))), quoting, skip)
+    setup = checked_setup(ctx, setup, head)
     invalid = _InvalidRows(ctx.options.on_invalid_row)
     reader = None
     try:
         reader = setup.open(ctx, invalid, use_threads=True)
-        sink = ctx.outputs.table(_target_schema(reader.schema))
+        unchecked = [index for index, kind in enumerate(reader.schema.types)
+                     if index not in setup.checked and (pa.types.is_integer(kind) or pa.types.is_floating(kind))
+                     and reader.schema.names[index] not in setup.fixed_types(ctx)]
+        if unchecked:
+            # Numbers first seen past the head: they too are checked over the whole column.
+            reader.close()
+            ctx.rewind()
+            checked = {**setup.checked, **{index: reader.schema.types[index] for index in unchecked}}
+            names = [*setup.as_string, *(reader.schema.names[index] for index in unchecked)]
+            setup = replace_setup(setup, checked=checked, as_string=tuple(names))
+            reader = setup.open(ctx, invalid, use_threads=True)
+        schema = typed_schema(reader.schema, setup.checked)
+        sink = ctx.outputs.table(target_schema(schema))
         # The last batch is held back: it may end in a value whose quote never closed.
         held: pa.RecordBatch | None = None
-        for batch in reader:
+        for raw in reader:
+            batch = convert(raw, setup.checked, schema)
             if setup.quoting:
                 _check_swallowed_rows(ctx, batch, setup, sink.rows + (held.num_rows if held is not None else 0))
             if held is not None:
@@ -229,6 +98,8 @@ def parse_delimited(ctx: ParseContext) -> None:
             if setup.quoting and _ends_in_open_quote(held) and _odd_quotes(ctx, encoding):
                 held = _drop_open_quote_row(ctx, held, invalid, sink.rows)
             sink.write(held)
+    except ColumnBroken as broken:
+        _reread_column(ctx, broken, setup)
     except pa.ArrowException as exc:
         _fail(ctx, exc, invalid, reader.schema if reader is not None else None, setup)
     except UnicodeDecodeError as exc:
@@ -244,10 +115,26 @@ def parse_delimited(ctx: ParseContext) -> None:
         )
 
 
+def _reread_column(ctx: ParseContext, broken: ColumnBroken, setup: Setup) -> None:
+    rereads: list[str] = ctx.hints.get("csv_rereads", [])
+    text = list(ctx.hints.get("csv_text_indices", []))
+    floats = list(ctx.hints.get("csv_float_indices", []))
+    if len(rereads) >= MAX_REREADS:
+        text, floats = [*text, *setup.checked], []
+        reason = "columns kept changing type after the first rows, so every number column is stored as text"
+    elif broken.kind == "float64":
+        floats.append(broken.index)
+        reason = broken.reason
+    else:
+        text.append(broken.index)
+        reason = broken.reason
+    raise Reread({"csv_text_indices": text, "csv_float_indices": floats, "csv_rereads": [*rereads, reason]}, reason)
+
+
 SWALLOWED_LINES = 3
 
 
-def _check_swallowed_rows(ctx: ParseContext, batch: pa.RecordBatch, setup: _Setup, before: int) -> None:
+def _check_swallowed_rows(ctx: ParseContext, batch: pa.RecordBatch, setup: Setup, before: int) -> None:
     """A stray quote makes the reader take the following lines as one value. A quoted value whose lines look
     like rows of their own (as many delimiters as the header) is reported with its row number, never kept silently."""
     import pyarrow.compute as pc
@@ -324,7 +211,7 @@ def _drop_open_quote_row(ctx: ParseContext, held: pa.RecordBatch, invalid: _Inva
     return held.slice(0, held.num_rows - 1)
 
 
-def _fail(ctx: ParseContext, exc: pa.ArrowException, invalid: _InvalidRows, schema: pa.Schema | None, setup: _Setup) -> None:
+def _fail(ctx: ParseContext, exc: pa.ArrowException, invalid: _InvalidRows, schema: pa.Schema | None, setup: Setup) -> None:
     message = str(exc)
     if invalid.first is not None:
         row = invalid.first
@@ -365,7 +252,7 @@ def _fail(ctx: ParseContext, exc: pa.ArrowException, invalid: _InvalidRows, sche
     ctx.fail("CORRUPT_FILE", f"The CSV file could not be read: {describe(exc)}.", exc)
 
 
-def _locate_invalid_row(ctx: ParseContext, setup: _Setup) -> int | None:
+def _locate_invalid_row(ctx: ParseContext, setup: Setup) -> int | None:
     """The number of the first malformed row, from a single-threaded read: only that mode numbers rows."""
     found: list[Any] = []
 

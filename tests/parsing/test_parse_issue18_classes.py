@@ -169,3 +169,62 @@ def test_an_interrupt_is_never_turned_into_a_refusal(tmp_path: Path, monkeypatch
     monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", interrupt)
     with pytest.raises(KeyboardInterrupt):
         _parse_file("sheets/base.xls", "structured", folder=tmp_path)
+
+
+ISTAT = "csv/istat_elenco_comuni_italiani.csv"
+
+
+def _istat_rows() -> list[list[str]]:
+    import csv as csvmodule
+
+    with (CORPUS / ISTAT).open(encoding="cp1252", newline="") as handle:
+        return list(csvmodule.reader(handle, delimiter=";"))
+
+
+def test_leading_zeros_are_kept_in_every_row_of_a_real_statistics_file() -> None:
+    verdict = judge(ISTAT, _expected(ISTAT))  # every cell against pandas reading text
+    assert (verdict["verdict"], verdict["format"]) == ("correct", "csv"), verdict
+
+
+@pytest.mark.parametrize("block_size", [65536, 1024 * 1024])
+def test_a_column_whose_leading_zeros_first_appear_past_the_head_is_text_in_every_row(
+        tmp_path: Path, block_size: int) -> None:
+    import pyarrow.parquet as pq
+
+    header, *rows = _istat_rows()
+    column = header.index("Codice Comune numerico con 107 province (dal 2006 al 2009)")
+    first = next(number for number, row in enumerate(rows) if row[column].startswith("0"))
+    assert first * 140 > 64 * 1024  # the first zero is past the head that detection samples
+    data = (CORPUS / ISTAT).read_bytes()
+    (tmp_path / "in.csv").write_bytes(data)
+    result, _ = _parse_bytes(tmp_path, data, {"block_size": block_size})
+    table = pq.read_table(tmp_path / "structured.parquet")
+    assert table.column(column).to_pylist() == [row[column] for row in rows]
+    assert any("leading zeros" in warning for warning in result.warnings)
+
+
+def test_leading_zeros_are_kept_in_a_column_whose_header_repeats_another(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    header, *rows = _istat_rows()
+    keep = [header.index("Codice Comune formato numerico"), header.index("Codice Comune formato alfanumerico"),
+            header.index("Denominazione in italiano")]
+    lines = ["codice;codice;nome", *(";".join(row[index] for index in keep) for row in rows)]
+    _parse_bytes(tmp_path, ("\r\n".join(lines) + "\r\n").encode("cp1252"), {})
+    table = pq.read_table(tmp_path / "structured.parquet")
+    assert table.column_names == ["codice", "codice_2", "nome"]
+    assert table.column(0).type == "int64"  # a real number column stays one
+    assert table.column(1).to_pylist() == [row[keep[1]] for row in rows]  # "001001", not 1001
+
+
+def _parse_bytes(folder: Path, data: bytes, options: dict[str, Any]) -> tuple[Any, Path]:
+    from shared.parsing import parse, sniff_stream
+
+    @contextlib.contextmanager
+    def open_output(output: str, content_type: str) -> Iterator[BinaryIO]:
+        with (folder / output).open("wb") as handle:
+            yield handle
+
+    stream = io.BytesIO(data)
+    detected = sniff_stream(stream, "data.csv")
+    return parse(stream, detected, "structured", options, open_output), folder
