@@ -8,7 +8,6 @@ import io
 import json
 import re
 import struct
-import unicodedata
 import zipfile
 from collections import Counter
 from typing import BinaryIO
@@ -83,6 +82,8 @@ _EML_NAMES = ("from:", "to:", "subject:", "date:", "message-id:", "received:", "
 _XML_START = re.compile(r"^(?:<\?xml[^>]*\?>\s*)?(?:(?:<!--.*?-->|<!DOCTYPE[^>]*>|<\?[^>]*\?>)\s*)*<([A-Za-z_][\w.:-]*)", re.S)
 _TEXT_TIES: frozenset[str] = frozenset({"csv", "tsv", "markdown", "text"})
 _DELIMITERS = (",", "\t", ";", "|")
+# Unicode category Cc (C0, DEL, C1) but tab, line feed, vertical tab, form feed, carriage return and ESC.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
 
 _HTML_START = re.compile(r"^(?:\s|<!--.*?-->|<\?xml[^>]*>)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
 _HTML_ANYWHERE = re.compile(r"<(?:html|body|div|p|table|h[1-6])\b[^>]*>", re.I)
@@ -243,7 +244,7 @@ def _looks_binary(text: str) -> bool:
     if not sample:
         return False
     # ESC introduces ISO-2022 shifts; a stray NUL in a short text is noise, not a sign of a binary file.
-    controls = sum(1 for ch in sample if ch not in "\t\n\r\f\v\x1b" and unicodedata.category(ch) == "Cc")
+    controls = len(_CONTROLS.findall(sample))
     return controls / len(sample) > (0.02 if len(sample) >= 1024 else 0.1)
 
 

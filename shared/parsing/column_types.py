@@ -9,7 +9,9 @@ that turns out to hold decimals). Nothing is decided from a prefix.
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 from typing import Any
 
 import pyarrow as pa
@@ -18,7 +20,7 @@ import pyarrow.csv as pacsv
 
 # A zero followed by a digit (or x, b, o: a hex or binary literal), after an optional sign: a code, not a quantity
 # ("0.5" and "0" are numbers).
-LEADING_ZERO = r"^\s*[+-]?0[0-9A-Za-z_]"
+LEADING_ZERO = r"^[+-]?0[0-9A-Za-z_]"
 _NUMERIC = (pa.int64(), pa.float64())
 
 
@@ -31,9 +33,10 @@ class ColumnBroken(Exception):
 
 
 def numeric_candidates(head: bytes, read_options: pacsv.ReadOptions, parse_options: pacsv.ParseOptions,
-                       fixed: dict[str, pa.DataType]) -> tuple[list[int], dict[int, pa.DataType]]:
-    """From the head (whole lines): the numeric-looking columns that show leading zeros (text from the start), and
-    the other numeric-looking ones with their type, by position. Two reads of at most 64 KiB, both in pyarrow."""
+                       fixed: dict[str, pa.DataType]) -> tuple[list[int], dict[int, pa.DataType], list[str]]:
+    """From the head (whole lines): the numeric-looking columns that show leading zeros (text from the start), the
+    other numeric-looking ones with their type, by position, and the header's names as pyarrow reads them. Two reads
+    of at most 64 KiB, both in pyarrow."""
     options = pacsv.ReadOptions(encoding=read_options.encoding, skip_rows=read_options.skip_rows,
                                 autogenerate_column_names=read_options.autogenerate_column_names, use_threads=False)
     parse = pacsv.ParseOptions(delimiter=parse_options.delimiter, quote_char=parse_options.quote_char,
@@ -43,20 +46,45 @@ def numeric_candidates(head: bytes, read_options: pacsv.ReadOptions, parse_optio
                                   convert_options=pacsv.ConvertOptions(column_types=fixed, null_values=[""]))
         numeric = {index: field.type for index, field in enumerate(inferred.schema)
                    if field.name not in fixed and any(field.type.equals(kind) for kind in _NUMERIC)}
+        header = list(inferred.schema.names)
         if not numeric:
-            return [], {}
-        names = {inferred.schema.names[index] for index in numeric}
+            return [], {}, header
+        names = {header[index] for index in numeric}
         raw = pacsv.read_csv(io.BytesIO(head), read_options=options, parse_options=parse,
                              convert_options=pacsv.ConvertOptions(column_types={**fixed, **dict.fromkeys(names, pa.string())},
                                                                   null_values=[""], strings_can_be_null=True))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
-        return [], {}  # the head alone does not parse: the batches are checked all the same
+        return [], {}, []  # the head alone does not parse: the batches are checked all the same
     zeros = [index for index in numeric if has_leading_zero(raw.column(index))]
-    return zeros, {index: kind for index, kind in numeric.items() if index not in zeros}
+    return zeros, {index: kind for index, kind in numeric.items() if index not in zeros}, header
+
+
+@functools.cache
+def _searcher(needle: bytes) -> re.Pattern[bytes]:
+    return re.compile(re.escape(needle))  # searches a buffer in place, with no copy
+
+
+def holds_bytes(column: Any, needle: bytes) -> bool:
+    """Whether the values' bytes (a string array's data buffer) contain `needle`: a search of one buffer, far cheaper
+    than a kernel over every value, that rules a column out. True when the buffers cannot be read that way."""
+    if isinstance(column, pa.ChunkedArray):
+        return any(holds_bytes(chunk, needle) for chunk in column.chunks)
+    if not pa.types.is_string(column.type) or column.offset:
+        return True
+    data = column.buffers()[2]
+    return data is not None and _searcher(needle).search(data) is not None
 
 
 def has_leading_zero(column: Any) -> bool:
-    return bool(pc.any(pc.match_substring_regex(column, LEADING_ZERO)).as_py())
+    """Whether any value is a number written with leading zeros ("007", "-01", "0x1F")."""
+    if not holds_bytes(column, b"0"):
+        return False
+    starts = pc.starts_with(column, "0")
+    if holds_bytes(column, b"-0") or holds_bytes(column, b"+0"):
+        starts = pc.or_(starts, pc.or_(pc.starts_with(column, "-0"), pc.starts_with(column, "+0")))
+    if not pc.any(starts).as_py():
+        return False
+    return bool(pc.any(pc.match_substring_regex(pc.filter(column, starts), LEADING_ZERO)).as_py())
 
 
 def convert(batch: pa.RecordBatch, checked: dict[int, pa.DataType], schema: pa.Schema) -> pa.RecordBatch:

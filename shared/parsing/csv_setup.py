@@ -168,31 +168,23 @@ def checked_setup(ctx: ParseContext, setup: Setup, head: bytes) -> Setup:
     """Which columns are read as text and typed here over the whole column (see column_types)."""
     text = set(ctx.hints.get("csv_text_indices", ()))
     floats = set(ctx.hints.get("csv_float_indices", ()))
-    zeros, numeric = numeric_candidates(_whole_lines(head, setup.encoding), setup.read_options(ctx, False),
-                                        setup.parse_options(None), setup.fixed_types(ctx))
+    zeros, numeric, header = numeric_candidates(_whole_lines(head, setup.encoding), setup.read_options(ctx, False),
+                                                setup.parse_options(None), setup.fixed_types(ctx))
+    if (text or floats) and not header:
+        header = _header(ctx, head, setup)
     if zeros and ctx.options.has_header:
-        ctx.guess("text_columns", _header_names(ctx, head, setup, zeros), "high",
+        names = unique_names(header)
+        ctx.guess("text_columns", [names[index] for index in zeros], "high",
                   "values with leading zeros in the first rows", "column_types")
     text.update(zeros)
     checked = {index: pa.float64() if index in floats else kind for index, kind in numeric.items() if index not in text}
     checked.update({index: pa.float64() for index in floats if index not in text})
-    return replace_setup(setup, checked=checked, as_string=tuple(_raw_names(ctx, head, setup, [*text, *checked])))
+    as_string = [header[index] for index in [*text, *checked] if index < len(header)]
+    return replace_setup(setup, checked=checked, as_string=tuple(as_string))
 
 
 def replace_setup(setup: Setup, **changes: Any) -> Setup:
     return replace(setup, **changes)
-
-
-def _raw_names(ctx: ParseContext, head: bytes, setup: Setup, indices: list[int]) -> list[str]:
-    if not indices:
-        return []
-    names = _header(ctx, head, setup)
-    return [names[index] for index in indices if index < len(names)]
-
-
-def _header_names(ctx: ParseContext, head: bytes, setup: Setup, indices: list[int]) -> list[str]:
-    names = unique_names(_header(ctx, head, setup))
-    return [names[index] for index in indices if index < len(names)]
 
 
 def _header(ctx: ParseContext, head: bytes, setup: Setup) -> list[str]:

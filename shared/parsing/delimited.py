@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from shared.detection import HEAD_BYTES
 
-from .column_types import ColumnBroken, convert, typed_schema
+from .column_types import ColumnBroken, convert, holds_bytes, typed_schema
 from .context import ParseContext, Reread, describe
 from .csv_setup import (
     Setup,
@@ -145,6 +145,8 @@ def _check_swallowed_rows(ctx: ParseContext, batch: pa.RecordBatch, setup: Setup
     for column in batch.columns:
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             continue
+        if not holds_bytes(column, b"\n"):
+            continue  # one search of the column's bytes rules out most columns at once
         multiline = pc.match_substring(column, "\n")
         if not pc.any(multiline).as_py():
             continue
