@@ -88,8 +88,9 @@ def has_leading_zero(column: Any) -> bool:
 
 
 def convert(batch: pa.RecordBatch, checked: dict[int, pa.DataType], schema: pa.Schema) -> pa.RecordBatch:
-    """The batch with each checked column converted to its type after every value was checked; other text columns
-    keep an empty value as "" (only a number column has nulls). Raises ColumnBroken when a value breaks its type."""
+    """The batch under the output `schema`, each checked column converted to its type after every value was
+    checked; other text columns keep an empty value as "" (only a number column has nulls). Raises ColumnBroken
+    when a value breaks its column's type."""
     columns = list(batch.columns)
     for index, kind in checked.items():
         column = columns[index]
@@ -106,8 +107,13 @@ def convert(batch: pa.RecordBatch, checked: dict[int, pa.DataType], schema: pa.S
             raise ColumnBroken(index, name, "string", f"column {name!r} holds values that are not numbers after "
                                "the first rows, so it is stored as text") from None
     for index, column in enumerate(columns):
-        if index not in checked and column.null_count and pa.types.is_string(column.type):
-            columns[index] = pc.fill_null(column, "")
+        if index in checked:
+            continue
+        if pa.types.is_null(column.type):
+            columns[index] = pc.cast(column, schema.field(index).type)
+        if columns[index].null_count and pa.types.is_string(columns[index].type):
+            columns[index] = pc.fill_null(columns[index], "")
+    # Built under the output's own schema, the batch needs no conforming on the way out.
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 

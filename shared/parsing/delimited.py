@@ -83,8 +83,8 @@ def parse_delimited(ctx: ParseContext) -> None:
             names = [*setup.as_string, *(reader.schema.names[index] for index in unchecked)]
             setup = replace_setup(setup, checked=checked, as_string=tuple(names))
             reader = setup.open(ctx, invalid, use_threads=True)
-        schema = typed_schema(reader.schema, setup.checked)
-        sink = ctx.outputs.table(target_schema(schema))
+        schema = target_schema(typed_schema(reader.schema, setup.checked))
+        sink = ctx.outputs.table(schema)
         # The last batch is held back: it may end in a value whose quote never closed.
         held: pa.RecordBatch | None = None
         for raw in reader:
