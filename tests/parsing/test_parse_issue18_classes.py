@@ -29,6 +29,8 @@ def _expected(name: str) -> dict[str, Any]:
     "text/meta_utf8_over_cp1256.html",  # the <meta charset="utf-8"> was believed: U+FFFD throughout
     "text/ebcdic_cp500_chardet_test_py.txt",  # was read as cp273
     "edi/pyx12_ele_utf16le_no_bom.x12",  # was refused as binary
+    "csv/test_latin1.csv",  # csvkit: one © byte was read as the half-width katakana ｩ (Shift_JIS)
+    "csv/agate-test_latin1.csv",  # agate: the same
 ])
 def test_short_or_lying_text_is_decoded_as_its_reference_decodes_it(name: str) -> None:
     verdict = judge(name, _expected(name))
