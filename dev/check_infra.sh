@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Offline infrastructure checks: terraform fmt, checkov, the Cloud Build schema and tests/infra.
+# Offline infrastructure checks: terraform fmt, checkov, the provider schemas, the Cloud Build schema and tests/infra.
 # Runs every check even when one fails, then exits non-zero naming each failure.
 #   bash dev/check_infra.sh                    all checks
 #   bash dev/check_infra.sh -m "not staging"   extra arguments go to pytest (here: skip the clean-venv import test)
@@ -51,6 +51,14 @@ elif BC_SKIP_MAPPING=TRUE "$CHECKOV_VENV/bin/checkov" --directory infra --framew
   echo "ok"
 else
   fail "checkov (every failed check must be fixed, or skipped in place with its reason)"
+fi
+
+# What `terraform validate` would check, against the real 6.50.0 provider schemas (infra/schema/provider_schema.json).
+step "provider schema (google, google-beta 6.50.0)"
+if "$PY" -m dev.check_provider_schema; then
+  :
+else
+  fail "provider schema (python -m dev.check_provider_schema names each finding)"
 fi
 
 step "check-jsonschema (Cloud Build)"
