@@ -22,8 +22,9 @@ locals {
 }
 
 module "web" {
-  source = "../../modules/web"
-  count  = var.web_domain == "" ? 0 : 1
+  source     = "../../modules/web"
+  count      = var.web_domain == "" ? 0 : 1
+  depends_on = [module.platform] # the platform enables the APIs it uses (compute, storage)
 
   project_id                = var.project_id
   name_prefix               = var.project_id

@@ -63,6 +63,7 @@ module "services" {
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "cloudtasks.googleapis.com",
+    "compute.googleapis.com", # the web app's HTTPS load balancer
     "eventarc.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
@@ -103,7 +104,8 @@ module "firestore" {
 }
 
 module "messaging" {
-  source = "../messaging"
+  source     = "../messaging"
+  depends_on = [module.services]
 
   project_id                 = var.project_id
   project_number             = data.google_project.this.number
