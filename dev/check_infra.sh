@@ -32,20 +32,20 @@ else
   fail "terraform fmt -check (run: .venv/bin/terraform fmt -recursive infra)"
 fi
 
-# Checkov ships its own hcl2 module and pins, so it gets a virtualenv of its own.
+# Checkov ships its own hcl2 module and pins, so it gets a virtualenv of its own, from its hash lock.
 step "checkov (offline)"
 if [[ ! -x "$CHECKOV_VENV/bin/checkov" ]]; then
   base_python="$("$PY" -c 'import sys; print(sys._base_executable)')"
   echo "creating $CHECKOV_VENV with $base_python"
   if ! { "$base_python" -m venv "$CHECKOV_VENV" &&
-    "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements-checkov.txt; } \
+    "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-hashes -r locks/tool-checkov.txt; } \
     >"${TMPDIR:-/tmp}/venv-checkov.log" 2>&1; then
     tail -20 "${TMPDIR:-/tmp}/venv-checkov.log"
     rm -rf "$CHECKOV_VENV"
   fi
 fi
 if [[ ! -x "$CHECKOV_VENV/bin/checkov" ]]; then
-  fail "checkov (could not install infra/requirements-checkov.txt; see ${TMPDIR:-/tmp}/venv-checkov.log)"
+  fail "checkov (could not install locks/tool-checkov.txt; see ${TMPDIR:-/tmp}/venv-checkov.log)"
 elif BC_SKIP_MAPPING=TRUE "$CHECKOV_VENV/bin/checkov" --directory infra --framework terraform \
   --skip-download --compact --quiet --output cli; then
   echo "ok"

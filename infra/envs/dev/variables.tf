@@ -56,3 +56,9 @@ variable "identity_platform_api_key" {
   description = "Browser API key of Identity Platform, written to the app's config.json."
   default     = ""
 }
+
+variable "repo_url" {
+  type        = string
+  description = "Web URL of this repository (https://github.com/ORG/REPO): alert documentation links its runbooks under infra/runbooks/. Cloud Build passes _REPO_URL."
+  default     = ""
+}

@@ -12,6 +12,7 @@ module "platform" {
   log_level             = var.log_level
   alert_email           = var.alert_email
   notification_channels = var.notification_channels
+  repo_url              = var.repo_url
   force_destroy         = false
   delete_protection     = true
 }

@@ -70,3 +70,9 @@ variable "labels" {
   description = "User labels of the alert policies."
   default     = {}
 }
+
+variable "repo_url" {
+  type        = string
+  description = "Web URL of this repository; each alert links <repo_url>/blob/main/infra/runbooks/<alert>.md. Empty: the alert names the runbook's path in the repository."
+  default     = ""
+}

@@ -129,6 +129,7 @@ module "monitoring" {
   notification_channels    = var.notification_channels
   alert_email              = var.alert_email
   outbox_max_age_minutes   = var.outbox_alert_minutes
+  repo_url                 = var.repo_url
   labels                   = local.labels
 }
 

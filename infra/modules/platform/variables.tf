@@ -128,3 +128,9 @@ variable "outbox_alert_minutes" {
   description = "Minutes an outbox record may stay undelivered before the outbox alert fires."
   default     = 10
 }
+
+variable "repo_url" {
+  type        = string
+  description = "Web URL of this repository; alerts link their runbooks at <repo_url>/blob/main/infra/runbooks/<alert>.md. Empty: the runbook's path in the repository is given instead."
+  default     = ""
+}
