@@ -62,7 +62,7 @@ else
 fi
 
 step "check-jsonschema (Cloud Build)"
-for build in cloudbuild.yaml cloudbuild-apply.yaml; do
+for build in cloudbuild.yaml cloudbuild-apply.yaml cloudbuild-checks.yaml; do
   if "$VENV/bin/check-jsonschema" --builtin-schema vendor.cloudbuild "$build"; then
     :
   else

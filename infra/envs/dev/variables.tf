@@ -62,3 +62,15 @@ variable "repo_url" {
   description = "Web URL of this repository (https://github.com/ORG/REPO): alert documentation links its runbooks under infra/runbooks/. Cloud Build passes _REPO_URL."
   default     = ""
 }
+
+variable "billing_account" {
+  type        = string
+  description = "Billing account id of the project (XXXXXX-XXXXXX-XXXXXX); when set, a monthly budget notifies the cost guard."
+  default     = ""
+}
+
+variable "monthly_budget" {
+  type        = number
+  description = "Monthly budget; the cost guard caps the parse queue and the functions when actual spend reaches it."
+  default     = 500
+}

@@ -13,6 +13,8 @@ module "platform" {
   alert_email           = var.alert_email
   notification_channels = var.notification_channels
   repo_url              = var.repo_url
+  billing_account       = var.billing_account
+  monthly_budget        = var.monthly_budget
   force_destroy         = false
   delete_protection     = true
 }
