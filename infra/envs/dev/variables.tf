@@ -74,3 +74,9 @@ variable "monthly_budget" {
   description = "Monthly budget; the cost guard caps the parse queue and the functions when actual spend reaches it."
   default     = 500
 }
+
+variable "identity_tenants" {
+  type        = map(string)
+  description = "Identity Platform tenants, key => display name; each customer's users sign in to its tenant."
+  default     = {}
+}

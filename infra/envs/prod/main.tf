@@ -14,6 +14,8 @@ module "platform" {
   notification_channels = var.notification_channels
   repo_url              = var.repo_url
   billing_account       = var.billing_account
+  identity_tenants      = var.identity_tenants
+  authorized_domains    = var.web_domain == "" ? [] : [var.web_domain]
   monthly_budget        = var.monthly_budget
   force_destroy         = false
   delete_protection     = true

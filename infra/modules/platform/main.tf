@@ -154,6 +154,15 @@ module "budget" {
   labels                     = local.labels
 }
 
+module "identity" {
+  source     = "../identity"
+  depends_on = [module.services]
+
+  project_id         = var.project_id
+  authorized_domains = var.authorized_domains
+  tenants            = var.identity_tenants
+}
+
 module "tasks" {
   source     = "../tasks"
   depends_on = [module.services]

@@ -152,3 +152,15 @@ variable "budget_currency" {
   description = "Currency of the billing account."
   default     = "USD"
 }
+
+variable "identity_tenants" {
+  type        = map(string)
+  description = "Identity Platform tenants to create, key => display name (see modules/identity)."
+  default     = {}
+}
+
+variable "authorized_domains" {
+  type        = list(string)
+  description = "Domains the browser app signs in from (Identity Platform authorized domains)."
+  default     = []
+}
