@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Offline infrastructure checks: terraform fmt, checkov, the Cloud Build schema and tests/infra.
+# Offline infrastructure checks: terraform fmt, checkov, the provider schemas, the Cloud Build schema and tests/infra.
 # Runs every check even when one fails, then exits non-zero naming each failure.
 #   bash dev/check_infra.sh                    all checks
 #   bash dev/check_infra.sh -m "not staging"   extra arguments go to pytest (here: skip the clean-venv import test)
@@ -32,20 +32,20 @@ else
   fail "terraform fmt -check (run: .venv/bin/terraform fmt -recursive infra)"
 fi
 
-# Checkov ships its own hcl2 module and pins, so it gets a virtualenv of its own.
+# Checkov ships its own hcl2 module and pins, so it gets a virtualenv of its own, from its hash lock.
 step "checkov (offline)"
 if [[ ! -x "$CHECKOV_VENV/bin/checkov" ]]; then
   base_python="$("$PY" -c 'import sys; print(sys._base_executable)')"
   echo "creating $CHECKOV_VENV with $base_python"
   if ! { "$base_python" -m venv "$CHECKOV_VENV" &&
-    "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements-checkov.txt; } \
+    "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-hashes -r locks/tool-checkov.txt; } \
     >"${TMPDIR:-/tmp}/venv-checkov.log" 2>&1; then
     tail -20 "${TMPDIR:-/tmp}/venv-checkov.log"
     rm -rf "$CHECKOV_VENV"
   fi
 fi
 if [[ ! -x "$CHECKOV_VENV/bin/checkov" ]]; then
-  fail "checkov (could not install infra/requirements-checkov.txt; see ${TMPDIR:-/tmp}/venv-checkov.log)"
+  fail "checkov (could not install locks/tool-checkov.txt; see ${TMPDIR:-/tmp}/venv-checkov.log)"
 elif BC_SKIP_MAPPING=TRUE "$CHECKOV_VENV/bin/checkov" --directory infra --framework terraform \
   --skip-download --compact --quiet --output cli; then
   echo "ok"
@@ -53,8 +53,16 @@ else
   fail "checkov (every failed check must be fixed, or skipped in place with its reason)"
 fi
 
+# What `terraform validate` would check, against the real 6.50.0 provider schemas (infra/schema/provider_schema.json).
+step "provider schema (google, google-beta 6.50.0)"
+if "$PY" -m dev.check_provider_schema; then
+  :
+else
+  fail "provider schema (python -m dev.check_provider_schema names each finding)"
+fi
+
 step "check-jsonschema (Cloud Build)"
-for build in cloudbuild.yaml cloudbuild-apply.yaml; do
+for build in cloudbuild.yaml cloudbuild-apply.yaml cloudbuild-checks.yaml; do
   if "$VENV/bin/check-jsonschema" --builtin-schema vendor.cloudbuild "$build"; then
     :
   else

@@ -30,6 +30,8 @@ from dev.stage import BASE_REQUIREMENTS, FUNCTIONS_FILE, read_requirements
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCK_DIR = "locks"
 DEV_REQUIREMENTS = ("requirements-dev.txt", "requirements-corpus.txt")  # what `make install` puts in .venv
+# Tools with pins of their own, each in its own virtualenv, installed with --require-hashes like everything else.
+TOOL_REQUIREMENTS = {"tool-checkov": "infra/requirements-checkov.txt", "tool-tasks-emulator": "requirements-tasks-emulator.txt"}
 PYTHON_VERSION = "3.12"
 DIGEST_LINE = re.compile(r"^# inputs-sha256: ([0-9a-f]{64})$", re.M)
 
@@ -54,7 +56,8 @@ def lock_sets(root: Path = REPO_ROOT) -> list[LockSet]:
     declared = json.loads((root / FUNCTIONS_FILE).read_text())["functions"]
     extras_sets = sorted({tuple(sorted(f.get("extra_requirements") or ())) for f in declared})
     sets = [LockSet(lock_name(extras), (BASE_REQUIREMENTS, *extras)) for extras in extras_sets]
-    return [*sets, LockSet("dev", tuple(r for r in DEV_REQUIREMENTS if (root / r).is_file()))]
+    tools = [LockSet(name, (req,)) for name, req in TOOL_REQUIREMENTS.items() if (root / req).is_file()]
+    return [*sets, LockSet("dev", tuple(r for r in DEV_REQUIREMENTS if (root / r).is_file())), *tools]
 
 
 def lock_for_function(root: Path, extras: tuple[str, ...]) -> Path:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TASKS_VENV = REPO_ROOT / ".venv-tasks"
-TASKS_REQUIREMENTS = REPO_ROOT / "requirements-tasks-emulator.txt"
+TASKS_REQUIREMENTS = REPO_ROOT / "locks" / "tool-tasks-emulator.txt"  # requirements-tasks-emulator.txt, hash-locked
 MIN_JAVA = 11
 
 GCLOUD_HINT = (
@@ -146,6 +146,8 @@ def ensure_tasks_venv(venv: Path = TASKS_VENV, create: bool = True) -> Path:
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
+                "--require-hashes",
+                "--no-deps",  # the lock lists every package; old pips mis-resolve extras under --require-hashes
                 "-r",
                 str(TASKS_REQUIREMENTS),
             ],

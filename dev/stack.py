@@ -65,6 +65,7 @@ SIGNATURE_BY_TRIGGER = {
     "scheduler": "http",
     "storage_finalize": "cloudevent",
     "pubsub": "cloudevent",
+    "budget": "cloudevent",  # the cost guard: billing budgets have no local emulator; tests publish notifications
 }
 
 

@@ -96,6 +96,15 @@ class Settings(BaseSettings):
 
     log_level: str = Field(default="INFO", description="Minimum log severity.")
 
+    # The cost guard (functions/cost_guard): what a budget notification over the threshold caps.
+    cost_guard_threshold: float = Field(default=1.0, gt=0, description="Share of the budget actually spent that caps.")
+    cost_guard_dispatches_per_second: float = Field(default=0.1, gt=0, description="Parse queue dispatch rate when capped.")
+    cost_guard_max_instances: int = Field(default=1, ge=1, description="Each function's max instances when capped.")
+    cost_guard_functions: list[str] = Field(default_factory=list, description="Functions the guard caps; JSON list.")
+    functions_api_endpoint: str = Field(
+        default="https://cloudfunctions.googleapis.com", description="Cloud Functions API the guard patches."
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -282,5 +282,7 @@ def handle_parse_task(services: Services, task: ParseTask) -> WorkResult:
             with contextlib.suppress(TransientError):
                 _release(services, task, worker_id, str(exc))
             return WorkResult("retry", {"error": "transient failure; retried with backoff"})
-        log.info("parse completed", extra={"fields": {"artifact_id": parsed_id}})
+        # Upload-to-parsed time of this file (its ingest), the journey freshness SLO's measure (metrics.json).
+        freshness = round((utcnow() - source.created_at).total_seconds(), 3)
+        log.info("parse completed", extra={"fields": {"artifact_id": parsed_id, "freshness_seconds": freshness}})
         return WorkResult("completed", {"artifact_id": parsed_id})

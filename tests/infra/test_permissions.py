@@ -56,6 +56,8 @@ def granted_roles(platform: TfDir) -> dict[str, dict[str, set[str]]]:
                "own_account": "sign_urls"}
     granted: dict[str, dict[str, set[str]]] = {}
     for fn, a in access.items():
+        if fn in NO_DATA_ADAPTERS:
+            continue
         per = {"firestore": {a["firestore"]}} if a.get("firestore") else {}
         per.update({f"bucket:{b}": set(roles) for b, roles in a["buckets"].items() if roles})
         per.update({res: {role} for res, role in role_of.items() if a[flag_of[res]]})
@@ -81,8 +83,30 @@ def _kind(resource: str) -> str:
     return "bucket" if resource.startswith("bucket:") else SCOPE_KIND[resource]
 
 
+# The cost guard touches no data adapter (no Firestore, no bucket, no topic): its grants, on the queue and the other
+# functions, are checked by test_the_cost_guard_may_cap_the_queue_and_the_functions_and_nothing_else.
+NO_DATA_ADAPTERS = {"cost-guard"}
+
+
 def test_every_declared_function_has_a_recorded_set_of_operations(declared_functions: dict[str, dict[str, Any]]) -> None:
-    assert set(_load("operations.json")["functions"]) == set(declared_functions)
+    assert set(_load("operations.json")["functions"]) == set(declared_functions) - NO_DATA_ADAPTERS
+
+
+def test_the_cost_guard_may_cap_the_queue_and_the_functions_and_nothing_else(platform: TfDir) -> None:
+    access = platform.locals["access"]
+    guards = [fn for fn, a in access.items() if a["cap_costs"]]
+    assert guards == sorted(NO_DATA_ADAPTERS)
+    for fn in guards:
+        a = access[fn]
+        assert a["firestore"] is None and a["buckets"] == {}
+        assert not (a["publish_events"] or a["enqueue_commands"] or a["sign_urls"])
+    queue = platform.resource("google_cloud_tasks_queue_iam_member", "cost_guard_caps_queue")
+    assert queue["role"] == "roles/cloudtasks.queueAdmin"  # the least predefined role with cloudtasks.queues.update
+    function = platform.resource("google_cloudfunctions2_function_iam_member", "cost_guard_caps_function")
+    assert function["role"] == "roles/cloudfunctions.developer" and "cloud_function" in function  # per function
+    acts = platform.resource("google_service_account_iam_member", "cost_guard_acts_as_capped_function")
+    assert acts["role"] == "roles/iam.serviceAccountUser"  # updating a function acts as its runtime account
+    assert "if !a.cap_costs" in platform.locals["capped"]  # never on itself: it must stay up
 
 
 def test_every_granted_role_is_in_the_predefined_roles_table(platform: TfDir) -> None:

@@ -89,12 +89,14 @@ def test_each_env_hosts_the_app_on_its_domain_and_allows_its_origin_in_cors(env:
 
 
 def test_cloud_build_tests_the_built_app_and_publishes_it_only_after_the_apply() -> None:
-    build: dict[str, Any] = YAML(typ="safe").load((REPO_ROOT / "cloudbuild.yaml").read_text())
-    steps = {step["id"]: step for step in build["steps"]}
+    checks: dict[str, Any] = YAML(typ="safe").load((REPO_ROOT / "cloudbuild-checks.yaml").read_text())
+    steps = {step["id"]: step for step in checks["steps"]}
     assert "npm ci" in steps["web-build"]["script"] and "npm run check" in steps["web-build"]["script"]
     assert "web-build" in steps["tests"]["waitFor"] and "chromium" in steps["tests"]["script"]
+    build: dict[str, Any] = YAML(typ="safe").load((REPO_ROOT / "cloudbuild.yaml").read_text())
+    steps = {step["id"]: step for step in build["steps"]}
     assert steps["web-bucket"]["waitFor"] == ["terraform-apply"]
     assert set(steps["web-publish"]["waitFor"]) == {"web-bucket", "web-build"}
-    assert "gcloud storage rsync" in steps["web-publish"]["script"]
+    assert "dev.release publish-web" in steps["web-publish"]["script"]
     plan_args = "\n".join(steps["terraform-plan"]["args"])  # the plan step is a shell script (it may run read-only)
     assert "-var=web_domain=${_WEB_DOMAIN}" in plan_args

@@ -12,6 +12,11 @@ module "platform" {
   log_level             = var.log_level
   alert_email           = var.alert_email
   notification_channels = var.notification_channels
+  repo_url              = var.repo_url
+  billing_account       = var.billing_account
+  identity_tenants      = var.identity_tenants
+  authorized_domains    = var.web_domain == "" ? [] : [var.web_domain]
+  monthly_budget        = var.monthly_budget
   force_destroy         = false
   delete_protection     = true
 }
@@ -22,8 +27,9 @@ locals {
 }
 
 module "web" {
-  source = "../../modules/web"
-  count  = var.web_domain == "" ? 0 : 1
+  source     = "../../modules/web"
+  count      = var.web_domain == "" ? 0 : 1
+  depends_on = [module.platform] # the platform enables the APIs it uses (compute, storage)
 
   project_id                = var.project_id
   name_prefix               = var.project_id

@@ -32,3 +32,8 @@ output "web_app_url" {
   description = "Where people open the browser app; empty when no web_domain is set."
   value       = var.web_domain == "" ? "" : module.web[0].app_url
 }
+
+output "identity_tenant_ids" {
+  description = "Identity Platform tenant id of each declared tenant (the firebase.tenant claim of its users)."
+  value       = module.platform.identity_tenant_ids
+}

@@ -56,3 +56,27 @@ variable "identity_platform_api_key" {
   description = "Browser API key of Identity Platform, written to the app's config.json."
   default     = ""
 }
+
+variable "repo_url" {
+  type        = string
+  description = "Web URL of this repository (https://github.com/ORG/REPO): alert documentation links its runbooks under infra/runbooks/. Cloud Build passes _REPO_URL."
+  default     = ""
+}
+
+variable "billing_account" {
+  type        = string
+  description = "Billing account id of the project (XXXXXX-XXXXXX-XXXXXX); when set, a monthly budget notifies the cost guard."
+  default     = ""
+}
+
+variable "monthly_budget" {
+  type        = number
+  description = "Monthly budget; the cost guard caps the parse queue and the functions when actual spend reaches it."
+  default     = 500
+}
+
+variable "identity_tenants" {
+  type        = map(string)
+  description = "Identity Platform tenants, key => display name; each customer's users sign in to its tenant."
+  default     = {}
+}

@@ -41,7 +41,7 @@ locals {
   services     = { for name, f in local.functions : name => f if f.trigger != "task" }
 
   by_trigger = {
-    for trigger in ["http", "storage_finalize", "pubsub", "task", "scheduler"] :
+    for trigger in ["http", "storage_finalize", "pubsub", "task", "scheduler", "budget"] :
     trigger => sort([for name, f in local.functions : name if f.trigger == trigger])
   }
 
@@ -91,6 +91,12 @@ locals {
     JOURNEY_REDRIVE_SECONDS       = tostring(var.journey_redrive_seconds)
     CORS_ALLOWED_ORIGINS          = jsonencode(var.cors_origins)
     LOG_LEVEL                     = var.log_level
+    # The cost guard caps every function but itself (it must stay up to be told the caps may go).
+    COST_GUARD_THRESHOLD             = tostring(var.cost_guard_threshold)
+    COST_GUARD_DISPATCHES_PER_SECOND = tostring(var.cost_guard_dispatches_per_second)
+    COST_GUARD_MAX_INSTANCES         = tostring(var.cost_guard_max_instances)
+    COST_GUARD_FUNCTIONS             = jsonencode(sort([for name, f in local.functions : name if f.trigger != "budget"]))
+    FUNCTIONS_API_ENDPOINT           = "https://cloudfunctions.googleapis.com"
   }
 
   # Each function signs with its own service account (IAM signBlob on itself).

@@ -160,3 +160,21 @@ variable "resumable_session_ttl_seconds" {
   description = "How long a resumable upload is offered (GCS keeps a session for a week)."
   default     = 518400
 }
+
+variable "cost_guard_threshold" {
+  type        = number
+  description = "Share of the billing budget actually spent at which the cost guard caps the parse queue and the functions."
+  default     = 1.0
+}
+
+variable "cost_guard_dispatches_per_second" {
+  type        = number
+  description = "Parse queue dispatch rate the cost guard sets when it caps."
+  default     = 0.1
+}
+
+variable "cost_guard_max_instances" {
+  type        = number
+  description = "Max instances the cost guard sets on each function when it caps."
+  default     = 1
+}

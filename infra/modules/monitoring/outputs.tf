@@ -12,3 +12,13 @@ output "dashboard_id" {
   description = "Id of the platform dashboard."
   value       = google_monitoring_dashboard.platform.id
 }
+
+output "channels" {
+  description = "Notification channels every alert notifies (the budget notifies them too)."
+  value       = local.channels
+}
+
+output "slos" {
+  description = "SLO resource names by key."
+  value       = { for k, slo in google_monitoring_slo.this : k => slo.name }
+}

@@ -10,6 +10,9 @@
 #   enqueue_commands cloudtasks.enqueuer on the parse-commands queue, plus serviceAccountUser on the tasks-invoker
 #                    account so the task may carry its OIDC token
 #   sign_urls        serviceAccountTokenCreator on the function's own account: IAM signBlob for V4 signed URLs
+#   cap_costs        the cost guard: cloudtasks.queueAdmin on the parse-commands queue (its rate limits), and on each
+#                    other function cloudfunctions.developer (its max instances) plus serviceAccountUser on its
+#                    runtime account (updating a function acts as it); no Firestore, no bucket
 
 locals {
   access = {
@@ -20,6 +23,7 @@ locals {
       publish_events   = true
       enqueue_commands = false
       sign_urls        = true
+      cap_costs        = false
     }
     "ingest-finalize" = {
       summary          = "ingests an uploaded object when it is finalized"
@@ -28,6 +32,7 @@ locals {
       publish_events   = true
       enqueue_commands = false
       sign_urls        = false
+      cap_costs        = false
     }
     "profile-selection" = {
       summary          = "keeps pending intents and submits parse commands"
@@ -36,6 +41,7 @@ locals {
       publish_events   = true
       enqueue_commands = true
       sign_urls        = false
+      cap_costs        = false
     }
     "parse-worker" = {
       summary          = "parses an uploaded file into derived output"
@@ -44,6 +50,7 @@ locals {
       publish_events   = true
       enqueue_commands = false
       sign_urls        = false
+      cap_costs        = false
     }
     "save" = {
       summary        = "turns working material into records and deletes the payloads it replaces"
@@ -56,6 +63,7 @@ locals {
       }
       enqueue_commands = false
       sign_urls        = false
+      cap_costs        = false
     }
     "read-api" = {
       summary          = "reads artifacts, lineage and executions, and signs download URLs"
@@ -64,6 +72,7 @@ locals {
       publish_events   = false
       enqueue_commands = false
       sign_urls        = true
+      cap_costs        = false
     }
     "outbox-consumer" = {
       summary        = "reacts to domain events, relays outbox records, and runs journey steps: saves and discards"
@@ -76,6 +85,7 @@ locals {
       }
       enqueue_commands = true
       sign_urls        = false
+      cap_costs        = false
     }
     "outbox-sweep" = {
       summary          = "delivers outbox records the relay missed, and deletes the payloads of expired artifacts"
@@ -84,6 +94,16 @@ locals {
       publish_events   = true
       enqueue_commands = true
       sign_urls        = false
+      cap_costs        = false
+    }
+    "cost-guard" = {
+      summary          = "caps the parse queue and the functions when the billing budget is spent"
+      firestore        = null
+      buckets          = {}
+      publish_events   = false
+      enqueue_commands = false
+      sign_urls        = false
+      cap_costs        = true
     }
   }
 
@@ -99,7 +119,7 @@ locals {
 }
 
 resource "google_project_iam_member" "function_firestore" {
-  for_each = { for fn, a in local.access : fn => a.firestore }
+  for_each = { for fn, a in local.access : fn => a.firestore if a.firestore != null }
 
   project = var.project_id
   role    = each.value
@@ -147,4 +167,43 @@ resource "google_service_account_iam_member" "function_signs_with_own_account" {
   service_account_id = google_service_account.function[each.key].name
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = local.function_member[each.key]
+}
+
+# ---- The cost guard: the queue's rate limits, and each other function's max instances, nothing else.
+
+locals {
+  cost_guards = [for fn, a in local.access : fn if a.cap_costs]
+  capped = flatten([
+    for guard in local.cost_guards : [
+      for fn, a in local.access : { key = "${guard}/${fn}", guard = guard, fn = fn } if !a.cap_costs
+    ]
+  ])
+}
+
+resource "google_cloud_tasks_queue_iam_member" "cost_guard_caps_queue" {
+  for_each = toset(local.cost_guards)
+
+  project  = var.project_id
+  location = module.tasks.location
+  name     = module.tasks.name
+  role     = "roles/cloudtasks.queueAdmin"
+  member   = local.function_member[each.key]
+}
+
+resource "google_cloudfunctions2_function_iam_member" "cost_guard_caps_function" {
+  for_each = { for c in local.capped : c.key => c }
+
+  project        = var.project_id
+  location       = var.region
+  cloud_function = local.deployed[each.value.fn].name
+  role           = "roles/cloudfunctions.developer"
+  member         = local.function_member[each.value.guard]
+}
+
+resource "google_service_account_iam_member" "cost_guard_acts_as_capped_function" {
+  for_each = { for c in local.capped : c.key => c }
+
+  service_account_id = google_service_account.function[each.value.fn].name
+  role               = "roles/iam.serviceAccountUser"
+  member             = local.function_member[each.value.guard]
 }

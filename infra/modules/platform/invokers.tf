@@ -13,7 +13,7 @@ locals {
     scheduler       = "OIDC identity of the outbox sweep schedule; may invoke the sweep only"
     api_gateway     = "API Gateway backend identity; may invoke the public functions only"
     eventarc        = "Eventarc trigger identity; may invoke ingest-finalize only"
-    pubsub_push     = "Pub/Sub push identity; may invoke the outbox consumer only"
+    pubsub_push     = "Pub/Sub push identity; may invoke the outbox consumer and the cost guard only"
     function_builds = "Builds the function images from the staged sources"
   }
 
@@ -24,6 +24,7 @@ locals {
     { for fn in module.declarations.by_trigger["task"] : "tasks_invoker/${fn}" => { caller = "tasks_invoker", fn = fn } },
     { for fn in module.declarations.by_trigger["scheduler"] : "scheduler/${fn}" => { caller = "scheduler", fn = fn } },
     { for fn in module.declarations.by_trigger["pubsub"] : "pubsub_push/${fn}" => { caller = "pubsub_push", fn = fn } },
+    { for fn in module.declarations.by_trigger["budget"] : "pubsub_push/${fn}" => { caller = "pubsub_push", fn = fn } },
     { for fn in module.declarations.by_trigger["storage_finalize"] : "eventarc/${fn}" => { caller = "eventarc", fn = fn } },
   )
 }

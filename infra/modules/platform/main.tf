@@ -8,6 +8,7 @@ locals {
   consumer      = one(module.declarations.by_trigger["pubsub"])
   task_target   = one(module.declarations.by_trigger["task"])
   scheduled_fns = toset(module.declarations.by_trigger["scheduler"])
+  cost_guard    = one(module.declarations.by_trigger["budget"])
 
   bucket_names = {
     uploads = module.storage.uploads_bucket
@@ -58,11 +59,13 @@ module "services" {
   services = [
     "apigateway.googleapis.com",
     "artifactregistry.googleapis.com",
+    "billingbudgets.googleapis.com", # the budget whose notifications reach the cost guard
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "cloudtasks.googleapis.com",
+    "compute.googleapis.com", # the web app's HTTPS load balancer
     "eventarc.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
@@ -103,7 +106,8 @@ module "firestore" {
 }
 
 module "messaging" {
-  source = "../messaging"
+  source     = "../messaging"
+  depends_on = [module.services]
 
   project_id                 = var.project_id
   project_number             = data.google_project.this.number
@@ -127,7 +131,36 @@ module "monitoring" {
   notification_channels    = var.notification_channels
   alert_email              = var.alert_email
   outbox_max_age_minutes   = var.outbox_alert_minutes
+  repo_url                 = var.repo_url
+  tasks_queue              = module.tasks.name
+  scheduler_jobs           = [for fn in local.scheduled_fns : "${fn}-every-minute"]
+  traffic_expected         = sort(local.scheduled_fns) # the sweep is called every minute, whatever the users do
   labels                   = local.labels
+}
+
+module "budget" {
+  source     = "../budget"
+  depends_on = [module.services]
+
+  project_id                 = var.project_id
+  project_number             = data.google_project.this.number
+  environment                = var.environment
+  billing_account            = var.billing_account
+  monthly_amount             = var.monthly_budget
+  currency_code              = var.budget_currency
+  guard_uri                  = module.functions[local.cost_guard].uri
+  push_service_account_email = google_service_account.platform["pubsub_push"].email
+  notification_channels      = module.monitoring.channels
+  labels                     = local.labels
+}
+
+module "identity" {
+  source     = "../identity"
+  depends_on = [module.services]
+
+  project_id         = var.project_id
+  authorized_domains = var.authorized_domains
+  tenants            = var.identity_tenants
 }
 
 module "tasks" {

@@ -37,3 +37,8 @@ output "staged_archives" {
   description = "Deployed archive object per source dir."
   value       = { for source, o in google_storage_bucket_object.source : source => o.name }
 }
+
+output "identity_tenant_ids" {
+  description = "Identity Platform tenant id of each declared tenant."
+  value       = module.identity.tenant_ids
+}

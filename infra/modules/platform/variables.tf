@@ -128,3 +128,39 @@ variable "outbox_alert_minutes" {
   description = "Minutes an outbox record may stay undelivered before the outbox alert fires."
   default     = 10
 }
+
+variable "repo_url" {
+  type        = string
+  description = "Web URL of this repository; alerts link their runbooks at <repo_url>/blob/main/infra/runbooks/<alert>.md. Empty: the runbook's path in the repository is given instead."
+  default     = ""
+}
+
+variable "billing_account" {
+  type        = string
+  description = "Billing account id of the project; when set, a monthly budget notifies the cost guard. Empty: no budget."
+  default     = ""
+}
+
+variable "monthly_budget" {
+  type        = number
+  description = "Monthly budget in budget_currency; the cost guard caps the platform when actual spend reaches it."
+  default     = 500
+}
+
+variable "budget_currency" {
+  type        = string
+  description = "Currency of the billing account."
+  default     = "USD"
+}
+
+variable "identity_tenants" {
+  type        = map(string)
+  description = "Identity Platform tenants to create, key => display name (see modules/identity)."
+  default     = {}
+}
+
+variable "authorized_domains" {
+  type        = list(string)
+  description = "Domains the browser app signs in from (Identity Platform authorized domains)."
+  default     = []
+}

@@ -135,11 +135,13 @@ resource "google_storage_bucket" "sources" {
     enabled = true
   }
 
-  # Old archives are only needed to rebuild an old revision; a rollback re-stages them from git anyway.
+  # A live function's archive is a live object: Cloud Run rebuilds from it (runtime updates, redeploys), so no rule
+  # may delete it by age. Terraform deletes an archive when a new hash replaces it; versioning keeps it as
+  # noncurrent, and only noncurrent versions expire, 30 days on (a rollback re-stages from git anyway).
   lifecycle_rule {
     condition {
-      age        = 90
-      with_state = "ANY"
+      with_state                 = "ARCHIVED"
+      days_since_noncurrent_time = 30
     }
     action {
       type = "Delete"
