@@ -501,6 +501,9 @@ def delete(ctx: click.Context, artifact_id: str, as_json: bool) -> int:
     return 0
 
 
+# ---- journeys and dead letters (ingestctl/ops.py) adds its commands to the group ---------------------------------------
+from ingestctl import ops  # noqa: E402,F401 - registers `journey` and `dlq` on `cli`
+
 # ---- the entry point: exit codes and one-line errors ------------------------------------------------------------------
 
 def _wants_json(argv: list[str]) -> bool:
