@@ -5,11 +5,17 @@
 It pulls the notification subscription that fake-gcs-server publishes to, keeps only OBJECT_FINALIZE of the uploads
 bucket (the Eventarc trigger's filter), and POSTs each as a binary-mode CloudEvent. A 2xx acks the notification;
 anything else leaves it to be redelivered after a growing delay, as Eventarc retries with backoff.
+
+Event ids are unique across restarts, as Eventarc's are: derived from what the event is about (bucket, object,
+generation, event type), never from the Pub/Sub emulator's message number, which starts again at 1 when the emulator
+restarts, so a stack that keeps its data would take new uploads for redeliveries of old ones. A redelivery of the
+same notification keeps its id.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -81,7 +87,14 @@ def object_resource(attributes: Mapping[str, str], payload: bytes) -> dict[str, 
     return resource
 
 
-def to_cloudevent(message_id: str, attributes: Mapping[str, str], payload: bytes, uploads_bucket: str) -> tuple[dict[str, str], bytes]:
+def event_id(event_type: str, resource: Mapping[str, Any]) -> str:
+    """One id per storage event: the same for a redelivered notification, new for any new object generation."""
+    key = "\n".join((event_type, str(resource["bucket"]), str(resource["name"]), str(resource["generation"]),
+                     str(resource["metageneration"])))
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def to_cloudevent(attributes: Mapping[str, str], payload: bytes, uploads_bucket: str) -> tuple[dict[str, str], bytes]:
     """Headers and body of the binary-mode CloudEvent Eventarc would deliver for this notification."""
     if attributes.get("eventType") != "OBJECT_FINALIZE":
         raise NotForTrigger(f"event type {attributes.get('eventType')!r} is filtered out")
@@ -91,7 +104,7 @@ def to_cloudevent(message_id: str, attributes: Mapping[str, str], payload: bytes
     headers = {
         "Content-Type": "application/json",
         "ce-specversion": "1.0",
-        "ce-id": message_id,
+        "ce-id": event_id(FINALIZED_TYPE, resource),
         "ce-source": f"//storage.googleapis.com/projects/_/buckets/{resource['bucket']}",
         "ce-type": FINALIZED_TYPE,
         "ce-subject": f"objects/{resource['name']}",
@@ -137,7 +150,7 @@ class Bridge:
         try:
             message = received.message
             try:
-                headers, body = to_cloudevent(message.message_id, dict(message.attributes), message.data, self.uploads_bucket)
+                headers, body = to_cloudevent(dict(message.attributes), message.data, self.uploads_bucket)
             except NotForTrigger as reason:
                 log.debug("skip %s: %s", message.message_id, reason)
                 self._ack(received.ack_id)

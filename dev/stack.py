@@ -763,6 +763,7 @@ def stack_up(
                 state = restart_missing(paths, state, dead, manifest, functions_dir)
                 write_state(paths, state)
                 out.write(f"restarted {', '.join(state['restarted'])}: gateway {state['gateway_url']}\n")
+                warn_of_colliding_dedup_keys(state, out)
                 return state
             except (StackError, PrereqError) as exc:
                 out.write(f"could not restart them ({exc}); starting the whole stack again (its data is kept)\n")
@@ -796,7 +797,21 @@ def stack_up(
     out.write(
         f"stack up in {took:.1f}s: gateway {services.gateway_url}, {len(services.function_urls)} functions; state in {paths.state_file}\n"
     )
+    warn_of_colliding_dedup_keys(state, out)
     return state
+
+
+def warn_of_colliding_dedup_keys(state: Mapping[str, Any], out: Any) -> None:
+    """Kept data may hold dedup keys for event ids a restarted Pub/Sub emulator hands out again (dev/dedup_check.py)."""
+    from dev.dedup_check import warning_for
+
+    try:
+        message = warning_for(str(state["emulators"]["firestore"]), str(state["project_id"]),
+                              str(state["buckets"]["uploads"]))
+    except Exception as exc:  # noqa: BLE001 - a check must never stop the stack from coming up
+        message = f"warning: could not check the kept dedup keys ({type(exc).__name__}: {exc})"
+    if message:
+        out.write(message + "\n")
 
 
 def stack_down(paths: StackPaths, out: Any = sys.stdout) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def cli(ctx: click.Context, api: str | None, as_json: bool) -> None:
 
 # ---- login ----------------------------------------------------------------------------------------------------------
 
-def _dev_token(tenant: str, user: str, session: str | None, ttl: int) -> str:
+def _dev_token(tenant: str, user: str, session: str | None, ttl: int, roles: tuple[str, ...] = ()) -> str:
     """The local dev issuer, through the same code as `python -m dev.token`."""
     if str(SOURCE_ROOT) not in sys.path and (SOURCE_ROOT / "dev" / "token.py").is_file():
         sys.path.insert(0, str(SOURCE_ROOT))
@@ -100,7 +100,7 @@ def _dev_token(tenant: str, user: str, session: str | None, ttl: int) -> str:
     except ImportError:
         raise CliError("no local dev issuer here; in production sign in (Identity Platform, or "
                        "`gcloud auth print-identity-token`) and pass the token with --token") from None
-    return mint_token(tenant, user, session, ttl_seconds=ttl)
+    return mint_token(tenant, user, session, ttl_seconds=ttl, extra_claims={"roles": sorted(set(roles))} if roles else None)
 
 
 @cli.command()
@@ -109,10 +109,11 @@ def _dev_token(tenant: str, user: str, session: str | None, ttl: int) -> str:
 @click.option("--session", default=None, help="Session id; a new one is made when omitted.")
 @click.option("--token", default=None, help="A bearer token to store instead (Identity Platform or Google identity token); - reads stdin.")
 @click.option("--ttl", default=12 * 3600, show_default=True, help="Lifetime in seconds of a dev token.")
+@click.option("--role", "roles", multiple=True, help="A role claim of a dev token (operator: `dlq`); repeatable.")
 @json_option
 @click.pass_context
 def login(ctx: click.Context, tenant: str | None, user: str | None, session: str | None, token: str | None, ttl: int,
-          as_json: bool) -> int:
+          roles: tuple[str, ...], as_json: bool) -> int:
     """Sign in and keep the token in the config dir (0600)."""
     state = _state(ctx, as_json)
     api = state.api_url()
@@ -121,7 +122,7 @@ def login(ctx: click.Context, tenant: str | None, user: str | None, session: str
     if not token:
         if not tenant or not user:
             raise UsageError("login needs --tenant and --user (local dev issuer), or --token")
-        token = _dev_token(tenant, user, session, ttl)
+        token = _dev_token(tenant, user, session, ttl, roles)
     Api(api, token).call("GET", "/v1/pending-intents", expect=(200,))  # the service accepts it, or says why not
     entry = save_login(api, token)
     data = {"api": api, "tenant": entry["tenant"], "user": entry["user"], "session": entry["session"],
@@ -499,6 +500,9 @@ def delete(ctx: click.Context, artifact_id: str, as_json: bool) -> int:
     emit(state, body, lambda: out.print(f"{artifact_id}: deleted"))
     return 0
 
+
+# ---- journeys and dead letters (ingestctl/ops.py) adds its commands to the group ---------------------------------------
+from ingestctl import ops  # noqa: E402,F401 - registers `journey` and `dlq` on `cli`
 
 # ---- the entry point: exit codes and one-line errors ------------------------------------------------------------------
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import requests
 
 TIMEOUT = 60
 MAX_RETRIES = 4  # for 503 UNAVAILABLE and 429, honouring Retry-After
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class CliError(Exception):
@@ -39,6 +41,8 @@ class Api:
         self.http.headers["User-Agent"] = "ingestctl"
 
     def call(self, method: str, path: str, *, expect: tuple[int, ...] = (200, 201, 202), **kwargs: Any) -> dict[str, Any]:
+        if method.upper() in UNSAFE_METHODS:
+            kwargs["headers"] = with_idempotency_key(kwargs.get("headers"))
         for attempt in range(MAX_RETRIES + 1):
             try:
                 resp = self.http.request(method, self.base + path, timeout=TIMEOUT, **kwargs)
@@ -58,6 +62,15 @@ class Api:
                 raise CliError(f"{method} {path}: the API answered {resp.status_code} with a body that is not JSON") from None
             return body if isinstance(body, dict) else {"items": body}
         raise error_from(resp, f"{method} {path}")
+
+
+def with_idempotency_key(headers: dict[str, str] | None) -> dict[str, str]:
+    """One key per call, kept across the call's own retries: a retry after a timeout whose first attempt did reach
+    the service gets the first answer back instead of a second upload, parse or save."""
+    merged = dict(headers or {})
+    if not any(name.lower() == "idempotency-key" for name in merged):
+        merged["Idempotency-Key"] = f"ingestctl-{uuid.uuid4().hex}"
+    return merged
 
 
 def _retry_after(resp: requests.Response, attempt: int) -> float:

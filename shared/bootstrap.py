@@ -14,6 +14,7 @@ from shared.ports import Services as ServicesPort
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from shared.adapters.dead_letters import PubSubDeadLetters
     from shared.adapters.firestore_store import FirestoreStore
     from shared.adapters.gcs import GcsBlobStore
     from shared.adapters.messaging import CloudTasksCommandQueue, PubSubEventPublisher
@@ -87,6 +88,13 @@ class Services:
         if s.auth_mode == "dev":
             return DevTokenVerifier(s.auth_dev_public_key_file, s.auth_audience, s.auth_issuer)
         return IdentityPlatformVerifier(s.auth_audience, s.auth_issuer, s.auth_certs_url)
+
+    @_once
+    def dead_letters(self) -> PubSubDeadLetters:
+        from shared.adapters.dead_letters import PubSubDeadLetters
+
+        s = self.settings
+        return PubSubDeadLetters(s.project_id, s.dead_letter_subscription, s.events_topic)
 
     @_once
     def relay(self) -> OutboxRelay:

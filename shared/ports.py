@@ -24,6 +24,7 @@ class Principal:
     user_id: str
     session_id: str
     solution_id: str | None = None  # the token's `solution_id` claim, when the issuer sets one
+    roles: frozenset[str] = frozenset()  # the token's `roles` claim (e.g. "operator": dead letters)
 
 
 class TokenVerifier(Protocol):
@@ -72,6 +73,27 @@ class BlobStore(Protocol):
 
 class EventPublisher(Protocol):
     def publish(self, event: Event) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An event that exhausted its deliveries, as it sits in the dead-letter subscription."""
+
+    ack_id: str
+    message_id: str
+    data: bytes
+    attributes: dict[str, str]
+    published_at: datetime
+    delivery_attempts: int  # how often the events subscription tried it before giving up (0: not told)
+
+
+class DeadLetterBox(Protocol):
+    """The dead-letter subscription: events are held while looked at, then released, or removed once replayed."""
+
+    def hold(self, max_messages: int, hold_seconds: int) -> list[DeadLetter]: ...
+    def release(self, ack_ids: list[str]) -> None: ...
+    def remove(self, ack_ids: list[str]) -> None: ...
+    def replay(self, letter: DeadLetter) -> None: ...
 
 
 class CommandQueue(Protocol):
@@ -168,7 +190,7 @@ class Store(Protocol):
     # journeys
     def get_journey(self, tenant_id: str, journey_id: str) -> Journey | None: ...
     def find_journeys(self, tenant_id: str, *, upload_id: str | None = None, intent_id: str | None = None,
-                      limit: int = 20) -> list[Journey]: ...
+                      status: str | None = None, limit: int = 20) -> list[Journey]: ...
     def stale_journeys(self, updated_before: datetime, limit: int) -> list[Journey]: ...
 
 
@@ -196,3 +218,5 @@ class Services(Protocol):
     def verifier(self) -> TokenVerifier: ...
     @property
     def relay(self) -> Relay: ...
+    @property
+    def dead_letters(self) -> DeadLetterBox: ...

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     records_bucket: str = Field(default="local-records", description="Persistent materializations written by save.")
 
     events_topic: str = Field(default="ingestion-events", description="Pub/Sub topic for domain events.")
+    dead_letter_subscription: str = Field(
+        default="ingestion-events-dlq-hold",
+        description="Pull subscription on the events' dead-letter topic, read and replayed by `ingestctl dlq`.",
+    )
     tasks_queue: str = Field(default="parse-commands", description="Cloud Tasks queue for commands.")
     tasks_location: str = Field(default="us-central1", description="Cloud Tasks queue location.")
     parse_worker_url: str = Field(default="http://127.0.0.1:8085/", description="HTTP target of parse commands.")

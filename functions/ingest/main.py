@@ -16,7 +16,7 @@ def _upload_status(call: Call) -> tuple[int, dict]:
 
 
 def _resume_upload(call: Call) -> tuple[int, dict]:
-    return 200, resume_upload(call.services, call.principal, call.params["upload_id"])
+    return 200, resume_upload(call.services, call.principal, call.params["upload_id"], call.allowed_origin)
 
 
 install_error_pages(functions_framework.errorhandler)

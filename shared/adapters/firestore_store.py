@@ -551,12 +551,12 @@ class FirestoreStore:
         return Journey.model_validate(data) if data else None
 
     def find_journeys(self, tenant_id: str, *, upload_id: str | None = None, intent_id: str | None = None,
-                      limit: int = 20) -> list[Journey]:
+                      status: str | None = None, limit: int = 20) -> list[Journey]:
         """Journeys that wait on an upload or follow an intent; read outside any transaction, then re-read by id."""
         if not safe_id(tenant_id):
             return []
         query: Any = self.tenant(tenant_id).collection("journeys")
-        for name, value in (("upload_id", upload_id), ("intent_id", intent_id)):
+        for name, value in (("upload_id", upload_id), ("intent_id", intent_id), ("status", status)):
             if value is not None:
                 query = query.where(filter=FieldFilter(name, "==", value))
         return [Journey.model_validate(s.to_dict()) for s in query.limit(limit).stream()]

@@ -169,7 +169,7 @@ class GcsBlobStore:
             raise TransientError(str(exc)) from exc
 
     def query_resumable_upload(self, session_url: str, size: int) -> SessionState:
-        """Ask the session how many bytes it holds: an empty PUT with `Content-Range: bytes */SIZE`.
+        """Ask the session how many bytes it holds (see `query_session`).
 
         fake-gcs-server finalizes the object on that request instead of answering it (fsouza/fake-gcs-server#1362,
         #2354), which would store a truncated file; against the emulator the state is reported as unknown."""
@@ -177,17 +177,25 @@ class GcsBlobStore:
             return SessionState(committed=0, known=False)
         if self._session_http is None:
             self._session_http = requests.Session()
-        try:
-            resp = self._session_http.put(session_url, data=b"", headers={"Content-Range": f"bytes */{size}"},
-                                          timeout=SESSION_QUERY_TIMEOUT)
-        except requests.RequestException as exc:
-            raise TransientError(f"resumable session query failed: {exc}") from exc
-        if resp.status_code == 308:
-            return SessionState(committed=committed_from_range(resp.headers.get("Range")))
-        if resp.status_code in (200, 201):
-            return SessionState(committed=size, complete=True)
-        if resp.status_code in (404, 410, 499):
-            return SessionState(committed=0, gone=True)
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise TransientError(f"resumable session query answered {resp.status_code}")
-        raise TransientError(f"resumable session query answered {resp.status_code}: {resp.text[:200]}")
+        return query_session(self._session_http, session_url, size)
+
+
+def query_session(http: requests.Session, session_url: str, size: int) -> SessionState:
+    """An empty PUT with `Content-Range: bytes */SIZE`, read as Cloud Storage documents its answers
+    (https://cloud.google.com/storage/docs/performing-resumable-uploads#status-check and
+    https://cloud.google.com/storage/docs/resumable-uploads): 308 with `Range: bytes=0-N` holds N+1 bytes, 308 with
+    no `Range` holds none; 200 or 201 is complete; 404 or 410 is a session that expired or was cancelled (499 is
+    what a cancelled session answers on the XML API); 429 and 5xx are worth retrying."""
+    try:
+        resp = http.put(session_url, data=b"", headers={"Content-Range": f"bytes */{size}"}, timeout=SESSION_QUERY_TIMEOUT)
+    except requests.RequestException as exc:
+        raise TransientError(f"resumable session query failed: {exc}") from exc
+    if resp.status_code == 308:
+        return SessionState(committed=committed_from_range(resp.headers.get("Range")))
+    if resp.status_code in (200, 201):
+        return SessionState(committed=size, complete=True)
+    if resp.status_code in (404, 410, 499):
+        return SessionState(committed=0, gone=True)
+    if resp.status_code == 429 or resp.status_code >= 500:
+        raise TransientError(f"resumable session query answered {resp.status_code}")
+    raise TransientError(f"resumable session query answered {resp.status_code}: {resp.text[:200]}")

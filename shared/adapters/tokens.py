@@ -35,7 +35,11 @@ def _principal(claims: Mapping[str, Any]) -> Principal:
     solution = claims.get("solution_id")
     if solution is not None and (not isinstance(solution, str) or not _CLAIM_ID.match(solution)):
         raise Unauthenticated("The token carries an invalid solution_id.", code="INVALID_TOKEN")
-    return Principal(tenant_id=str(tenant), user_id=str(user), session_id=str(session), solution_id=solution)
+    raw_roles = claims.get("roles") or []  # a custom claim (Identity Platform: set with the Admin SDK)
+    if not isinstance(raw_roles, list) or not all(isinstance(r, str) and _CLAIM_ID.match(r) for r in raw_roles):
+        raise Unauthenticated("The token carries an invalid roles claim.", code="INVALID_TOKEN")
+    return Principal(tenant_id=str(tenant), user_id=str(user), session_id=str(session), solution_id=solution,
+                     roles=frozenset(raw_roles))
 
 
 class DevTokenVerifier:

@@ -35,6 +35,12 @@ class NotFound(DomainError):
     code = "NOT_FOUND"
 
 
+class Forbidden(DomainError):
+    """The caller is who they say, but the token lacks the claim the operation needs."""
+
+    code = "FORBIDDEN"
+
+
 class Conflict(DomainError):
     code = "CONFLICT"
 
@@ -85,6 +91,7 @@ ERROR_CODES: frozenset[str] = frozenset({
     "HEADER_TOO_LARGE", "REQUEST_TOO_LARGE", "FILE_TOO_LARGE", "INLINE_PAYLOAD_TOO_LARGE", "UNKNOWN_INTENT_TYPE",
     # authentication and routing
     "UNAUTHENTICATED", "MISSING_TOKEN", "INVALID_TOKEN", "ORIGIN_NOT_ALLOWED", "ROUTE_NOT_FOUND", "METHOD_NOT_ALLOWED",
+    "FORBIDDEN", "OPERATOR_REQUIRED", "INVALID_SINCE", "INVALID_LIMIT",
     # not found
     "NOT_FOUND", "ARTIFACT_NOT_FOUND", "INTENT_NOT_FOUND", "EXECUTION_NOT_FOUND", "UPLOAD_NOT_FOUND",
     # state conflicts

@@ -108,19 +108,23 @@ class Intent(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
     metadata: StorableMap = Field(default_factory=dict)
     idempotency_key: str | None = None
+    # The browser origin the caller came from, when the deployment allows it: a resumable session must be created
+    # with it, or Cloud Storage answers the browser's chunks without CORS headers.
+    client_origin: str | None = Field(default=None, max_length=2048)
     created_at: datetime = Field(default_factory=utcnow)
 
     @classmethod
     def create(
         cls, intent_type: str, *, tenant_id: str, session_id: str, user_id: str, parameters: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None, solution_id: str | None = None, idempotency_key: str | None = None,
+        client_origin: str | None = None,
     ) -> Intent:
         """A new intent with a fresh id; the solution is the given one, else the metadata's, else the default."""
         meta = dict(metadata or {})
         solution = solution_id or (str(meta["solution_id"]) if meta.get("solution_id") else DEFAULT_SOLUTION)
         return cls(intent_id=new_id("intent"), intent_type=intent_type, tenant_id=tenant_id, session_id=session_id,
                    user_id=user_id, solution_id=solution, parameters=dict(parameters or {}), metadata=meta,
-                   idempotency_key=idempotency_key)
+                   idempotency_key=idempotency_key, client_origin=client_origin)
 
     @classmethod
     def for_platform(cls, intent_type: str, *, tenant_id: str, session_id: str, user_id: str | None,

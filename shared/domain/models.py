@@ -215,6 +215,7 @@ class Upload(Strict):
     declared_size: int
     upload_protocol: Literal["single_put", "resumable"] = "single_put"
     session_url: str | None = None  # the GCS resumable session (a bearer capability: never listed, only resumed)
+    session_origin: str | None = None  # the browser origin the session was created for (GCS binds CORS to it)
     status: UploadStatus = UploadStatus.AWAITING_UPLOAD
     file_id: str | None = None
     reason: str | None = None

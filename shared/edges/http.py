@@ -18,6 +18,7 @@ from shared.domain.errors import (
     BadRequest,
     Conflict,
     DomainError,
+    Forbidden,
     NotFound,
     PayloadTooLarge,
     PermanentError,
@@ -42,7 +43,7 @@ RETRY_AFTER_SECONDS = "2"
 MAX_TOKEN_CHARS = 8192  # an Identity Platform ID token is 1-2 KB; refuse anything bigger before decoding it
 # The one place a kind of domain error becomes an HTTP status (most specific first).
 _STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
-    (Unauthenticated, 401), (NotFound, 404), (Conflict, 409), (PayloadTooLarge, 413), (ValidationFailed, 422),
+    (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409), (PayloadTooLarge, 413), (ValidationFailed, 422),
     (BadRequest, 400),
 )
 
@@ -94,6 +95,11 @@ class Call:
     services: Services
     request_id: str
 
+    @property
+    def allowed_origin(self) -> str | None:
+        """The browser's `Origin`, only when the deployment lists it in `cors_allowed_origins`."""
+        return allowed_origin(self.request, self.services)
+
     def query(self, name: str) -> str | None:
         value = self.request.args.get(name)
         return value if value not in (None, "") else None
@@ -128,6 +134,11 @@ def json_depth(value: Any) -> int:
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
     return deepest
+
+
+def allowed_origin(request: flask.Request, services: Services) -> str | None:
+    origin = request.headers.get("Origin")
+    return origin if origin and origin in services.settings.cors_allowed_origins else None
 
 
 Handler = Callable[[Call], tuple[int, dict[str, Any]]]
@@ -228,17 +239,17 @@ class HttpApp:
             return respond(404, error_body(f"No route for {echo(request.method, 16)} {echo(path)}", "ROUTE_NOT_FOUND",
                                            request_id, "unknown_route")), ""
         origin = request.headers.get("Origin")
-        allowed_origin = origin if origin and origin in services.settings.cors_allowed_origins else None
+        allowed = allowed_origin(request, services)
         if request.method == "OPTIONS":
-            return self._preflight({r.method for r, _ in matches}, origin, allowed_origin, request_id), "preflight"
+            return self._preflight({r.method for r, _ in matches}, origin, allowed, request_id), "preflight"
         chosen = next(((r, p) for r, p in matches if r.method == request.method), None)
         if chosen is None:
             message = f"{echo(request.method, 16)} is not allowed on {echo(path)}"
             return respond(405, error_body(message, "METHOD_NOT_ALLOWED", request_id, matches[0][0].operation)), ""
         route, params = chosen
         response = self._handle(request, route, params, services, request_id, trace)
-        if allowed_origin:
-            response.headers["Access-Control-Allow-Origin"] = allowed_origin
+        if allowed:
+            response.headers["Access-Control-Allow-Origin"] = allowed
             response.headers.add("Vary", "Origin")
         return response, route.operation
 
@@ -324,6 +335,7 @@ def submit_intent(intent_type: str) -> Handler:
         intent = Intent.create(
             intent_type, tenant_id=p.tenant_id, session_id=p.session_id, user_id=p.user_id, solution_id=p.solution_id,
             parameters=envelope.parameters, metadata=envelope.metadata, idempotency_key=idempotency_key(call),
+            client_origin=call.allowed_origin,
         )
         return execute_once(call, intent, envelope.model_dump())
 

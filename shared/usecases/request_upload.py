@@ -63,7 +63,11 @@ def handle_request_upload(params: RequestUploadParams, uow: UnitOfWork) -> Resul
     session_url: str | None = None
     if uses_resumable(settings, params.file_size):
         protocol = "resumable"
-        session_url = url = blobs.start_resumable_upload(settings.uploads_bucket, object_name, params.mime_type, params.file_size)
+        # Cloud Storage answers a session's chunk PUTs with CORS headers only for the origin of the request that
+        # created it (https://cloud.google.com/storage/docs/performing-resumable-uploads#initiate-session, and
+        # https://cloud.google.com/storage/docs/cross-origin), so a browser's session is created with its Origin.
+        session_url = url = blobs.start_resumable_upload(settings.uploads_bucket, object_name, params.mime_type,
+                                                         params.file_size, origin=ctx.intent.client_origin)
         headers = session_headers(params.mime_type)
         expires_at = now + timedelta(seconds=settings.resumable_session_ttl_seconds)
     else:
@@ -86,6 +90,7 @@ def handle_request_upload(params: RequestUploadParams, uow: UnitOfWork) -> Resul
         bucket=settings.uploads_bucket, object_name=object_name, ui_name=params.ui_name, filename=filename,
         mime_type=params.mime_type, file_type=params.file_type, declared_size=params.file_size,
         upload_protocol=protocol, session_url=session_url,
+        session_origin=ctx.intent.client_origin if session_url else None,
         pending_intent_id=pending.intent_id if pending else None, execution_id=ctx.execution_id, expires_at=expires_at,
         # The seed's context metadata, honoured when the finalize event ingests the object.
         boundary_contract_id=ctx.boundary_contract_id, materialization_type=ctx.materialization_type,

@@ -25,29 +25,33 @@ def get_upload_status(store: Store, principal: Principal, upload_id: str) -> dic
     return _find(store, principal, upload_id).to_json()
 
 
-def _replace_session(services: Services, upload: Upload) -> Upload:
+def _replace_session(services: Services, upload: Upload, origin: str | None) -> Upload:
     """A new session for the same server-chosen object, kept on the upload record while it still awaits its bytes."""
     settings = services.settings
-    url = services.blobs.start_resumable_upload(upload.bucket, upload.object_name, upload.mime_type, upload.declared_size)
+    url = services.blobs.start_resumable_upload(upload.bucket, upload.object_name, upload.mime_type, upload.declared_size,
+                                                origin=origin)
     expires_at = utcnow() + timedelta(seconds=settings.resumable_session_ttl_seconds)
 
     def step(tx: Tx) -> Upload:
         current = tx.get_upload(upload.tenant_id, upload.upload_id)
         if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
             return current or upload
-        updated = current.model_copy(update={"session_url": url, "expires_at": expires_at, "updated_at": utcnow()})
+        updated = current.model_copy(update={"session_url": url, "session_origin": origin, "expires_at": expires_at,
+                                             "updated_at": utcnow()})
         tx.put_upload(updated)
         return updated
 
     return ExecutionLifecycleManager(services).housekeeping().commit(step)
 
 
-def resume_upload(services: Services, principal: Principal, upload_id: str) -> dict[str, Any]:
+def resume_upload(services: Services, principal: Principal, upload_id: str, origin: str | None = None) -> dict[str, Any]:
     """Where the bytes go next and how many the store already holds, read from the session itself.
 
     A finished upload (`ingested` or `rejected`) answers with its status and no URL. A single PUT upload gets a fresh
     signed URL (the first may have expired). A resumable session that expired, or that the store cannot query, is
-    replaced by a new one for the same object, from byte 0."""
+    replaced by a new one for the same object, from byte 0, created with the caller's allowed `origin`. So is a
+    session made for another browser origin: Cloud Storage would answer this browser's chunks without CORS headers
+    (a caller with no origin, such as the CLI, needs none and goes on with any session)."""
     upload = _find(services.store, principal, upload_id)
     body: dict[str, Any] = {"upload_id": upload.upload_id, "status": upload.status.value,
                             "upload_protocol": upload.upload_protocol, "file_size": upload.declared_size}
@@ -68,10 +72,11 @@ def resume_upload(services: Services, principal: Principal, upload_id: str) -> d
     state = blobs.query_resumable_upload(upload.session_url, upload.declared_size) if upload.session_url else None
     if state is not None and state.complete:
         return {**body, "committed_bytes": upload.declared_size}
-    if state is None or state.gone or not state.known:
-        upload = _replace_session(services, upload)
+    foreign = origin is not None and origin != upload.session_origin
+    if state is None or state.gone or not state.known or foreign:
+        upload = _replace_session(services, upload, origin)
         if upload.status != UploadStatus.AWAITING_UPLOAD:  # finished while we looked
-            return resume_upload(services, principal, upload_id)
+            return resume_upload(services, principal, upload_id, origin)
     else:
         committed = state.committed
     return {**body, "upload_url": upload.session_url, "method": "PUT", "headers": session_headers(upload.mime_type),

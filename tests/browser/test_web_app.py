@@ -19,6 +19,7 @@ from dev.token import mint_token
 FILE_TOO_LARGE = "File size exceeds 100MB limit. Maximum allowed size is 100MB."
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 PARSE_TIMEOUT_MS = 90_000
+SAVE_TIMEOUT_MS = 30_000  # a save copies the payload server-side; on a busy 2-core machine that can take seconds
 CSV = "name,city,amount\n" + "".join(f"person{i},city{i % 7},{i * 3}\n" for i in range(200))
 
 pytestmark = pytest.mark.browser
@@ -74,7 +75,14 @@ def test_whole_journey_sign_in_upload_choose_profile_parse_save_and_lineage(
     artifact_item(page, "parsed_content").click()
     detail = page.get_by_test_id("artifact-detail")
     expect(detail.get_by_test_id("artifact-state")).to_have_text("PENDING")
-    expect(detail.get_by_test_id("preview")).to_contain_text('"name":"person1","city":"city1"')  # rows, decoded
+    # A structured preview is a table of the first rows under the parsed schema.
+    columns = detail.get_by_test_id("preview-table").get_by_test_id("preview-column")
+    expect(columns).to_have_count(3)
+    expect(columns.nth(0)).to_have_attribute("data-column", "name")
+    expect(columns.nth(1)).to_have_attribute("data-column", "city")
+    expect(detail.get_by_test_id("preview-row")).to_have_count(20)
+    expect(detail.get_by_test_id("preview-row").nth(1)).to_contain_text("person1city1")
+    expect(detail.get_by_test_id("preview-caption")).to_contain_text("of 200 rows")
     entries = detail.get_by_test_id("lineage").get_by_test_id("lineage-entry")
     expect(entries).to_have_count(2)
     expect(entries.nth(0)).to_contain_text("generation 1: parsed_content")
@@ -85,11 +93,11 @@ def test_whole_journey_sign_in_upload_choose_profile_parse_save_and_lineage(
     artifact_item(page, "file").click()
     expect(page.get_by_test_id("artifact-detail")).to_have_attribute("data-artifact-id", file_id)
     page.get_by_test_id("save-button").click()
-    expect(page.get_by_test_id("artifact-state")).to_have_text("READY")
+    expect(page.get_by_test_id("artifact-state")).to_have_text("READY", timeout=SAVE_TIMEOUT_MS)
     artifact_item(page, "parsed_content").click()
     expect(page.get_by_test_id("artifact-state")).to_have_text("PENDING")
     page.get_by_test_id("save-button").click()
-    expect(page.get_by_test_id("artifact-state")).to_have_text("READY")
+    expect(page.get_by_test_id("artifact-state")).to_have_text("READY", timeout=SAVE_TIMEOUT_MS)
     expect(page.get_by_test_id("save-button")).to_be_disabled()
     expect(page.get_by_test_id("lineage").get_by_test_id("lineage-entry").nth(1)).to_contain_text("(READY)")
     expect(page.get_by_test_id("error")).to_have_count(0)
@@ -250,3 +258,70 @@ def _jwt_payload(token: str) -> str:
 
     body = token.split(".")[1]
     return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+
+
+def _journey_row(page: Any, journey_id: str) -> Any:
+    return page.locator(f'[data-testid="journey-row"][data-journey-id="{journey_id}"]')
+
+
+def test_a_journey_started_in_the_app_waits_for_approval_then_saves_and_another_is_cancelled(
+    new_page: Callable[[], Any], app_url: str, tmp_path: Path
+) -> None:
+    page = new_page()
+    sign_in(page, app_url, _tenant(), "alice")
+    file_id = upload_and_wait_ingested(page, write_file(tmp_path, "journey.csv", CSV))
+    expect(page.locator(f'[data-testid="journey-file-select"] option[value="{file_id}"]')).to_have_count(1, timeout=15_000)
+    page.get_by_test_id("journey-file-select").select_option(file_id)
+    page.get_by_test_id("journey-profile-select").select_option("structured")
+    page.get_by_test_id("journey-save-select").select_option("manual")
+    with page.expect_response(lambda r: r.url.endswith("/v1/journeys") and r.request.method == "POST") as started:
+        page.get_by_test_id("start-journey").click()
+    journey_id = started.value.json()["journey_id"]
+
+    # It parses, then waits for a person: it shows among the pending approvals, with nothing saved yet.
+    approval = page.locator(f'[data-testid="pending-approval"][data-journey-id="{journey_id}"]')
+    expect(approval).to_have_count(1, timeout=PARSE_TIMEOUT_MS)
+    row = _journey_row(page, journey_id)
+    expect(row.get_by_test_id("journey-status")).to_have_text("awaiting_approval")
+    expect(row.locator('[data-step="parse"]')).to_have_attribute("data-status", "completed")
+    expect(row.locator('[data-step="approval"]')).to_have_attribute("data-status", "waiting")
+    expect(artifact_item(page, "parsed_content")).to_have_count(1, timeout=15_000)
+
+    approval.get_by_test_id("approve-journey").click()
+    expect(row.get_by_test_id("journey-status")).to_have_text("completed", timeout=PARSE_TIMEOUT_MS)
+    expect(approval).to_have_count(0)
+    expect(row.locator('[data-step="save_parsed_content"]')).to_have_attribute("data-status", "completed")
+    artifact_item(page, "parsed_content").click()
+    expect(page.get_by_test_id("artifact-state")).to_have_text("READY", timeout=15_000)
+
+    # A second journey, on another file, cancelled while it waits: nothing is saved, and it leaves the approvals.
+    second_file = upload_and_wait_ingested(page, write_file(tmp_path, "second.csv", CSV + "extra,row,1\n"))
+    expect(page.locator(f'[data-testid="journey-file-select"] option[value="{second_file}"]')).to_have_count(1, timeout=15_000)
+    page.get_by_test_id("journey-file-select").select_option(second_file)
+    with page.expect_response(lambda r: r.url.endswith("/v1/journeys") and r.request.method == "POST") as second:
+        page.get_by_test_id("start-journey").click()
+    other = second.value.json()["journey_id"]
+    waiting = page.locator(f'[data-testid="pending-approval"][data-journey-id="{other}"]')
+    expect(waiting).to_have_count(1, timeout=PARSE_TIMEOUT_MS)
+    waiting.get_by_test_id("cancel-journey").click()
+    expect(_journey_row(page, other).get_by_test_id("journey-status")).to_have_text("cancelled", timeout=30_000)
+    expect(waiting).to_have_count(0)
+    expect(page.get_by_test_id("error")).to_have_count(0)
+
+
+def test_a_parsed_artifact_is_saved_with_its_source_in_one_click(new_page: Callable[[], Any], app_url: str, tmp_path: Path) -> None:
+    page = new_page()
+    sign_in(page, app_url, _tenant(), "alice")
+    page.get_by_test_id("profile-select").select_option("structured")
+    file_id = upload_and_wait_ingested(page, write_file(tmp_path, "source.csv", CSV))
+    expect(page.get_by_test_id("execution-row").get_by_test_id("execution-status")).to_have_text("completed", timeout=PARSE_TIMEOUT_MS)
+    expect(artifact_item(page, "parsed_content")).to_have_count(1, timeout=15_000)
+    artifact_item(page, "parsed_content").click()
+    detail = page.get_by_test_id("artifact-detail")
+    expect(detail.get_by_test_id("source-not-saved")).to_contain_text(file_id)
+
+    detail.get_by_test_id("save-with-source").click()
+    expect(detail.get_by_test_id("artifact-state")).to_have_text("READY", timeout=30_000)
+    expect(detail.get_by_test_id("save-with-source")).to_have_count(0)
+    expect(detail.get_by_test_id("lineage").get_by_test_id("lineage-entry").nth(1)).to_contain_text("(READY)")
+    expect(page.get_by_test_id("error")).to_have_count(0)

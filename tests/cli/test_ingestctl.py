@@ -163,3 +163,54 @@ def test_an_upload_killed_mid_way_resumes_from_its_committed_offset(cli, tmp_pat
     assert list(states.glob("*.json")) == []  # nothing left to resume
     files = [a for a in cli.json("ls", "--type", "file", "--all")[0]["artifacts"] if a.get("ui_name") == "big.bin"]
     assert [a["artifact_id"] for a in files] == [resumed["file_id"]]
+
+
+# ---- journeys and dead letters ------------------------------------------------------------------------------------
+def _file(cli: Cli, tmp_path, name: str, extra: bytes = b"") -> str:
+    path = tmp_path / name
+    path.write_bytes(CSV + extra)
+    uploaded = cli.json("upload", str(path))[0]
+    assert uploaded["status"] == "ingested", uploaded
+    return str(uploaded["file_id"])
+
+
+def test_a_journey_started_watched_approved_and_another_cancelled(cli, tmp_path):
+    file_id = _file(cli, tmp_path, "j1.csv", b"J-1,1,1.00\n")
+    waiting = cli.json("journey", "start", file_id, "--profile", "structured", "--watch")[0]
+    assert waiting["status"] == "awaiting_approval", waiting
+    assert [s["name"] for s in waiting["steps"]][:4] == ["ingest", "select_profile", "parse", "approval"]
+
+    pending = cli.json("journey", "ls", "--pending")[0]["journeys"]
+    assert waiting["journey_id"] in [j["journey_id"] for j in pending]
+    assert all(j["status"] == "awaiting_approval" for j in pending)
+
+    approved = cli.json("journey", "approve", waiting["journey_id"])[0]
+    assert approved["approved"] is True
+    done = cli.json("journey", "watch", waiting["journey_id"])[0]
+    assert done["status"] == "completed", done
+    assert done["journey_id"] not in [j["journey_id"] for j in cli.json("journey", "ls", "--pending")[0]["journeys"]]
+    parsed = done["artifacts"]["parsed_content"]
+    assert cli.json("get", parsed)[0]["lifecycle_state"] == "READY"
+
+    other = _file(cli, tmp_path, "j2.csv", b"J-2,2,2.00\n")
+    second = cli.json("journey", "start", other, "--profile", "structured", "--watch")[0]
+    cancelled = cli.json("journey", "cancel", second["journey_id"])[0]
+    assert cancelled["status"] == "cancelled"
+    human = cli("journey", "show", second["journey_id"])
+    assert human.returncode == 0 and "cancelled" in human.stdout
+
+
+def test_dead_letters_need_the_operator_role(stack, cli, tmp_path):
+    refused = cli("dlq", "ls")
+    assert refused.returncode == 1 and "error_code=OPERATOR_REQUIRED" in refused.stderr
+    no_traceback(refused)
+    operator = Cli(stack.gateway_url, tmp_path / "ops-config", tmp_path)
+    signed = operator("login", "--tenant", "cli-tenant", "--user", "olga", "--role", "operator",
+                      "--session", f"ops-{time.monotonic_ns()}")
+    assert signed.returncode == 0, signed.stderr
+    listed = operator.json("dlq", "ls", "--since", "1h")[0]
+    assert listed["count"] == len(listed["dead_letters"])
+    replayed = operator.json("dlq", "replay", "--since", "1h")[0]
+    assert replayed["count"] == len(replayed["replayed"]) and replayed["execution_id"]
+    usage = operator("dlq", "replay")
+    assert usage.returncode == 2 and "--since" in usage.stderr

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from dev import stack as devstack
-from dev.bridge import FINALIZED_TYPE, NotForTrigger, to_cloudevent
+from dev.bridge import FINALIZED_TYPE, NotForTrigger, event_id, to_cloudevent
 from dev.procs import free_ports, stop_processes
 
 # What fake-gcs-server publishes for an upload (captured from the running binary).
@@ -47,11 +47,11 @@ FAKE_GCS_DATA = {
 
 
 def test_finalize_notification_becomes_the_eventarc_cloudevent() -> None:
-    headers, body = to_cloudevent("4242", FAKE_GCS_ATTRIBUTES, json.dumps(FAKE_GCS_DATA).encode(), "local-uploads")
+    headers, body = to_cloudevent(FAKE_GCS_ATTRIBUTES, json.dumps(FAKE_GCS_DATA).encode(), "local-uploads")
     assert headers["ce-type"] == FINALIZED_TYPE == "google.cloud.storage.object.v1.finalized"
     assert headers["ce-source"] == "//storage.googleapis.com/projects/_/buckets/local-uploads"
     assert headers["ce-subject"] == "objects/t1/s 1/b.csv"
-    assert headers["ce-id"] == "4242"
+    assert headers["ce-id"] == event_id(FINALIZED_TYPE, json.loads(body))
     assert headers["ce-specversion"] == "1.0"
     assert headers["Content-Type"] == "application/json"
     data = json.loads(body)
@@ -80,12 +80,12 @@ def test_finalize_notification_becomes_the_eventarc_cloudevent() -> None:
 )
 def test_only_finalize_of_the_uploads_bucket_passes_the_trigger_filter(attributes: dict[str, str], why: str) -> None:
     with pytest.raises(NotForTrigger, match=why):
-        to_cloudevent("1", attributes, json.dumps(FAKE_GCS_DATA).encode(), "local-uploads")
+        to_cloudevent(attributes, json.dumps(FAKE_GCS_DATA).encode(), "local-uploads")
 
 
 def test_notification_without_json_data_is_not_delivered() -> None:
     with pytest.raises(NotForTrigger):
-        to_cloudevent("1", FAKE_GCS_ATTRIBUTES, b"not json", "local-uploads")
+        to_cloudevent(FAKE_GCS_ATTRIBUTES, b"not json", "local-uploads")
 
 
 # ---- against the emulators ----------------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def test_signed_upload_reaches_the_function_as_a_finalized_cloudevent(bridge_rig
     assert attrs["type"] == "google.cloud.storage.object.v1.finalized"
     assert attrs["source"] == f"//storage.googleapis.com/projects/_/buckets/{bucket}"
     assert attrs["subject"] == "objects/tenant-a/sess-1/upload-1"
-    assert attrs["id"] == notification.message_id
+    assert attrs["id"] == event_id(FINALIZED_TYPE, data) != notification.message_id
     assert attrs["specversion"] == "1.0"
     assert data["bucket"] == bucket and data["name"] == "tenant-a/sess-1/upload-1"
     assert data["generation"] == notification.attributes["objectGeneration"]
@@ -229,6 +229,20 @@ def test_plain_upload_elsewhere_and_deletes_are_not_delivered(bridge_rig: Bridge
     time.sleep(0.5)  # let the bridge handle all three
     events = bridge_rig.wait_recorded(1)
     assert [e["attributes"]["subject"] for e in events] == ["objects/x/kept.txt"]
+
+
+def test_event_ids_are_stable_for_one_event_and_new_for_any_other() -> None:
+    """Unique across restarts, as Eventarc's are: the id does not depend on the Pub/Sub emulator's message number
+    (which starts at 1 again after a restart), only on the event itself."""
+    payload = json.dumps(FAKE_GCS_DATA).encode()
+    first, _ = to_cloudevent(FAKE_GCS_ATTRIBUTES, payload, "local-uploads")
+    again, _ = to_cloudevent(dict(FAKE_GCS_ATTRIBUTES), payload, "local-uploads")
+    assert first["ce-id"] == again["ce-id"]
+    ids = {first["ce-id"]}
+    for change in ({"generation": "1795300317524095"}, {"name": "t1/s 1/c.csv"}):
+        other, _ = to_cloudevent(FAKE_GCS_ATTRIBUTES, json.dumps({**FAKE_GCS_DATA, **change}).encode(), "local-uploads")
+        ids.add(other["ce-id"])
+    assert len(ids) == 3
 
 
 def test_failed_delivery_is_retried_with_the_same_event_id(failing_bridge_rig: BridgeRig, emulators: Any) -> None:

@@ -1,4 +1,3 @@
-import { parquetReadObjects } from "hyparquet";
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import {
   api,
@@ -19,6 +18,9 @@ import {
 } from "./api/client";
 import { keepSession, savedSession, signIn, type Session } from "./auth";
 import { DEFAULT_CONFIG, loadConfig, type AppConfig } from "./config";
+import { Journeys } from "./journeys";
+import { loadPreview, PreviewView, type Preview } from "./preview";
+import { saveWithSources, unsavedSources } from "./save";
 import {
   checkFileSize,
   isSettled,
@@ -31,8 +33,6 @@ import {
 } from "./upload";
 
 const store = new UploadStore(localStorage);
-const PREVIEW_ROWS = 20;
-const PARQUET_PREVIEW_MAX_BYTES = 20 * 1024 * 1024;
 const POLL_MS = 500;
 const INGEST_WAIT_MS = 120_000;
 
@@ -454,6 +454,7 @@ function Workspace({ session, onError }: { session: Session; onError: (e: string
             ))}
           </ul>
         </section>
+        <Journeys files={artifacts} refreshTick={refreshTick} onError={onError} onChanged={refresh} />
       </div>
       <div>
         <section>
@@ -502,30 +503,6 @@ function ChooseProfile({ fileId, onChoose }: { fileId: string; onChoose: (fileId
   );
 }
 
-function previewText(artifact: ArtifactWithPayload): Promise<string> | string {
-  const part = artifact.payload?.parts[0];
-  if (!part) return "";
-  if (part.delivery === "inline") {
-    const content = part.content;
-    if (Array.isArray(content)) return content.slice(0, PREVIEW_ROWS).map((r) => JSON.stringify(r)).join("\n");
-    return (typeof content === "string" ? content : JSON.stringify(content, null, 2)).slice(0, 4000);
-  }
-  const url = part.download_url;
-  if (!url) return "";
-  if (part.format === "parquet") {
-    // Parquet needs its footer, so the whole (bounded) payload is read; hyparquet decodes the first rows.
-    if (part.size_bytes > PARQUET_PREVIEW_MAX_BYTES) return `${part.name}: ${part.size_bytes} bytes of Parquet, too large to preview here.`;
-    return fetch(url)
-      .then((r) => r.arrayBuffer())
-      .then((file) => parquetReadObjects({ file, rowStart: 0, rowEnd: PREVIEW_ROWS }))
-      .then((rows) => rows.map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))).join("\n"));
-  }
-  // A short-lived signed GET URL: the first 64 KB is enough for a preview of text.
-  return fetch(url, { headers: { Range: "bytes=0-65535" } })
-    .then((r) => r.text())
-    .then((text) => text.split("\n").slice(0, PREVIEW_ROWS).join("\n"));
-}
-
 function ArtifactDetail(props: {
   artifactId: string;
   refreshTick: number;
@@ -536,7 +513,7 @@ function ArtifactDetail(props: {
 }) {
   const [artifact, setArtifact] = useState<ArtifactWithPayload | null>(null);
   const [lineage, setLineage] = useState<LineageChain | null>(null);
-  const [preview, setPreview] = useState("");
+  const [preview, setPreview] = useState<Preview | null>(null);
   const [busy, setBusy] = useState(false);
   const { artifactId, refreshTick, onError, onChanged } = props;
 
@@ -549,7 +526,7 @@ function ArtifactDetail(props: {
     unwrap(api().GET("/v1/artifacts/{artifact_id}", { params: { path, query: { include_payload: withPayload } } }))
       .then(async (a) => {
         setArtifact((before) => ({ ...a, payload: a.payload ?? before?.payload }));
-        if (withPayload) setPreview(await previewText(a));
+        if (withPayload) setPreview(await loadPreview(a));
       })
       .catch((err) => {
         previewed.current = false;
@@ -572,6 +549,18 @@ function ArtifactDetail(props: {
       setBusy(false);
     }
   };
+  const saveAll = async () => {
+    setBusy(true);
+    try {
+      const saved = await saveWithSources(artifactId, lineage?.chain);
+      setArtifact((a) => (a ? { ...a, ...saved.artifact } : a));
+      onChanged();
+    } catch (err) {
+      onError(message(err));
+    } finally {
+      setBusy(false);
+    }
+  };
   const remove = async () => {
     setBusy(true);
     try {
@@ -586,6 +575,7 @@ function ArtifactDetail(props: {
 
   if (!artifact) return <section class="muted">Loading {artifactId}…</section>;
   const state = artifact.lifecycle_state;
+  const sources = unsavedSources(lineage?.chain);
   return (
     <section data-testid="artifact-detail" data-artifact-id={artifact.artifact_id}>
       <h2>
@@ -599,13 +589,25 @@ function ArtifactDetail(props: {
         <button data-testid="save-button" disabled={busy || state !== "PENDING"} onClick={save}>
           Save as record
         </button>{" "}
+        {state === "PENDING" && sources.length > 0 && (
+          <>
+            <button data-testid="save-with-source" disabled={busy} onClick={saveAll} title={`Also saves ${sources.map((e) => e.artifact_id).join(", ")}`}>
+              Save with its source
+            </button>{" "}
+          </>
+        )}
         <button data-testid="delete-button" disabled={busy || state === "DELETED"} onClick={remove}>
           Delete
         </button>{" "}
         <button onClick={props.onClose}>Close</button>
       </p>
       {artifact.artifact_type === "file" && state !== "DELETED" && <ChooseProfile fileId={artifact.artifact_id} onChoose={props.onChoose} />}
-      {preview && <pre class="preview" data-testid="preview">{preview}</pre>}
+      {state === "PENDING" && sources.length > 0 && (
+        <p class="muted" data-testid="source-not-saved">
+          Its source {sources.map((e) => e.artifact_id).join(", ")} is still working material: a record cannot rest on it, so save it with its source.
+        </p>
+      )}
+      {preview && <PreviewView preview={preview} />}
       <h3>Lineage</h3>
       <ol data-testid="lineage">
         {lineage?.chain.map((entry) => (

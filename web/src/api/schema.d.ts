@@ -356,7 +356,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The tenant's journeys, newest first; status=awaiting_approval lists the approvals waiting for a person. */
+        get: operations["list_journeys"];
         put?: never;
         /**
          * Start journey_content_file_upload_materialization for a file, or for an upload still on its way.
@@ -366,7 +367,7 @@ export interface paths {
         delete?: never;
         /**
          * CORS preflight.
-         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: POST.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: GET, POST.
          */
         options: operations["preflight_v1_journeys"];
         head?: never;
@@ -432,6 +433,54 @@ export interface paths {
          * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: POST.
          */
         options: operations["preflight_v1_journeys_journey_id_cancel"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operations/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Events of the caller's tenant that exhausted their deliveries and wait in the dead-letter subscription (operators only).
+         * @description Looking takes nothing away: the letters are held for a moment and released. Needs the token's roles claim to hold "operator".
+         */
+        get: operations["list_dead_letters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: GET.
+         */
+        options: operations["preflight_v1_operations_dead_letters"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operations/dead-letters/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay the tenant's dead letters published since a time to the events topic, then remove them (operators only).
+         * @description Each letter is published again with its data and attributes, so with its event_id: consumers that already handled an event skip it, and replaying twice does nothing more. Honours Idempotency-Key.
+         */
+        post: operations["replay_dead_letters"];
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: POST.
+         */
+        options: operations["preflight_v1_operations_dead_letters_replay"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -960,6 +1009,46 @@ export interface components {
             created_at?: string;
             /** Format: date-time */
             updated_at?: string;
+        };
+        JourneyList: {
+            journeys: components["schemas"]["Journey"][];
+        };
+        DeadLetter: {
+            /** @description The dead-letter subscription's message id. */
+            message_id: string;
+            /** @description The event's stable id: consumers deduplicate on it, so a replay is idempotent. */
+            event_id?: string | null;
+            event_type?: string | null;
+            tenant_id?: string | null;
+            execution_id?: string | null;
+            /** Format: date-time */
+            published_at: string;
+            /** @description Deliveries the events subscription tried before dead-lettering it (0 when Pub/Sub did not say). */
+            delivery_attempts: number;
+            /** @description The ids the event is about. */
+            subject?: {
+                [key: string]: string;
+            };
+            /** @description The start of a message whose data is not JSON. */
+            data_base64?: string;
+        };
+        DeadLetterList: {
+            dead_letters: components["schemas"]["DeadLetter"][];
+            count: number;
+        };
+        ReplayDeadLetters: {
+            /** @description Replay letters published at or after this: an ISO 8601 time, or a span back from now (90s, 30m, 6h, 2d). */
+            since: string;
+            /** @default 100 */
+            limit: number;
+        };
+        ReplayResult: {
+            replayed: components["schemas"]["DeadLetter"][];
+            count: number;
+            /** Format: date-time */
+            since: string;
+            execution_id: string;
+            intent_type: string;
         };
     };
     responses: never;
@@ -2464,6 +2553,58 @@ export interface operations {
             };
         };
     };
+    list_journeys: {
+        parameters: {
+            query?: {
+                /** @description Only journeys in this status. */
+                status?: "running" | "awaiting_approval" | "completed" | "failed" | "cancelled";
+                /** @description At most this many (1-200, default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The journeys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JourneyList"];
+                };
+            };
+            /** @description An unknown status or a limit out of range (INVALID_STATUS, INVALID_PAGE_SIZE). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     start_journey: {
         parameters: {
             query?: never;
@@ -2835,6 +2976,201 @@ export interface operations {
                 /** @description The journey. */
                 journey_id: string;
             };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_dead_letters: {
+        parameters: {
+            query?: {
+                /** @description Only letters published at or after this: ISO 8601, or a span back from now (30m, 6h, 2d). */
+                since?: string;
+                /** @description At most this many (1-1000, default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dead letters, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterList"];
+                };
+            };
+            /** @description since or limit is not valid (INVALID_SINCE, INVALID_LIMIT). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token has no operator role (OPERATOR_REQUIRED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_operations_dead_letters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    replay_dead_letters: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The same key from the same tenant returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayDeadLetters"];
+            };
+        };
+        responses: {
+            /** @description What was replayed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayResult"];
+                };
+            };
+            /** @description The body is not a JSON object, or since is not valid (INVALID_JSON, INVALID_SINCE, INVALID_IDEMPOTENCY_KEY). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token has no operator role (OPERATOR_REQUIRED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not valid (VALIDATION_ERROR, IDEMPOTENCY_KEY_REUSED). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_operations_dead_letters_replay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
