@@ -3,52 +3,11 @@ upload → profile → parse → save as one saga)."""
 
 import functions_framework
 
-from shared.edges.http import Call, HttpApp, Route, install_error_pages, run_intent, submit_intent
-from shared.usecases import journeys, parse_content  # noqa: F401 - registers the intents
-from shared.usecases.pending_intents import list_pending_intents
-
-
-def _create(call: Call) -> tuple[int, dict]:
-    return run_intent(call, "create_pending_intent", call.json_body())
-
-
-def _list(call: Call) -> tuple[int, dict]:
-    return 200, list_pending_intents(call.services, call.principal, call.query("target_artifact_id"), call.query("status"),
-                                     call.query("page_size"), call.query("page_token"))
-
-
-def _cancel(call: Call) -> tuple[int, dict]:
-    return run_intent(call, "cancel_pending_intent", {"intent_id": call.params["intent_id"]})
-
-
-def _start_journey(call: Call) -> tuple[int, dict]:
-    return run_intent(call, journeys.START, call.json_body())
-
-
-def _get_journey(call: Call) -> tuple[int, dict]:
-    return 200, journeys.get_journey(call.services, call.principal, call.params["journey_id"])
-
-
-def _approve_journey(call: Call) -> tuple[int, dict]:
-    return run_intent(call, journeys.APPROVE, {"journey_id": call.params["journey_id"]})
-
-
-def _cancel_journey(call: Call) -> tuple[int, dict]:
-    return run_intent(call, journeys.CANCEL, {"journey_id": call.params["journey_id"]})
-
+from shared.edges.http import HttpApp, install_error_pages
+from shared.edges.routes import PROFILE_SELECTION_ROUTES
 
 install_error_pages(functions_framework.errorhandler)
-
-_app = HttpApp([
-    Route("POST", "/v1/intents/parse_content", submit_intent("parse_content"), "parse_content"),
-    Route("POST", "/v1/pending-intents", _create, "create_pending_intent"),
-    Route("GET", "/v1/pending-intents", _list, "list_pending_intents"),
-    Route("DELETE", "/v1/pending-intents/{intent_id}", _cancel, "cancel_pending_intent"),
-    Route("POST", "/v1/journeys", _start_journey, journeys.START),
-    Route("GET", "/v1/journeys/{journey_id}", _get_journey, "get_journey"),
-    Route("POST", "/v1/journeys/{journey_id}/approve", _approve_journey, journeys.APPROVE),
-    Route("POST", "/v1/journeys/{journey_id}/cancel", _cancel_journey, journeys.CANCEL),
-])
+_app = HttpApp(PROFILE_SELECTION_ROUTES)
 
 
 @functions_framework.http

@@ -317,6 +317,14 @@ class FirestoreStore:
         result = self._with_backoff(attempt, deadline)
         return result, holder["tx"].staged
 
+    def write_batch(self, fn: Callable[[Tx], T]) -> tuple[T, list[OutboxRecord]]:
+        """Blind writes (no reads) committed together as one batch: one commit RPC, nothing to begin."""
+        batch = self.client.batch()
+        tx = FirestoreTx(self, batch)  # type: ignore[arg-type]  # a WriteBatch buffers set/create/update/delete alike
+        value = fn(tx)
+        self._with_backoff(batch.commit)
+        return value, tx.staged
+
     def _with_backoff(self, attempt: Callable[[], T], deadline: float | None = None) -> T:
         """Run a transaction again after contention, with jittered exponential backoff, while the budget lasts;
         then TransientError (503 with Retry-After at the edge). Other errors pass through untouched."""
@@ -427,21 +435,9 @@ class FirestoreStore:
         return seen, upload
 
     # executions
-    def create_execution(self, execution: Execution) -> None:
-        self.ref_required(execution.tenant_id, "executions", execution.execution_id).create(_doc(execution))
-
     def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None:
         data = self._read(self.ref(tenant_id, "executions", execution_id))
         return Execution.model_validate(data) if data else None
-
-    def log_stage(
-        self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
-        error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,
-        intent_id: str | None = None,
-    ) -> None:
-        self.ref_required(tenant_id, "executions", execution_id).update(
-            _exec_update(entry, status, error, error_code, result, intent_id)
-        )
 
     # idempotency of HTTP submissions
     def begin_idempotent(self, tenant_id: str, key: str, request_hash: str, ttl_days: int) -> dict[str, Any] | None:

@@ -52,13 +52,12 @@ from shared.domain.journeys import (
     step_failed,
     step_succeeded,
 )
-from shared.domain.models import Artifact, Event, Execution, PendingIntent, Upload, utcnow
-from shared.domain.states import ExecutionStatus, IntentStatus, LifecycleState, UploadStatus
+from shared.domain.messages import Query, RedriveJourneys, SubmitIntent
+from shared.domain.models import Artifact, Event, PendingIntent, Upload, utcnow
+from shared.domain.states import IntentStatus, LifecycleState, UploadStatus
 from shared.logs import get_logger, log_context
-from shared.ports import Principal, Services, Tx
-from shared.runtime.context import ExecutionContext, Result
-from shared.runtime.lifecycle import ExecutionLifecycleManager, ExecutionOutcome, opening_stages
-from shared.runtime.registry import register_intent
+from shared.ports import Services, Tx
+from shared.runtime.context import Result
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.delete_artifact import live_children, payload_objects, tombstone_of
 from shared.usecases.pending_intents import dispatch_lease, parseable_file, update_intent_status
@@ -124,19 +123,14 @@ def _load(tx: Tx, j: Journey, file: Artifact | None = None) -> Loaded:
 # ---- writing a plan: the journey, its steps' state changes, executions and outbox records -----------------------
 
 
-def _step_execution(lifecycle: ExecutionLifecycleManager, services: Services, j: Journey, execution_id: str,
-                    intent_type: str, intent_id: str, step: StepName) -> UnitOfWork:
-    """A step's own execution, written whole by `record` in the advance's transaction: an advance that does nothing
-    opens none, and opening one costs no write of its own."""
+def _record_step(uow: UnitOfWork, tx: Tx, j: Journey, execution_id: str, intent_type: str, intent_id: str,
+                 step: StepName, result: Result) -> None:
+    """A step's own execution, written whole in the advance's transaction: an advance that does nothing opens none,
+    and opening one costs no write of its own."""
     metadata = {"trigger": "journey", "journey_id": j.journey_id, "journey_step": step.value}
-    execution = Execution(
-        execution_id=execution_id, tenant_id=j.tenant_id, intent_type=intent_type, intent_id=intent_id,
-        session_id=j.session_id, user_id=j.user_id, solution_id=j.solution_id, metadata=metadata,
-        status=ExecutionStatus.RUNNING, stages=opening_stages({"intent_id": intent_id, **metadata}, j.solution_id),
-    )
     intent = Intent.create(intent_type, tenant_id=j.tenant_id, session_id=j.session_id, user_id=j.user_id,
                            solution_id=j.solution_id, metadata=metadata)
-    return UnitOfWork(ExecutionContext.for_intent(intent, execution_id, services), lifecycle, execution)
+    uow.record_execution(tx, intent, execution_id, result, {**metadata, "intent_id": intent_id})
 
 
 def step_event(j: Journey, action: StartStep, driver_execution_id: str) -> Event:
@@ -159,10 +153,10 @@ def journey_event(j: Journey, driver_execution_id: str, event_type: str | None =
     )
 
 
-def _write(tx: Tx, services: Services, plan: Plan, loaded: Loaded, driver_execution_id: str, *,
+def _write(tx: Tx, uow: UnitOfWork, plan: Plan, loaded: Loaded, driver_execution_id: str, *,
            announce: bool = True) -> None:
     j = plan.journey
-    lifecycle = ExecutionLifecycleManager(services)
+    services = uow.services
     intents: dict[str, PendingIntent] = {loaded.intent.intent_id: loaded.intent} if loaded.intent else {}
     dirty: set[str] = set()
     for action in plan.actions:
@@ -177,9 +171,7 @@ def _write(tx: Tx, services: Services, plan: Plan, loaded: Loaded, driver_execut
                 dirty.add(intent.intent_id)
                 events.append(intent_event("intent_pending", intent, action.execution_id, journey_id=j.journey_id))
             chosen = intents[action.intent_id]
-            step_uow = _step_execution(lifecycle, services, j, action.execution_id, "select_profile",
-                                       action.intent_id, StepName.SELECT_PROFILE)
-            lifecycle.record(tx, step_uow, Result(
+            _record_step(uow, tx, j, action.execution_id, "select_profile", action.intent_id, StepName.SELECT_PROFILE, Result(
                 events=events, intent_id=action.intent_id,
                 detail={"intent_id": action.intent_id, "adopted": action.adopted, "journey_id": j.journey_id,
                         "ingestion_profile": chosen.context.get("ingestion_profile")}))
@@ -190,9 +182,7 @@ def _write(tx: Tx, services: Services, plan: Plan, loaded: Loaded, driver_execut
                 IntentStatus.IN_PROGRESS, execution_id=action.execution_id, **dispatch_lease(services))
             intents[running.intent_id] = running
             dirty.add(running.intent_id)
-            step_uow = _step_execution(lifecycle, services, j, action.execution_id, "parse_content",
-                                       running.intent_id, StepName.PARSE)
-            lifecycle.record(tx, step_uow, Result(
+            _record_step(uow, tx, j, action.execution_id, "parse_content", running.intent_id, StepName.PARSE, Result(
                 commands=[parse_command(running, action.execution_id)],
                 events=[intent_event("intent_dispatched", running, action.execution_id, trigger="journey",
                                      journey_id=j.journey_id)],
@@ -216,7 +206,7 @@ def _write(tx: Tx, services: Services, plan: Plan, loaded: Loaded, driver_execut
 Signal = Callable[[Journey], Journey | None]
 
 
-def _advance_in(tx: Tx, services: Services, j: Journey, driver_execution_id: str, signal: Signal | None = None,
+def _advance_in(tx: Tx, uow: UnitOfWork, j: Journey, driver_execution_id: str, signal: Signal | None = None,
                 extra: list[Action] | None = None, touch: bool = False) -> Plan:
     """Apply what was reported (if anything), advance, and write the result, all in the caller's transaction."""
     loaded = _load(tx, j)
@@ -231,11 +221,11 @@ def _advance_in(tx: Tx, services: Services, j: Journey, driver_execution_id: str
             plan.changed = True
         plan.status_changed = plan.journey.status != j.status
     if plan.changed:
-        _write(tx, services, plan, loaded, driver_execution_id)
+        _write(tx, uow, plan, loaded, driver_execution_id)
     return plan
 
 
-def advance_journey(services: Services, tenant_id: str, journey_id: str, driver_execution_id: str,
+def advance_journey(uow: UnitOfWork, tenant_id: str, journey_id: str, driver_execution_id: str,
                     signal: Signal | None = None, *, redrive_before: Any = None) -> str:
     """One advance in one transaction, then delivery of what it staged. Returns the journey's status word."""
 
@@ -250,12 +240,12 @@ def advance_journey(services: Services, tenant_id: str, journey_id: str, driver_
                 return "moved_on"  # it advanced since the sweep looked
             j2, extra = redrive(j, utcnow())
             j, touch = (j2 if extra else j), True
-        plan = _advance_in(tx, services, j, driver_execution_id, signal, extra, touch)
+        plan = _advance_in(tx, uow, j, driver_execution_id, signal, extra, touch)
         return plan.journey.status.value if plan.changed else "unchanged"
 
     with log_context(tenant_id=tenant_id):
-        result = ExecutionLifecycleManager(services).housekeeping().commit(step)  # commits, then relays what it staged
-    _fault(services, "after_advance", journey_id)
+        result = uow.commit(step)  # commits, then relays what it staged
+    _fault(uow.services, "after_advance", journey_id)
     return result
 
 
@@ -312,7 +302,7 @@ def handle_start(params: StartJourneyParams, uow: UnitOfWork) -> Result:
                               solution_id=ctx.solution_id, start_execution_id=ctx.execution_id)
         loaded = _load(tx, journey, file)
         plan = advance(journey, loaded.world(), new_id, utcnow())
-        _write(tx, services, plan, loaded, ctx.execution_id, announce=False)
+        _write(tx, uow, plan, loaded, ctx.execution_id, announce=False)
         started = journey_event(plan.journey, ctx.execution_id, "journey_started")
         return Result(_journey_body(plan.journey), events=[started],
                       detail={"journey_id": journey_id, "status": plan.journey.status.value})
@@ -330,7 +320,7 @@ def _user_step(uow: UnitOfWork, journey_id: str, change: Callable[[Journey], Jou
         changed = change(j)
         if changed is j:  # approving or cancelling twice: the stored answer, no second effect
             return Result(_journey_body(j), detail={"journey_id": journey_id, what: False})
-        plan = _advance_in(tx, services, j, ctx.execution_id, signal=lambda _: changed)
+        plan = _advance_in(tx, uow, j, ctx.execution_id, signal=lambda _: changed)
         return Result(_journey_body(plan.journey), detail={"journey_id": journey_id, what: True,
                                                            "status": plan.journey.status.value})
 
@@ -389,28 +379,9 @@ def handle_discard(params: DiscardParams, uow: UnitOfWork) -> Result:
     return uow.commit(step)
 
 
-def _execute(services: Services, principal: Principal, intent_type: str, parameters: dict[str, Any],
-             request_id: str | None = None, metadata: dict[str, Any] | None = None) -> ExecutionOutcome:
-    intent = Intent.create(intent_type, tenant_id=principal.tenant_id, session_id=principal.session_id,
-                           user_id=principal.user_id, solution_id=principal.solution_id, parameters=parameters,
-                           metadata=metadata)
-    return ExecutionLifecycleManager(services).execute(intent, request_id)
-
-
-def start_journey(services: Services, principal: Principal, body: dict[str, Any], request_id: str | None = None) -> ExecutionOutcome:
-    return _execute(services, principal, START, body, request_id)
-
-
-def approve_journey(services: Services, principal: Principal, journey_id: str, request_id: str | None = None) -> ExecutionOutcome:
-    return _execute(services, principal, APPROVE, {"journey_id": journey_id}, request_id)
-
-
-def cancel_journey(services: Services, principal: Principal, journey_id: str, request_id: str | None = None) -> ExecutionOutcome:
-    return _execute(services, principal, CANCEL, {"journey_id": journey_id}, request_id)
-
-
-def get_journey(services: Services, principal: Principal, journey_id: str) -> dict[str, Any]:
-    j = services.store.get_journey(principal.tenant_id, journey_id)
+def get_journey(query: Query, services: Services) -> dict[str, Any]:
+    journey_id = str(query.args["journey_id"])
+    j = services.store.get_journey(query.principal.tenant_id, journey_id)
     if j is None:
         raise journey_not_found(journey_id)
     return _journey_body(j)
@@ -419,30 +390,30 @@ def get_journey(services: Services, principal: Principal, journey_id: str) -> di
 # ---- reactions: the consumer advances journeys on the platform's events -------------------------------------------
 
 
-def _advance_all(services: Services, journeys: list[Journey], event: Event) -> str:
-    results = [advance_journey(services, j.tenant_id, j.journey_id, event.execution_id) for j in journeys]
+def _advance_all(uow: UnitOfWork, journeys: list[Journey], event: Event) -> str:
+    results = [advance_journey(uow, j.tenant_id, j.journey_id, event.execution_id) for j in journeys]
     return ",".join(f"journey:{r}" for r in results)
 
 
-def on_artifact_ingested(services: Services, event: Event) -> str:
+def on_artifact_ingested(event: Event, uow: UnitOfWork) -> str:
     upload_id = event.data.get("upload_id")
     if not upload_id:
         return ""
-    return _advance_all(services, services.store.find_journeys(event.tenant_id, upload_id=str(upload_id)), event)
+    return _advance_all(uow, uow.services.store.find_journeys(event.tenant_id, upload_id=str(upload_id)), event)
 
 
-def on_intent_event(services: Services, event: Event) -> str:
+def on_intent_event(event: Event, uow: UnitOfWork) -> str:
     """parse_completed, intent_failed, intent_cancelled: the journeys that follow this intent."""
     intent_id = event.data.get("intent_id")
     if not intent_id:
         return ""
-    return _advance_all(services, services.store.find_journeys(event.tenant_id, intent_id=str(intent_id)), event)
+    return _advance_all(uow, uow.services.store.find_journeys(event.tenant_id, intent_id=str(intent_id)), event)
 
 
-def run_journey_step(services: Services, event: Event) -> str:
+def run_journey_step(event: Event, uow: UnitOfWork) -> str:
     """Run a save or a discard as its own execution, then report the result in an advance. A redelivered request
     runs the work again (it is idempotent) only while the journey still waits for it."""
-    data = event.data
+    data, services = event.data, uow.services
     journey_id, name, compensate = str(data.get("journey_id")), StepName(str(data.get("step"))), bool(data.get("compensate"))
     j = services.store.get_journey(event.tenant_id, journey_id)
     if j is None:
@@ -453,10 +424,11 @@ def run_journey_step(services: Services, event: Event) -> str:
     if not waiting or step.artifact_id is None:
         return "journey:duplicate"
     intent_type = DISCARD if compensate else "save_materialization"
-    principal = Principal(j.tenant_id, j.user_id, j.session_id, j.solution_id)
-    with log_context(tenant_id=j.tenant_id):
-        outcome = _execute(services, principal, intent_type, {"artifact_id": step.artifact_id},
+    intent = Intent.create(intent_type, tenant_id=j.tenant_id, session_id=j.session_id, user_id=j.user_id,
+                           solution_id=j.solution_id, parameters={"artifact_id": step.artifact_id},
                            metadata={"journey_id": journey_id, "journey_step": name.value, "trigger": "journey"})
+    with log_context(tenant_id=j.tenant_id):
+        outcome = uow.handle(SubmitIntent(intent))
     execution_id = outcome.execution_id
     _fault(services, "after_step_executed", f"{journey_id}:{name.value}")
     error = outcome.error
@@ -473,46 +445,24 @@ def run_journey_step(services: Services, event: Event) -> str:
     else:
         code, message = str(getattr(error, "code", "SAVE_FAILED")), str(getattr(error, "message", error))
         signal = lambda cur: step_failed(cur, name, execution_id, code, message, now)  # noqa: E731
-    return "journey:" + advance_journey(services, event.tenant_id, journey_id, execution_id, signal)
-
-
-JOURNEY_REACTIONS: dict[str, Callable[[Services, Event], str]] = {
-    "artifact_ingested": on_artifact_ingested,
-    "parse_completed": on_intent_event,
-    "intent_failed": on_intent_event,
-    "intent_cancelled": on_intent_event,
-    STEP_EVENT: run_journey_step,
-}
+    return "journey:" + advance_journey(uow, event.tenant_id, journey_id, execution_id, signal)
 
 
 # ---- the sweep --------------------------------------------------------------------------------------------------
 
 
-def redrive_journeys(services: Services, idle_seconds: int | None = None, limit: int = REDRIVE_LIMIT) -> dict[str, int]:
+def redrive_journeys(message: RedriveJourneys, uow: UnitOfWork) -> dict[str, int]:
     """Journeys that owe work and made no progress for a while: advance them from what is stored now, and send
     again any out-of-transaction step they wait on. Each is one transaction, like any advance."""
-    idle = services.settings.journey_redrive_seconds if idle_seconds is None else idle_seconds
+    services, limit = uow.services, message.limit
+    idle = services.settings.journey_redrive_seconds if message.idle_seconds is None else message.idle_seconds
     cutoff = utcnow() - timedelta(seconds=idle)
     counts: dict[str, int] = {}
     for j in services.store.stale_journeys(cutoff, limit):
         try:
-            result = advance_journey(services, j.tenant_id, j.journey_id, j.start_execution_id or j.journey_id,
+            result = advance_journey(uow, j.tenant_id, j.journey_id, j.start_execution_id or j.journey_id,
                                      redrive_before=cutoff)
         except TransientError:
             result = "retry_later"
         counts[result] = counts.get(result, 0) + 1
     return counts
-
-
-# Reached through /v1/journeys (and the consumer), not POST /v1/intents/{type}: not listed by GET /v1/intents.
-register_intent(START, StartJourneyParams, handle_start,
-                "Start the journey journey_content_file_upload_materialization for a file or an upload.",
-                success_status=201, exposed=False)
-register_intent(APPROVE, JourneyRef, handle_approve, "Give the user's save approval to a journey that saves manually.",
-                exposed=False)
-register_intent(CANCEL, JourneyRef, handle_cancel,
-                "Cancel a journey and compensate: derived working material is discarded; records of fact are kept.",
-                exposed=False)
-register_intent(DISCARD, DiscardParams, handle_discard,
-                "Discard working material a journey derived (a journey's compensation); a READY record is kept.",
-                exposed=False)
