@@ -53,10 +53,6 @@ class UnitOfWork:
     def committed(self) -> bool:
         return self.commits > 0
 
-    @property
-    def in_execution(self) -> bool:
-        return bool(self.context.execution_id)
-
     # ---- which execution this work belongs to ----
     def start(self, intent: Intent, execution_id: str | None = None, detail: dict[str, Any] | None = None) -> UnitOfWork:
         """Open a new execution of `intent`; it costs no write of its own (the first commit, or the bus, writes it)."""
