@@ -161,6 +161,7 @@ def intent_catalog() -> IntentCatalog:
     from shared.usecases import (
         delete_artifact,
         ingest_file,
+        journey_handlers,
         journeys,
         parse_content,
         pending_intents,
@@ -186,15 +187,15 @@ def intent_catalog() -> IntentCatalog:
         Registration(delete_artifact.INTENT_TYPE, delete_artifact.DeleteArtifactParams, delete_artifact.handle_delete,
                      "Delete an artifact's payloads and leave a tombstone; refused while derived artifacts are live.",
                      exposed=False),
-        Registration(journeys.START, StartJourneyParams, journeys.handle_start,
+        Registration(journeys.START, StartJourneyParams, journey_handlers.handle_start,
                      "Start the journey journey_content_file_upload_materialization for a file or an upload.",
                      exposed=False),
-        Registration(journeys.APPROVE, JourneyRef, journeys.handle_approve,
+        Registration(journeys.APPROVE, JourneyRef, journey_handlers.handle_approve,
                      "Give the user's save approval to a journey that saves manually.", exposed=False),
-        Registration(journeys.CANCEL, JourneyRef, journeys.handle_cancel,
+        Registration(journeys.CANCEL, JourneyRef, journey_handlers.handle_cancel,
                      "Cancel a journey and compensate: derived working material is discarded; records of fact are "
                      "kept.", exposed=False),
-        Registration(journeys.DISCARD, journeys.DiscardParams, journeys.handle_discard,
+        Registration(journeys.DISCARD, journey_handlers.DiscardParams, journey_handlers.handle_discard,
                      "Discard working material a journey derived (a journey's compensation); a READY record is kept.",
                      exposed=False),
     ])
@@ -203,7 +204,7 @@ def intent_catalog() -> IntentCatalog:
 def command_handlers() -> dict[type, Callable[[Any, Any], Any]]:
     """COMMAND_HANDLERS: each platform command and its one handler."""
     from shared.domain import messages as m
-    from shared.usecases import finalize, journeys, parse_worker, retention, sweep, uploads
+    from shared.usecases import finalize, journey_reactions, parse_worker, retention, sweep, uploads
 
     return {
         m.IngestUploadedObject: finalize.handle_finalize,
@@ -213,27 +214,27 @@ def command_handlers() -> dict[type, Callable[[Any, Any], Any]]:
         m.RedispatchParse: sweep.redispatch_parse,
         m.AbandonExecution: sweep.abandon_execution,
         m.ExpireArtifact: retention.expire_artifact,
-        m.RedriveJourneys: journeys.redrive_journeys,
+        m.RedriveJourneys: journey_reactions.redrive_journeys,
         m.ResumeUpload: uploads.resume_upload,
     }
 
 
 def event_handlers() -> dict[str, list[Callable[[Any, Any], Any]]]:
     """EVENT_HANDLERS: the platform's own reaction first, then the saga coordinator's."""
-    from shared.usecases import journeys, reactions
+    from shared.usecases import journey_reactions, journeys, reactions
 
     return {
-        "artifact_ingested": [reactions.auto_dispatch, journeys.on_artifact_ingested],
-        "parse_completed": [journeys.on_intent_event],
-        "intent_failed": [journeys.on_intent_event],
-        "intent_cancelled": [journeys.on_intent_event],
-        journeys.STEP_EVENT: [journeys.run_journey_step],
+        "artifact_ingested": [reactions.auto_dispatch, journey_reactions.on_artifact_ingested],
+        "parse_completed": [journey_reactions.on_intent_event],
+        "intent_failed": [journey_reactions.on_intent_event],
+        "intent_cancelled": [journey_reactions.on_intent_event],
+        journeys.STEP_EVENT: [journey_reactions.run_journey_step],
     }
 
 
 def query_handlers() -> dict[str, Callable[[Any, Any], Any]]:
     """QUERY_HANDLERS: reads, by the name their route gives."""
-    from shared.usecases import journeys, pending_intents, reads, references, uploads
+    from shared.usecases import journey_handlers, pending_intents, reads, references, uploads
 
     catalog = intent_catalog()
     return {
@@ -251,5 +252,5 @@ def query_handlers() -> dict[str, Callable[[Any, Any], Any]]:
         "list_pending_intents": lambda q, s: pending_intents.list_pending_intents(
             s, q.principal, q.args.get("target_artifact_id"), q.args.get("status"), q.args.get("page_size"),
             q.args.get("page_token")),
-        "get_journey": journeys.get_journey,
+        "get_journey": journey_handlers.get_journey,
     }
