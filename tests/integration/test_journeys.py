@@ -96,13 +96,12 @@ class Platform:
 def crash_once(services: Services, relay_at: tuple[str, str] | None = None, journey_at: str | None = None) -> Services:
     """Services whose process dies once: in the relay at (point, event_type or 'command'), or at a journey boundary."""
     fired: list[str] = []
-    outbox = services.store.client.collection("outbox")
 
     def relay_fault(point: str, record_id: str) -> None:
         if relay_at is None or fired or point != relay_at[0]:
             return
-        record = outbox.document(record_id).get().to_dict() or {}
-        kind = "command" if record.get("kind") == "command" else record.get("payload", {}).get("event_type")
+        record = next(r for r in services.store.outbox_records() if r.record_id == record_id)
+        kind = "command" if record.kind == "command" else record.payload.get("event_type")
         if kind == relay_at[1]:
             fired.append(point)
             raise SimulatedCrash(f"relay {point} {kind}")
