@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from shared.adapters.firestore_store import FirestoreStore
     from shared.adapters.gcs import GcsBlobStore
     from shared.adapters.messaging import CloudTasksCommandQueue, PubSubEventPublisher
+    from shared.parsing.ocr import OcrEngine
     from shared.ports import TokenVerifier
     from shared.runtime.outbox import OutboxRelay
 
@@ -93,6 +94,12 @@ class Services:
         from shared.runtime.outbox import OutboxRelay
 
         return OutboxRelay(self.store, self.publisher, self.queue)
+
+    @_once
+    def ocr(self) -> OcrEngine | None:
+        from shared.adapters.ocr import ocr_engine
+
+        return ocr_engine(self.settings)
 
 
 _services: Services | None = None
