@@ -17,7 +17,7 @@ pytestmark = pytest.mark.infra
 
 IAM = INFRA / "iam"
 SCOPE_KIND = {"firestore": "project", "events_topic": "topic", "commands_queue": "queue", "tasks_invoker": "service_account",
-              "own_account": "service_account"}
+              "own_account": "service_account", "ocr_processor": "ocr_processor"}
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -51,14 +51,15 @@ def granted_roles(platform: TfDir) -> dict[str, dict[str, set[str]]]:
         "commands_queue": platform.resource("google_cloud_tasks_queue_iam_member", "function_enqueues_commands")["role"],
         "tasks_invoker": platform.resource("google_service_account_iam_member", "function_acts_as_tasks_invoker")["role"],
         "own_account": platform.resource("google_service_account_iam_member", "function_signs_with_own_account")["role"],
+        "ocr_processor": platform.resource("google_project_iam_member", "function_reads_scans")["role"],
     }
     flag_of = {"events_topic": "publish_events", "commands_queue": "enqueue_commands", "tasks_invoker": "enqueue_commands",
-               "own_account": "sign_urls"}
+               "own_account": "sign_urls", "ocr_processor": "read_scans"}
     granted: dict[str, dict[str, set[str]]] = {}
     for fn, a in access.items():
         per = {"firestore": {a["firestore"]}} if a.get("firestore") else {}
         per.update({f"bucket:{b}": set(roles) for b, roles in a["buckets"].items() if roles})
-        per.update({res: {role} for res, role in role_of.items() if a[flag_of[res]]})
+        per.update({res: {role} for res, role in role_of.items() if a.get(flag_of[res], False)})
         granted[fn] = per
     return granted
 

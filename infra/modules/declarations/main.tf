@@ -91,6 +91,11 @@ locals {
     JOURNEY_REDRIVE_SECONDS       = tostring(var.journey_redrive_seconds)
     CORS_ALLOWED_ORIGINS          = jsonencode(var.cors_origins)
     LOG_LEVEL                     = var.log_level
+    OCR_ENGINE                    = "documentai"
+    OCR_LANGUAGES                 = "eng" # Tesseract's; Document AI detects the language itself
+    OCR_MAX_PAGES                 = tostring(var.ocr_max_pages)
+    OCR_MAX_SECONDS               = tostring(var.ocr_max_seconds)
+    DOCUMENTAI_PROCESSOR_VERSION  = var.documentai_processor_version
   }
 
   # Each function signs with its own service account (IAM signBlob on itself).

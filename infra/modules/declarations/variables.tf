@@ -160,3 +160,20 @@ variable "resumable_session_ttl_seconds" {
   description = "How long a resumable upload is offered (GCS keeps a session for a week)."
   default     = 518400
 }
+
+variable "documentai_processor_version" {
+  type        = string
+  description = "Full name of the Document AI OCR processor version the parse worker calls."
+}
+
+variable "ocr_max_pages" {
+  type        = number
+  description = "Pages read by OCR per file; a file that needs more is refused."
+  default     = 50
+}
+
+variable "ocr_max_seconds" {
+  type        = number
+  description = "OCR time per file, in seconds; a file that needs more is refused."
+  default     = 300
+}

@@ -10,6 +10,7 @@
 #   enqueue_commands cloudtasks.enqueuer on the parse-commands queue, plus serviceAccountUser on the tasks-invoker
 #                    account so the task may carry its OIDC token
 #   sign_urls        serviceAccountTokenCreator on the function's own account: IAM signBlob for V4 signed URLs
+#   read_scans       documentai.apiUser, to send scanned pages to the OCR processor (absent: false)
 
 locals {
   access = {
@@ -44,6 +45,7 @@ locals {
       publish_events   = true
       enqueue_commands = false
       sign_urls        = false
+      read_scans       = true
     }
     "save" = {
       summary        = "turns working material into records and deletes the payloads it replaces"
@@ -147,4 +149,14 @@ resource "google_service_account_iam_member" "function_signs_with_own_account" {
   service_account_id = google_service_account.function[each.key].name
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = local.function_member[each.key]
+}
+
+# Document AI's API User role holds only the process permissions (no processor management). The provider offers no
+# processor-level IAM resource, so it is granted on the project, which holds one processor: the OCR one (../ocr).
+resource "google_project_iam_member" "function_reads_scans" {
+  for_each = toset([for fn, a in local.access : fn if try(a.read_scans, false)])
+
+  project = var.project_id
+  role    = "roles/documentai.apiUser"
+  member  = local.function_member[each.key]
 }

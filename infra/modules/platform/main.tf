@@ -49,6 +49,16 @@ module "declarations" {
   journey_redrive_seconds   = var.journey_redrive_seconds
   cors_origins              = var.cors_origins
   log_level                 = var.log_level
+
+  documentai_processor_version = module.ocr.processor_version
+}
+
+module "ocr" {
+  source     = "../ocr"
+  depends_on = [module.services]
+
+  project_id = var.project_id
+  location   = var.ocr_location
 }
 
 module "services" {
@@ -63,6 +73,7 @@ module "services" {
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "cloudtasks.googleapis.com",
+    "documentai.googleapis.com", # OCR of scanned pages and images (../ocr)
     "eventarc.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",

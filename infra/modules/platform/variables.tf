@@ -128,3 +128,9 @@ variable "outbox_alert_minutes" {
   description = "Minutes an outbox record may stay undelivered before the outbox alert fires."
   default     = 10
 }
+
+variable "ocr_location" {
+  type        = string
+  description = "Document AI location of the OCR processor (us or eu): scans are sent there."
+  default     = "us"
+}
