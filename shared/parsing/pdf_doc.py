@@ -23,9 +23,10 @@ from .pdf_readers import clean_text, has_images, open_fallback, pdfminer_page, p
 
 PAGE_SEPARATOR = "\n\n"
 FALLBACKS = ("pdfminer.six", "pypdf")
-# A page is suspect when at least this many of its text runs, and this share of them, yield no text in PDFium.
-SUSPECT_EMPTY_RUNS = 10
-SUSPECT_EMPTY_SHARE = 0.25
+# A page is read again by pdfminer.six when it has at least this many text runs and fewer characters than runs, or
+# when this share of its runs (and at least 3) is vertical: a figure's rotated axis labels are not enough.
+SUSPECT_RUNS = 10
+SUSPECT_VERTICAL_SHARE = 0.2
 MAX_REREAD_PAGES = 20  # pages re-read by pdfminer.six per file; each costs a parse of the file's structure
 
 
@@ -137,19 +138,19 @@ class _PdfiumPages:
             textpage = page.get_textpage()
             try:
                 text = clean_text(textpage.get_text_range())
-                total, empty = text_runs(page, textpage)
             finally:
                 textpage.close()
-            if empty >= SUSPECT_EMPTY_RUNS and empty >= SUSPECT_EMPTY_SHARE * total:
-                text = self._reread(number, text, empty, total)
+            total, vertical = text_runs(page)
+            if (total >= SUSPECT_RUNS and printable_count(text) < total) or vertical >= max(3, SUSPECT_VERTICAL_SHARE * total):
+                text = self._reread(number, text, vertical, total)
             if not text.strip() and has_images(page):
                 return self._scan(number, page)
             return text, {}
         finally:
             page.close()
 
-    def _reread(self, number: int, text: str, empty: int, total: int) -> str:
-        """PDFium read nothing of many of the page's text runs: pdfminer.six reads the page, and the better wins."""
+    def _reread(self, number: int, text: str, vertical: int, total: int) -> str:
+        """PDFium's text may miss runs (vertical or unmapped text): pdfminer.six reads the page, and the fuller wins."""
         ctx = self.ctx
         ours = printable_count(text)
         other = None
@@ -161,14 +162,13 @@ class _PdfiumPages:
                     raise ctx.source.failure from exc
         if other is not None and printable_count(other) > 1.1 * ours + 5:
             self.reread.append(number)
-            ctx.warn(f"Page {number}: PDFium read no text from {empty} of its {total} text runs (vertical or "
-                     f"unmapped text) and found {ours} characters; pdfminer.six read the page: "
-                     f"{printable_count(other)} characters.")
+            ctx.warn(f"Page {number}: PDFium found {ours} characters, much fewer than its {total} text runs "
+                     f"({vertical} vertical) suggest; pdfminer.six read the page: {printable_count(other)} characters.")
             return other
         if other is None:
             self.short.append(number)
-            ctx.warn(f"Page {number}: {empty} of its {total} text runs yield no text (vertical or unmapped text): "
-                     "the page's text may be incomplete.")
+            ctx.warn(f"Page {number}: PDFium found {ours} characters in {total} text runs ({vertical} vertical), "
+                     "and no other reader could check them: the page's text may be incomplete.")
         return text
 
     def _scan(self, number: int, page: Any) -> tuple[str, dict[str, Any]]:

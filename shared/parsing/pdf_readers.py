@@ -30,21 +30,23 @@ def printable_count(text: str) -> int:
     return sum(1 for char in text if not char.isspace())
 
 
-def text_runs(page: Any, textpage: Any) -> tuple[int, int]:
-    """(text objects on the page, those PDFium's text page yields no character for).
+def text_runs(page: Any) -> tuple[int, int]:
+    """(text objects on the page, those of them laid out vertically: much taller than wide).
 
-    A text object draws at least one glyph. PDFium drops whole runs of vertical CJK text (and of some fonts without
-    a Unicode mapping) from its text page, so many empty runs on a page mean lost text.
+    A text object draws at least one glyph. PDFium drops vertical CJK text from its text page, whole runs of it, and
+    some fonts without a Unicode mapping as well: a page with fewer characters than text runs, or with vertical runs,
+    is read again by the next reader. Each run costs one bounds call; its characters are never asked for (PDFium
+    answers that per run by scanning the whole page).
     """
     import pypdfium2.raw as raw
 
-    total = empty = 0
+    total = vertical = 0
     for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_TEXT], max_depth=15):
         total += 1
-        # The size asked for with no buffer counts the NUL terminator: 2 bytes means no character.
-        if raw.FPDFTextObj_GetText(obj.raw, textpage.raw, None, 0) <= 2:
-            empty += 1
-    return total, empty
+        left, bottom, right, top = obj.get_bounds()
+        if top - bottom > 3 * max(right - left, 1.0):
+            vertical += 1
+    return total, vertical
 
 
 def has_images(page: Any) -> bool:
