@@ -6,7 +6,10 @@ Each file is read by each reader in its own subprocess with a time limit (a read
 verdict, not a stuck run). A reader "reads" a file when it opens it (with an empty user password if the file is
 encrypted) and returns any page. The table counts, for the files PDFium refuses or finds no text in, which of the
 other readers recovers text. This is the measurement the engine's reader chain (shared/parsing/pdf_doc.py) follows.
-Writes bench/pdf_chain_results.json.
+Writes bench/pdf_chain_results.json when run on the corpus; the committed one is from a run over the corpus,
+pdfminer.six's free samples and pdf.js's test PDFs (1,010 files): PDFium read 971, pdfminer.six 964, pypdf 957. Of the
+39 PDFium refuses, pdfminer.six recovers text from 3 and pypdf from 1 (also recovered by pdfminer.six): pdfminer.six
+comes second in the chain, pypdf last.
 """
 
 from __future__ import annotations
