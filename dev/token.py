@@ -1,6 +1,6 @@
 """Mint a bearer token that the local stack accepts.
 
-    python -m dev.token --tenant T --user U [--session S] [--ttl SECONDS]
+    python -m dev.token --tenant T --user U [--session S] [--ttl SECONDS] [--admin]
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", required=True)
     parser.add_argument("--session", default=None, help="session id; a new one is made when omitted")
     parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    parser.add_argument("--admin", action="store_true", help='add the tenant admin claim (roles: ["tenant_admin"])')
     args = parser.parse_args(argv)
-    sys.stdout.write(mint_token(args.tenant, args.user, args.session, args.ttl) + "\n")
+    extra = {"roles": ["tenant_admin"]} if args.admin else None
+    sys.stdout.write(mint_token(args.tenant, args.user, args.session, args.ttl, extra_claims=extra) + "\n")
     return 0
 
 

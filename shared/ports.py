@@ -24,6 +24,7 @@ class Principal:
     user_id: str
     session_id: str
     solution_id: str | None = None  # the token's `solution_id` claim, when the issuer sets one
+    tenant_admin: bool = False  # the token's `roles` claim holds "tenant_admin" (an Identity Platform custom claim)
 
 
 class TokenVerifier(Protocol):
@@ -38,6 +39,10 @@ class BlobInfo:
     generation: str
     content_type: str | None
     metadata: dict[str, str]
+    md5_hash: str | None = None  # computed by Cloud Storage (base64), so a replaced object cannot keep it
+    retain_until: datetime | None = None  # Object Retention Lock's retainUntilTime, when set
+    retention_mode: str | None = None  # "Locked" or "Unlocked"
+    temporary_hold: bool = False
 
 
 class ByteSink(Protocol):
@@ -64,6 +69,8 @@ class BlobStore(Protocol):
     def copy(self, src_bucket: str, src_name: str, dst_bucket: str, dst_name: str) -> BlobInfo: ...
     def delete(self, bucket: str, name: str, generation: str | None = None) -> bool: ...
     def list_names(self, bucket: str, prefix: str) -> list[str]: ...
+    def set_retention(self, bucket: str, name: str, retain_until: datetime) -> BlobInfo: ...
+    def set_temporary_hold(self, bucket: str, name: str, held: bool) -> BlobInfo | None: ...
     def signed_put_url(self, bucket: str, name: str, content_type: str, headers: dict[str, str], ttl_seconds: int) -> str: ...
     def signed_get_url(self, bucket: str, name: str, ttl_seconds: int) -> str: ...
     def start_resumable_upload(self, bucket: str, name: str, content_type: str, size: int, origin: str | None = None) -> str: ...

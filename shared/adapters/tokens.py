@@ -17,6 +17,7 @@ from google.auth.transport import requests as auth_requests
 from shared.domain.errors import TransientError, Unauthenticated, echo
 from shared.ports import Principal
 
+TENANT_ADMIN_ROLE = "tenant_admin"  # in the `roles` custom claim; the only claim that may release a permanent record
 _CLAIM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 # google-auth raises TypeError or KeyError (not ValueError) for claims of the wrong type, e.g. a string `exp`.
 _REFUSED = (ValueError, TypeError, KeyError, OverflowError, auth_exc.GoogleAuthError)
@@ -35,7 +36,10 @@ def _principal(claims: Mapping[str, Any]) -> Principal:
     solution = claims.get("solution_id")
     if solution is not None and (not isinstance(solution, str) or not _CLAIM_ID.match(solution)):
         raise Unauthenticated("The token carries an invalid solution_id.", code="INVALID_TOKEN")
-    return Principal(tenant_id=str(tenant), user_id=str(user), session_id=str(session), solution_id=solution)
+    roles = claims.get("roles")
+    admin = isinstance(roles, list) and TENANT_ADMIN_ROLE in roles
+    return Principal(tenant_id=str(tenant), user_id=str(user), session_id=str(session), solution_id=solution,
+                     tenant_admin=admin)
 
 
 class DevTokenVerifier:

@@ -43,6 +43,12 @@ class IllegalTransition(Conflict):
     code = "ILLEGAL_TRANSITION"
 
 
+class Forbidden(DomainError):
+    """Authenticated, but the token lacks the claim this action needs (e.g. a tenant admin's)."""
+
+    code = "FORBIDDEN"
+
+
 class PayloadTooLarge(DomainError):
     code = "FILE_TOO_LARGE"
 
@@ -93,6 +99,10 @@ ERROR_CODES: frozenset[str] = frozenset({
     "SOURCE_MISSING", "ARTIFACT_DELETED", "ARTIFACT_REJECTED", "ARTIFACT_NOT_PARSEABLE", "NOT_A_FILE",
     "MATERIALIZATION_FORBIDDEN", "BOUNDARY_CONTRACT_MISMATCH", "NO_PAYLOAD", "PAYLOAD_DELETED", "PAYLOAD_EXPIRED",
     "PAYLOAD_UNAVAILABLE", "UPLOAD_REJECTED", "TARGET_DELETED",
+    # retention, holds and materialization types
+    "RETENTION_LOCKED", "LEGAL_HOLD", "NOT_RELEASED", "NOT_A_RECORD", "NOT_PERMANENT", "FORBIDDEN",
+    "TENANT_ADMIN_REQUIRED", "REFERENCE_CHANGED", "REFERENCE_NOT_VERIFIED", "NOT_LOCKABLE", "NO_STATISTICS",
+    "NOT_REPRODUCIBLE",
     "JOURNEY_NOT_FOUND", "JOURNEY_NOT_ACTIVE", "JOURNEY_COMPLETED", "JOURNEY_SAVES_AUTOMATICALLY", "JOURNEY_SAVING",
     # journey steps that failed
     "FILE_UNAVAILABLE", "INTENT_MISSING", "INTENT_CANCELLED", "PARSE_FAILED", "SAVE_FAILED",

@@ -18,6 +18,7 @@ from shared.domain.errors import (
     BadRequest,
     Conflict,
     DomainError,
+    Forbidden,
     NotFound,
     PayloadTooLarge,
     PermanentError,
@@ -42,7 +43,7 @@ RETRY_AFTER_SECONDS = "2"
 MAX_TOKEN_CHARS = 8192  # an Identity Platform ID token is 1-2 KB; refuse anything bigger before decoding it
 # The one place a kind of domain error becomes an HTTP status (most specific first).
 _STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
-    (Unauthenticated, 401), (NotFound, 404), (Conflict, 409), (PayloadTooLarge, 413), (ValidationFailed, 422),
+    (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409), (PayloadTooLarge, 413), (ValidationFailed, 422),
     (BadRequest, 400),
 )
 

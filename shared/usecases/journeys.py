@@ -23,6 +23,7 @@ from pydantic import Field
 
 from shared.domain.errors import Conflict, DomainError, NotFound, PermanentError, TransientError, ValidationFailed
 from shared.domain.events import artifact_event, intent_event, parse_command
+from shared.domain.holds import deletion_refusal
 from shared.domain.ids import event_id_for, new_id
 from shared.domain.intents import Intent, Params
 from shared.domain.journeys import (
@@ -57,6 +58,7 @@ from shared.domain.states import ExecutionStatus, IntentStatus, LifecycleState, 
 from shared.logs import get_logger, log_context
 from shared.ports import Principal, Services, Tx
 from shared.runtime.context import ExecutionContext, Result
+from shared.runtime.data_brain import DataBrain
 from shared.runtime.lifecycle import ExecutionLifecycleManager, ExecutionOutcome, opening_stages
 from shared.runtime.registry import register_intent
 from shared.runtime.uow import UnitOfWork
@@ -366,8 +368,8 @@ def handle_discard(params: DiscardParams, uow: UnitOfWork) -> Result:
         return Result(_discarded(params.artifact_id, "absent"), detail={"outcome": "absent"})
     if artifact.lifecycle_state == LifecycleState.DELETED:
         return Result(_discarded(artifact.artifact_id, "already_discarded"), detail={"outcome": "already_discarded"})
-    if artifact.lifecycle_state == LifecycleState.READY or live_children(
-            services.store.list_children(ctx.tenant_id, artifact.artifact_id)):
+    if artifact.lifecycle_state == LifecycleState.READY or deletion_refusal(artifact, utcnow()) is not None \
+            or live_children(services.store.list_children(ctx.tenant_id, artifact.artifact_id)):
         return Result(_discarded(artifact.artifact_id, "kept"), detail={"outcome": "kept"})
     records = services.settings.records_bucket
     objects = [(b, n) for b, n in payload_objects(artifact, services.blobs, services.settings) if b != records]
@@ -378,8 +380,9 @@ def handle_discard(params: DiscardParams, uow: UnitOfWork) -> Result:
         current = tx.get_artifact(ctx.tenant_id, params.artifact_id)
         if current is None or current.lifecycle_state == LifecycleState.DELETED:
             return Result(_discarded(params.artifact_id, "already_discarded"), detail={"outcome": "already_discarded"})
-        if current.lifecycle_state == LifecycleState.READY:
+        if current.lifecycle_state == LifecycleState.READY or deletion_refusal(current, utcnow()) is not None:
             return Result(_discarded(params.artifact_id, "kept"), detail={"outcome": "kept"})
+        DataBrain.forget_references(tx, current)  # the bytes are gone: so are their references, in this commit
         tombstone = tombstone_of(current)
         event = artifact_event("artifact_deleted", tombstone, ctx.execution_id, deleted_objects=len(objects),
                                reason="journey_compensation")
