@@ -17,6 +17,7 @@ from shared.runtime.context import Result
 from shared.runtime.lifecycle import ExecutionLifecycleManager
 from shared.usecases.journeys import redrive_journeys
 from shared.usecases.pending_intents import dispatch_lease, update_intent_status
+from shared.usecases.reference_hygiene import reconcile_references
 from shared.usecases.retention import expire_artifact
 
 log = get_logger(__name__)
@@ -94,11 +95,13 @@ def run_sweep(services: Services, limit: int = 200) -> dict[str, Any]:
         outcome = expire_artifact(services, stale_artifact)
         retention[outcome] = retention.get(outcome, 0) + 1
     journeys = redrive_journeys(services, limit=limit)
+    references = reconcile_references(services, services.settings.reference_sample_size)
     # What is still undelivered after this sweep, by age: the outbox_oldest_pending metric and its alert.
     oldest = services.store.oldest_pending_outbox()
     oldest_age = (utcnow() - oldest).total_seconds() if oldest else 0.0
     summary = {"outbox": {"delivered": len(report.delivered), "failed": len(report.failed), "skipped": len(report.skipped),
                           "oldest_pending_seconds": round(max(oldest_age, 0.0), 3)},
-               "leases": leases, "executions": executions, "retention": retention, "journeys": journeys}
+               "leases": leases, "executions": executions, "retention": retention, "journeys": journeys,
+               "references": references}
     log.info("sweep finished", extra={"fields": summary})
     return summary
