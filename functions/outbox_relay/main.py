@@ -26,4 +26,8 @@ def on_object_deleted(event: CloudEvent) -> None:
 
 @functions_framework.http
 def sweep(request):
+    # Cloud Scheduler (and the local scheduler) POST; a GET, such as a readiness probe, must not run a whole sweep.
+    if request.method != "POST":
+        return respond(405, {"error": "The sweep runs on POST, as Cloud Scheduler calls it.", "error_code":
+                             "METHOD_NOT_ALLOWED", "execution_id": "", "intent_type": "sweep"}, {"Allow": "POST"})
     return respond(200, run_sweep(get_services()))

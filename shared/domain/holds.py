@@ -5,7 +5,7 @@ again inside its transaction, so no route is a way around a promise."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shared.domain.errors import Conflict
 from shared.domain.models import Artifact
@@ -14,17 +14,22 @@ from shared.domain.states import LifecycleState
 PERMANENT_POLICY = "permanent"
 
 
+def stamp(moment: datetime) -> str:
+    """A UTC time as the API's JSON writes it (RFC 3339 with Z), so a message and a field quote the same text."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def deletion_refusal(artifact: Artifact, now: datetime) -> Conflict | None:
     """Why this artifact's bytes must not be removed now, or None. A hold wins over everything else."""
     if artifact.lifecycle_state == LifecycleState.DELETED:
         return None
     if artifact.legal_hold:
-        since = artifact.legal_hold_since.isoformat() if artifact.legal_hold_since else "an earlier date"
+        since = stamp(artifact.legal_hold_since) if artifact.legal_hold_since else "an earlier date"
         return Conflict(
             f"Artifact {artifact.artifact_id} is under a legal hold (since {since}); clear the hold before deleting it.",
             code="LEGAL_HOLD", details={"legal_hold_since": since})
     if artifact.retain_until is not None and artifact.retain_until > now:
-        until = artifact.retain_until.isoformat()
+        until = stamp(artifact.retain_until)
         return Conflict(
             f"Artifact {artifact.artifact_id} is retained under {artifact.retention_policy} until {until}; "
             "it cannot be deleted before then.",

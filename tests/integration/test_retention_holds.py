@@ -17,6 +17,7 @@ import pytest
 
 from dev.token import mint_token
 from shared.bootstrap import Services
+from shared.domain.holds import stamp
 from shared.domain.models import utcnow
 from shared.domain.retention import add_years
 from shared.usecases.objects import split_gs_uri
@@ -91,7 +92,8 @@ def test_deleting_a_regulatory_record_early_is_409_retention_locked_with_the_dat
     assert resp.status_code == 409
     body = resp.get_json()
     assert body["error_code"] == "RETENTION_LOCKED"
-    assert until.isoformat() in body["error"] and body["details"]["retain_until"] == until.isoformat()
+    assert stamp(until) in body["error"] and body["details"]["retain_until"] == stamp(until)
+    assert resp.get_json()["details"]["retain_until"].endswith("Z")
     assert services.store.get_artifact(TENANT, file_id).lifecycle_state.value == "READY"
     assert all(services.blobs.stat(b, n) is not None for b, n in record_objects(services, file_id))
 
