@@ -9,9 +9,9 @@ from shared.domain.models import Artifact
 from shared.domain.states import LifecycleState
 
 MATERIALIZING_INTENTS = frozenset({"save_materialization"})
-# Intents that rewrite the custody fields of an existing record (hold, release, a regenerated payload): they never
+# Intents that rewrite the custody fields of an existing record (hold, release): they never
 # create one. Their handlers start from the stored artifact, read in the same transaction.
-CUSTODY_INTENTS = frozenset({"set_legal_hold", "clear_legal_hold", "release_artifact", "regenerate_artifact"})
+CUSTODY_INTENTS = frozenset({"set_legal_hold", "clear_legal_hold", "release_artifact"})
 
 
 def check_two_phase(intent_type: str, artifacts: Iterable[Artifact]) -> None:
