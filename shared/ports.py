@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar
 
@@ -87,6 +87,13 @@ class OutboxRecord:
     attempts: int
     created_at: datetime
     lease_until: datetime | None
+    lineage: list[dict[str, Any]] = field(default_factory=list)  # OpenLineage RunEvents that ride on this record
+
+
+class LineageSink(Protocol):
+    """Where OpenLineage RunEvents go; `emit` is idempotent per event (run id and state), so a redelivery adds none."""
+
+    def emit(self, events: list[dict[str, Any]]) -> None: ...
 
 
 class Tx(Protocol):
@@ -108,8 +115,9 @@ class Tx(Protocol):
     def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None: ...
     def seen(self, key: str) -> bool: ...
     def mark_seen(self, key: str, info: dict[str, Any]) -> None: ...
-    def stage_event(self, event: Event) -> None: ...
-    def stage_command(self, command: Command) -> None: ...
+    def stage_event(self, event: Event, lineage: list[dict[str, Any]] | None = None) -> None: ...
+    def stage_command(self, command: Command, lineage: list[dict[str, Any]] | None = None) -> None: ...
+    def stage_lineage(self, tenant_id: str, execution_id: str, lineage: list[dict[str, Any]]) -> None: ...
     def log_stage(
         self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
         error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,

@@ -27,6 +27,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.domain.errors import BadRequest, Conflict, TransientError, ValidationFailed
+from shared.domain.ids import stable_key
 from shared.domain.journeys import Journey
 from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus
@@ -232,21 +233,29 @@ class FirestoreTx:
         expire = utcnow() + timedelta(days=self._s.dedup_ttl_days)
         self._t.set(self._s.client.collection("dedup").document(key), {**_plain(info), "seen_at": utcnow(), "expire_at": expire})
 
-    def _stage(self, record_id: str, kind: str, tenant_id: str, execution_id: str, payload: dict[str, Any]) -> None:
+    def _stage(self, record_id: str, kind: str, tenant_id: str, execution_id: str, payload: dict[str, Any],
+               lineage: list[dict[str, Any]] | None = None) -> None:
         """The committer delivers the record right after commit; the sweep only takes records older than its grace."""
         record = OutboxRecord(record_id=record_id, kind=kind, status="pending", payload=payload, attempts=0,
-                              created_at=utcnow(), lease_until=None)
+                              created_at=utcnow(), lease_until=None, lineage=list(lineage or []))
         self._t.set(self._s.client.collection("outbox").document(record_id), {
             **asdict(record), "tenant_id": tenant_id, "execution_id": execution_id, "shard": outbox_shard(record_id)})
         self._staged.append(record)
 
-    def stage_event(self, event: Event) -> None:
+    def stage_event(self, event: Event, lineage: list[dict[str, Any]] | None = None) -> None:
         event = _in_journey(event)
-        self._stage(event.event_id, "event", event.tenant_id, event.execution_id, event.model_dump(mode="json"))
+        self._stage(event.event_id, "event", event.tenant_id, event.execution_id, event.model_dump(mode="json"), lineage)
 
-    def stage_command(self, command: Command) -> None:
+    def stage_command(self, command: Command, lineage: list[dict[str, Any]] | None = None) -> None:
         command = _in_journey(command)
-        self._stage(command.command_id, "command", command.tenant_id, command.execution_id, command.model_dump(mode="json"))
+        self._stage(command.command_id, "command", command.tenant_id, command.execution_id,
+                    command.model_dump(mode="json"), lineage)
+
+    def stage_lineage(self, tenant_id: str, execution_id: str, lineage: list[dict[str, Any]]) -> None:
+        """Only for a commit that stages nothing else to ride on; the id follows from the events, so a retried
+        commit writes the same record."""
+        record_id = "lineage_" + stable_key("lineage", *(e["run"]["runId"] + e["eventType"] for e in lineage))[:40]
+        self._stage(record_id, "lineage", tenant_id, execution_id, {}, lineage)
 
     def log_stage(
         self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
@@ -483,6 +492,7 @@ class FirestoreStore:
         return OutboxRecord(
             record_id=data["record_id"], kind=data["kind"], status=data["status"], payload=data["payload"],
             attempts=int(data.get("attempts", 0)), created_at=data["created_at"], lease_until=data.get("lease_until"),
+            lineage=list(data.get("lineage") or []),
         )
 
     def claim_outbox(self, record_id: str, lease_seconds: int) -> OutboxRecord | None:

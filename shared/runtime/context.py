@@ -33,6 +33,7 @@ class Result:
     intent_id: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     failure: tuple[str, str] | None = None  # (error, error_code): the execution ends failed, recorded last
+    inputs: list[Artifact] = field(default_factory=list)  # artifacts it read (as they were), for lineage events
 
 
 @dataclass

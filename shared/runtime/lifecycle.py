@@ -26,6 +26,7 @@ from shared.logs import get_logger, log_context
 from shared.ports import Tx
 from shared.runtime.artifact_plane import ArtifactPlane
 from shared.runtime.context import ExecutionContext, Result
+from shared.runtime.lineage import lineage_of
 from shared.runtime.registry import Registration, get_intent_handlers
 from shared.runtime.uow import UnitOfWork
 from shared.runtime.validation import validate
@@ -122,11 +123,18 @@ class ExecutionLifecycleManager:
 
     # 5. publish_events (inside the transaction: staged in the outbox, relayed after commit)
     @staticmethod
-    def publish_events(tx: Tx, result: Result) -> list[StageEntry]:
+    def publish_events(tx: Tx, result: Result, lineage: list[dict[str, Any]] | None = None,
+                       ctx: ExecutionContext | None = None) -> list[StageEntry]:
+        # The commit's OpenLineage events ride on its first outbox record: no document of their own.
+        rider = list(lineage or [])
         for event in result.events:
-            tx.stage_event(event)
+            tx.stage_event(event, rider)
+            rider = []
         for command in result.commands:
-            tx.stage_command(command)
+            tx.stage_command(command, rider)
+            rider = []
+        if rider and ctx is not None:
+            tx.stage_lineage(ctx.tenant_id, ctx.execution_id, rider)
         if not (result.events or result.commands):
             return []
         return [StageEntry(stage=Stage.PUBLISH_EVENTS, detail={
@@ -151,7 +159,7 @@ class ExecutionLifecycleManager:
     def record(self, tx: Tx, uow: UnitOfWork, result: Result) -> None:
         """Stages 4-6, written in the unit of work's transaction after the use case's own reads and writes."""
         entries = self.handle_artifacts(tx, uow.context, result)
-        entries += self.publish_events(tx, result)
+        entries += self.publish_events(tx, result, lineage_of(self._services.settings, uow, result), uow.context)
         self.complete_execution(tx, uow, result, entries)
 
     # the whole flow, for a client's intent
@@ -211,10 +219,10 @@ class ExecutionLifecycleManager:
                 raise
 
     def resume(self, tenant_id: str, execution_id: str, intent_type: str, *, session_id: str, user_id: str | None,
-               solution_id: str | None = None) -> UnitOfWork:
+               solution_id: str | None = None, metadata: dict[str, Any] | None = None) -> UnitOfWork:
         """A unit of work on an execution that already exists (a worker or the sweep carries it on)."""
         intent = Intent.create(intent_type, tenant_id=tenant_id, session_id=session_id, user_id=user_id or "platform",
-                               solution_id=solution_id)
+                               solution_id=solution_id, metadata=metadata)
         return self.unit_of_work(ExecutionContext.for_intent(intent, execution_id, self._services))
 
     def housekeeping(self) -> UnitOfWork:
@@ -239,8 +247,18 @@ class ExecutionLifecycleManager:
 
     def fail(self, uow: UnitOfWork, message: str, code: str) -> None:
         try:
-            self.write_log(self._services.store, uow, [StageEntry(stage=Stage.FAILED, detail={"error_code": code})],
-                           status=ExecutionStatus.FAILED, error=message, error_code=code)
+            entries = [StageEntry(stage=Stage.FAILED, detail={"error_code": code})]
+            lineage = lineage_of(self._services.settings, uow, Result(failure=(message, code)))
+            if lineage:  # the FAIL event commits with the failure, so a crash loses neither
+                def _step(tx: Tx) -> None:
+                    tx.stage_lineage(uow.context.tenant_id, uow.context.execution_id, lineage)
+                    self.write_log(tx, uow, entries, status=ExecutionStatus.FAILED, error=message, error_code=code)
+
+                _, staged = self._services.store.run_in_transaction(_step)
+                self._services.relay.deliver(staged)
+            else:
+                self.write_log(self._services.store, uow, entries, status=ExecutionStatus.FAILED, error=message,
+                               error_code=code)
             uow.execution = None
         except Exception:
             log.exception("could not record the failure")

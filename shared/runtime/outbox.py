@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from shared.domain.models import Command, Event, utcnow
 from shared.logs import get_logger
-from shared.ports import CommandQueue, EventPublisher, OutboxRecord, Store
+from shared.ports import CommandQueue, EventPublisher, LineageSink, OutboxRecord, Store
 
 log = get_logger(__name__)
 
@@ -36,6 +36,7 @@ class OutboxRelay:
         lease_seconds: int = 60,
         ttl_days: int = 7,
         fault: Callable[[str, str], None] | None = None,  # fault injection seam: (point, record_id)
+        lineage: LineageSink | None = None,
     ):
         self._store = store
         self._publisher = publisher
@@ -43,6 +44,7 @@ class OutboxRelay:
         self._lease = lease_seconds
         self._ttl_days = ttl_days
         self._fault = fault
+        self._lineage = lineage
 
     def _at(self, point: str, record_id: str) -> None:
         if self._fault is not None:
@@ -72,8 +74,13 @@ class OutboxRelay:
         try:
             if record.kind == "event":
                 self._publisher.publish(Event.model_validate(record.payload))
-            else:
+            elif record.kind == "command":
                 self._queue.enqueue(Command.model_validate(record.payload))
+            # The record's lineage goes after its message, so a lineage backend that is down delays no business event;
+            # it holds the record back, and the resend is deduplicated on both sides (event id; run id and state).
+            if record.lineage and self._lineage is not None:
+                self._at("before_lineage", record_id)
+                self._lineage.emit(record.lineage)
         except Exception as exc:  # noqa: BLE001 - any failure leaves the record for the sweep
             log.warning("outbox delivery failed", extra={"fields": {"record_id": record_id, "error": str(exc)}})
             self._store.release_outbox(record_id, str(exc))

@@ -137,7 +137,7 @@ def handle_delete(params: DeleteArtifactParams, uow: UnitOfWork) -> Result:
                     "last_error": f"Artifact {current.artifact_id} was deleted."})
                 tx.put_intent(cancelled)
                 events.append(intent_event("intent_cancelled", cancelled, ctx.execution_id, reason="target_deleted"))
-        return Result(delete_response(tombstone), artifacts=[tombstone], events=events, detail={
+        return Result(delete_response(tombstone), artifacts=[tombstone], inputs=[current], events=events, detail={
             "artifact_id": tombstone.artifact_id, "already_deleted": False, "deleted_objects": len(objects)})
 
     return uow.commit(step)

@@ -58,6 +58,7 @@ from shared.logs import get_logger, log_context
 from shared.ports import Principal, Services, Tx
 from shared.runtime.context import ExecutionContext, Result
 from shared.runtime.lifecycle import ExecutionLifecycleManager, ExecutionOutcome, opening_stages
+from shared.runtime.lineage import journey_end_lineage
 from shared.runtime.registry import register_intent
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.delete_artifact import live_children, payload_objects, tombstone_of
@@ -193,7 +194,7 @@ def _write(tx: Tx, services: Services, plan: Plan, loaded: Loaded, driver_execut
             step_uow = _step_execution(lifecycle, services, j, action.execution_id, "parse_content",
                                        running.intent_id, StepName.PARSE)
             lifecycle.record(tx, step_uow, Result(
-                commands=[parse_command(running, action.execution_id)],
+                commands=[parse_command(running, action.execution_id, journey_id=j.journey_id)],
                 events=[intent_event("intent_dispatched", running, action.execution_id, trigger="journey",
                                      journey_id=j.journey_id)],
                 complete=False, intent_id=running.intent_id,
@@ -209,7 +210,8 @@ def _write(tx: Tx, services: Services, plan: Plan, loaded: Loaded, driver_execut
     for intent_id in sorted(dirty):
         tx.put_intent(intents[intent_id])
     if announce and plan.status_changed:
-        tx.stage_event(journey_event(j, driver_execution_id))
+        tx.stage_event(journey_event(j, driver_execution_id),
+                       journey_end_lineage(services.settings, j.journey_id, j.status.value, j.error))
     tx.put_journey(j)
 
 
@@ -383,7 +385,7 @@ def handle_discard(params: DiscardParams, uow: UnitOfWork) -> Result:
         tombstone = tombstone_of(current)
         event = artifact_event("artifact_deleted", tombstone, ctx.execution_id, deleted_objects=len(objects),
                                reason="journey_compensation")
-        return Result(_discarded(tombstone.artifact_id, "discarded"), artifacts=[tombstone], events=[event],
+        return Result(_discarded(tombstone.artifact_id, "discarded"), artifacts=[tombstone], inputs=[current], events=[event],
                       detail={"outcome": "discarded", "deleted_objects": len(objects)})
 
     return uow.commit(step)

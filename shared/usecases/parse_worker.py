@@ -62,8 +62,10 @@ class WorkResult:
 
 
 def _uow(services: Services, task: ParseTask, execution_id: str | None = None) -> UnitOfWork:
+    journey_id = task.payload.get("journey_id")
     return ExecutionLifecycleManager(services).resume(task.tenant_id, execution_id or task.execution_id, "parse_content",
-                                                     session_id="platform", user_id=None)
+                                                     session_id="platform", user_id=None,
+                                                     metadata={"journey_id": journey_id} if journey_id else None)
 
 
 def _fail_step(intent_id: str, tenant_id: str, reason: str, code: str) -> Any:
@@ -268,7 +270,7 @@ def handle_parse_task(services: Services, task: ParseTask) -> WorkResult:
                                         lease_owner=None, lease_expires_at=None, last_error=None)
             tx.put_intent(done)
             body = {"artifact_id": parsed_id, "intent_id": intent.intent_id}
-            return Result(body, artifacts=[parsed], intent_id=intent.intent_id,
+            return Result(body, artifacts=[parsed], inputs=[source], intent_id=intent.intent_id,
                           events=[artifact_event("parse_completed", parsed, execution_id, source_artifact_id=source.artifact_id,
                                                   intent_id=intent.intent_id, record_count=parsed.semantic_descriptor.record_count)],
                           detail={"artifact_id": parsed_id, "record_count": parsed.semantic_descriptor.record_count})
