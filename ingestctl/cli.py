@@ -500,6 +500,11 @@ def delete(ctx: click.Context, artifact_id: str, as_json: bool) -> int:
     return 0
 
 
+from ingestctl.query import query as _query  # noqa: E402 - its own module; it reads this one's helpers lazily
+
+cli.add_command(_query)
+
+
 # ---- the entry point: exit codes and one-line errors ------------------------------------------------------------------
 
 def _wants_json(argv: list[str]) -> bool:

@@ -248,7 +248,9 @@ class ExecutionLifecycleManager:
     def fail(self, uow: UnitOfWork, message: str, code: str) -> None:
         try:
             entries = [StageEntry(stage=Stage.FAILED, detail={"error_code": code})]
-            lineage = lineage_of(self._services.settings, uow, Result(failure=(message, code)))
+            # An execution that never committed wrote nothing and STARTed nothing: its failure emits no lineage.
+            lineage = [] if uow.execution is not None else lineage_of(
+                self._services.settings, uow, Result(failure=(message, code)))
             if lineage:  # the FAIL event commits with the failure, so a crash loses neither
                 def _step(tx: Tx) -> None:
                     tx.stage_lineage(uow.context.tenant_id, uow.context.execution_id, lineage)

@@ -29,7 +29,14 @@ from shared.runtime.data_brain import DataBrain
 from shared.runtime.registry import register_intent
 from shared.runtime.uow import UnitOfWork
 from shared.settings import Settings
-from shared.usecases.objects import parsed_prefix, record_prefix, split_gs_uri
+from shared.usecases.objects import (
+    TABLES_ROOT,
+    dataset_name,
+    parsed_prefix,
+    record_prefix,
+    split_gs_uri,
+    table_object,
+)
 from shared.usecases.save import artifact_not_found
 
 INTENT_TYPE = "delete_artifact"
@@ -56,8 +63,15 @@ def payload_objects(artifact: Artifact, blobs: BlobStore, settings: Settings) ->
     if artifact.artifact_type == "parsed_content":
         found.update((settings.derived_bucket, n) for n in blobs.list_names(
             settings.derived_bucket, parsed_prefix(artifact.tenant_id, artifact.artifact_id)))
+        # its queryable table, also when an interrupted save left it behind (the name follows from the artifact)
+        table = table_object(artifact.tenant_id, dataset_name(artifact.ui_name, artifact.metadata.get("dataset")),
+                             artifact.artifact_id)
+        found.update((settings.records_bucket, n) for n in blobs.list_names(
+            settings.records_bucket, table.rsplit("/", 1)[0] + "/"))
     tenant_root = f"tenants/{artifact.tenant_id}/"
-    return sorted((b, n) for b, n in found if n.startswith(tenant_root))
+    own_table = f"/tenant_id={artifact.tenant_id}/artifact_id={artifact.artifact_id}/"
+    return sorted((b, n) for b, n in found
+                  if n.startswith(tenant_root) or (n.startswith(TABLES_ROOT) and own_table in n))
 
 
 def live_children(children: list[Artifact]) -> list[Artifact]:

@@ -91,6 +91,11 @@ locals {
     JOURNEY_REDRIVE_SECONDS       = tostring(var.journey_redrive_seconds)
     CORS_ALLOWED_ORIGINS          = jsonencode(var.cors_origins)
     LOG_LEVEL                     = var.log_level
+    # OpenLineage RunEvents go to the Data Lineage API (infra/modules/records grants the producer role).
+    LINEAGE_SINK      = "dataplex"
+    LINEAGE_NAMESPACE = "ingest.${var.project_id}.${var.environment}"
+    LINEAGE_LOCATION  = var.region
+    OPENLINEAGE_URL   = var.openlineage_url
   }
 
   # Each function signs with its own service account (IAM signBlob on itself).

@@ -137,6 +137,12 @@ variable "journey_redrive_seconds" {
   default     = 300
 }
 
+variable "openlineage_url" {
+  type        = string
+  description = "Also POST every OpenLineage event to {url}/api/v1/lineage (a Marquez), when not empty."
+  default     = ""
+}
+
 variable "log_level" {
   type        = string
   description = "Minimum log severity of the functions."

@@ -48,7 +48,23 @@ module "declarations" {
   abandoned_after_seconds   = var.abandoned_after_seconds
   journey_redrive_seconds   = var.journey_redrive_seconds
   cors_origins              = var.cors_origins
+  openlineage_url           = var.openlineage_url
   log_level                 = var.log_level
+}
+
+# Records of fact in BigQuery (BigLake tables, row access policies) and the lineage producer grant.
+module "records" {
+  source     = "../records"
+  depends_on = [module.services]
+
+  project_id          = var.project_id
+  location            = var.region
+  records_bucket      = module.storage.records_bucket
+  record_datasets     = var.record_datasets
+  tenant_readers      = var.tenant_readers
+  lineage_producers   = [for sa in google_service_account.function : sa.email]
+  deletion_protection = var.delete_protection
+  labels              = local.labels
 }
 
 module "services" {
