@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from shared.edi.model import ElementError, GroupResult, InterchangeResult, Party, SegmentError, TransactionResult
-from shared.edi.tables import X12_ISA, X12_SEGMENTS, X12_SETS
+from shared.edi.tables import X12_ISA, X12_QUALIFIERS, X12_SEGMENTS, X12_SETS
 from shared.parsing.edi import Segment, _x12_segments
 
 _ISA_NOTES = {4: "005", 5: "006", 6: "007", 7: "008", 8: "014", 9: "015", 11: "017", 12: "018", 13: "019",
@@ -193,10 +193,15 @@ def _interchange(values: list[str], seps: tuple[str, str, str]) -> InterchangeRe
 def _isa(original: InterchangeResult, control: str, when: datetime, version: str) -> list[str]:
     comp = original.separators[1]
     repetition = "^" if version >= "00501" else "U"
-    return ["ISA", "00", " " * 10, "00", " " * 10, original.receiver.qualifier.ljust(2),
-            original.receiver.id.ljust(15)[:15], original.sender.qualifier.ljust(2), original.sender.id.ljust(15)[:15],
+    return ["ISA", "00", " " * 10, "00", " " * 10, _qualifier(original.receiver.qualifier),
+            original.receiver.id.ljust(15)[:15], _qualifier(original.sender.qualifier), original.sender.id.ljust(15)[:15],
             when.strftime("%y%m%d"), when.strftime("%H%M"), repetition, version, control.zfill(9)[-9:], "0",
             "T" if original.test else "P", comp]
+
+
+def _qualifier(code: str) -> str:
+    """Our own envelope must be valid even when the one we answer is not (mutually defined, then)."""
+    return code if code in X12_QUALIFIERS.split(",") else "ZZ"
 
 
 def _write(segments: list[list[str]], seps: tuple[str, str, str]) -> str:
