@@ -77,7 +77,8 @@ class Services:
         from shared.adapters.messaging import CloudTasksCommandQueue
 
         s = self.settings
-        return CloudTasksCommandQueue(s.project_id, s.tasks_location, s.tasks_queue, s.parse_worker_url, s.tasks_invoker_sa)
+        return CloudTasksCommandQueue(s.project_id, s.tasks_location, s.tasks_queue, s.parse_worker_url, s.tasks_invoker_sa,
+                                      {"deliver_as2": s.as2_deliver_url})
 
     @_once
     def verifier(self) -> TokenVerifier:

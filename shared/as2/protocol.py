@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
 from email.utils import formatdate
+from typing import Any
 
 from asn1crypto import cms
 from cryptography import x509
@@ -151,7 +152,7 @@ def receive(headers: dict[str, str], body: bytes, ours: KeyPair, partner_signing
     entity = _entity(content_type, body)
     for _ in range(4):  # at most: encrypted(compressed(signed(compressed(payload))))
         ctype = entity.get_content_type()
-        smime = (entity.get_param("smime-type") or "").lower()
+        smime = str(entity.get_param("smime-type") or "").lower()
         if ctype in ("application/pkcs7-mime", "application/x-pkcs7-mime") and smime in ("enveloped-data", ""):
             key = serialization.load_pem_private_key(ours.private_key_pem, None)
             cert = x509.load_pem_x509_certificate(ours.certificate_pem)
@@ -193,7 +194,7 @@ def receive(headers: dict[str, str], body: bytes, ours: KeyPair, partner_signing
                     encrypted, compressed)
 
 
-def _der(part: Message) -> bytes:
+def _der(part: Any) -> bytes:
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes) or not data:
         raise As2Failure("error: unexpected-processing-error", "An S/MIME part is empty.")
@@ -212,8 +213,9 @@ def _sign(content: bytes, key: KeyPair, mic_alg: str) -> tuple[bytes, str]:
     name = mic_alg if "-" in mic_alg else "sha-256"
     if not isinstance(private_key, rsa.RSAPrivateKey):
         raise ValueError("Only RSA signing keys are supported.")
-    hash_cls = _MICALGS[name][1]
-    signature = (pkcs7.PKCS7SignatureBuilder().set_data(content).add_signer(cert, private_key, hash_cls())
+    hash_alg: hashes.SHA256 | hashes.SHA384 | hashes.SHA512 = (
+        hashes.SHA384() if name == "sha-384" else hashes.SHA512() if name == "sha-512" else hashes.SHA256())
+    signature = (pkcs7.PKCS7SignatureBuilder().set_data(content).add_signer(cert, private_key, hash_alg)
                  .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]))
     boundary = f"----=_sig_{uuid.uuid4().hex}"
     body = (f"--{boundary}\r\n".encode() + content + f"\r\n--{boundary}\r\n".encode()
@@ -275,3 +277,40 @@ def build_message(*, payload: bytes, content_type: str, filename: str, as2_from:
     if receipt_url:
         headers["Receipt-Delivery-Option"] = receipt_url
     return headers, envelope, mic
+
+
+@dataclass(frozen=True)
+class MdnReport:
+    processed: bool
+    disposition: str
+    mic: str | None
+    signed: bool
+
+
+def read_mdn(headers: dict[str, str], body: bytes, partner_signing_cert_pem: bytes | None) -> MdnReport:
+    """A partner's MDN for a message we sent: its disposition and MIC, with its signature checked when signed."""
+    content_type = headers.get("content-type", "")
+    entity = _entity(content_type, body)
+    signed = False
+    if entity.get_content_type() == "multipart/signed":
+        if partner_signing_cert_pem is None:
+            raise As2Failure("error: authentication-failed", "A signed MDN needs the partner's certificate.")
+        raw_body = re.split(rb"\r?\n\r?\n", b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body,
+                            maxsplit=1)[-1]
+        part, _ = _split_signed(raw_body, entity.get_boundary() or "")
+        parts = entity.get_payload()
+        if not isinstance(parts, list) or len(parts) != 2:
+            raise As2Failure("error: integrity-check-failed", "A multipart/signed MDN has two parts.")
+        _, part = _verify(part, _der(parts[1]), partner_signing_cert_pem)
+        entity, signed = message_from_bytes(part), True
+    text = ""
+    for sub in entity.walk():
+        if sub.get_content_type() == "message/disposition-notification":
+            payload = sub.get_payload()
+            text = payload if isinstance(payload, str) else "".join(
+                p.as_string() for p in payload if isinstance(p, Message)) if isinstance(payload, list) else ""
+    fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in text.splitlines()) if v}
+    disposition = fields.get("disposition", "")
+    mic = fields.get("received-content-mic", "").split(",")[0].strip() or None
+    processed = disposition.split(";")[-1].strip().lower() == "processed"
+    return MdnReport(processed, disposition, mic, signed)

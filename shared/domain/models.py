@@ -258,7 +258,7 @@ class Command(Strict):
     """An instruction to one worker; delivered as a named Cloud Task. `command_id` is the task name."""
 
     command_id: str
-    command_type: Literal["parse_content"]
+    command_type: Literal["parse_content", "deliver_as2"]
     tenant_id: str
     execution_id: str
     payload: dict[str, Any] = Field(default_factory=dict)
