@@ -273,7 +273,7 @@ def build_message(*, payload: bytes, content_type: str, filename: str, as2_from:
     if mdn_to:
         headers["Disposition-Notification-To"] = mdn_to
         headers["Disposition-Notification-Options"] = ("signed-receipt-protocol=required, pkcs7-signature; "
-                                                       "signed-receipt-micalg=required, sha-256")
+                                                       "signed-receipt-micalg=required, sha256")
     if receipt_url:
         headers["Receipt-Delivery-Option"] = receipt_url
     return headers, envelope, mic

@@ -23,6 +23,7 @@ from shared.ports import Services, Tx
 from shared.runtime.context import Result
 from shared.runtime.lifecycle import ExecutionLifecycleManager
 from shared.runtime.uow import UnitOfWork
+from shared.usecases import ingest_file as _ingest_file  # noqa: F401 - registers the ingest_file intent
 from shared.usecases.ingestion import facts_of_bytes
 from shared.usecases.objects import gs_uri
 

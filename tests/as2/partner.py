@@ -51,3 +51,42 @@ def key_pair(common_name: str) -> tuple[bytes, bytes]:
 def raw_http(headers: dict[str, str], body: bytes) -> bytes:
     """Headers then body, as pyas2lib's parse() takes a received HTTP message."""
     return b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items()) + b"\r\n" + body
+
+
+class PartnerReceiver:
+    """A trading partner's AS2 server on loopback: pyas2lib parses what we deliver and answers with its own signed
+    MDN. `received` keeps (status, payload) of each message, in order."""
+
+    def __init__(self, lib: Any, org: Any, us: Any):
+        import http.server
+        import threading
+
+        self.received: list[tuple[str, bytes]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                raw = raw_http(dict(self.headers.items()), body)
+                message = lib.Message()
+                status, _exc, mdn = message.parse(raw, find_org_cb=lambda _as2: org, find_partner_cb=lambda _as2: us)
+                receiver.received.append((status, message.content if status == "processed" else b""))
+                self.send_response(200)
+                out = mdn.content if mdn is not None else b""
+                for key, value in (mdn.headers.items() if mdn is not None else []):
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/as2"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
