@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = json.loads((ROOT / "shared" / "api" / "openapi.json").read_text())
 ROUTES = json.loads((ROOT / "infra" / "routes.json").read_text())["routes"]
 CONTRACT = ROOT.parent / "shared" / "contract.md"
-PUBLIC = {("get", "/v1/openapi.json"), ("post", "/as2")}  # AS2 partners authenticate by S/MIME signature
+PUBLIC = {("get", "/v1/openapi.json")}
 
 
 def operations():
