@@ -17,7 +17,6 @@ from email.message import Message
 from email.utils import formatdate
 from typing import Any
 
-from asn1crypto import cms
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -99,6 +98,8 @@ def _crlf(data: bytes) -> bytes:
 def _verify(signed_part: bytes, signature_der: bytes, cert_pem: bytes) -> tuple[str, bytes]:
     """Check a detached CMS signature with the partner's certificate; return its digest algorithm and the exact
     bytes it covers (the raw part, or the part with its line ends made CRLF as RFC 8551 canonicalises text)."""
+    from asn1crypto import cms  # only the AS2 function ships asn1crypto (requirements-as2.txt)
+
     cert = x509.load_pem_x509_certificate(cert_pem)
     try:
         info = cms.ContentInfo.load(signature_der)
@@ -133,6 +134,8 @@ def _verify(signed_part: bytes, signature_der: bytes, cert_pem: bytes) -> tuple[
 
 
 def _decompress(der: bytes) -> bytes:
+    from asn1crypto import cms
+
     try:
         info = cms.ContentInfo.load(der)
         return bytes(info["content"].decompressed)

@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.edi.model import ElementError, GroupResult, InterchangeResult, Party, SegmentError, TransactionResult
 from shared.edi.tables import EDIFACT_MESSAGES, EDIFACT_SEGMENTS
-from shared.parsing.edi import Segment, _edifact_segments
-from shared.parsing.errors import ParseError
+
+if TYPE_CHECKING:
+    from shared.parsing.edi import Segment
 
 _REPR = re.compile(r"(!?)(an|a|n)(\.\.)?(\d+)(?:=(.+))?")
 
@@ -78,6 +80,9 @@ def validate(data: bytes) -> list[InterchangeResult]:
     msg: TransactionResult | None = None
     position = 0
     seen: list[str] = []
+    from shared.parsing.edi import _edifact_segments  # the shared tokenizer ships with pyarrow
+    from shared.parsing.errors import ParseError
+
     try:
         segments = list(_edifact_segments(_pieces(data)))
     except ParseError as exc:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.edi.model import ElementError, GroupResult, InterchangeResult, Party, SegmentError, TransactionResult
 from shared.edi.tables import X12_ISA, X12_QUALIFIERS, X12_SEGMENTS, X12_SETS
-from shared.parsing.edi import Segment, _x12_segments
+
+if TYPE_CHECKING:
+    from shared.parsing.edi import Segment
 
 _ISA_NOTES = {4: "005", 5: "006", 6: "007", 7: "008", 8: "014", 9: "015", 11: "017", 12: "018", 13: "019",
               14: "020"}  # ISA element index (0-based) -> TA105 note for an invalid value
@@ -77,6 +80,8 @@ def _segment_errors(segment: Segment, position: int) -> SegmentError | None:
 
 def validate(data: bytes) -> list[InterchangeResult]:
     """Every interchange in the bytes, with what is wrong at each level."""
+    from shared.parsing.edi import _x12_segments  # the shared tokenizer ships with pyarrow (requirements-parse.txt)
+
     element, component, terminator = separators(data)
     results: list[InterchangeResult] = []
     ic: InterchangeResult | None = None

@@ -91,6 +91,11 @@ locals {
     JOURNEY_REDRIVE_SECONDS       = tostring(var.journey_redrive_seconds)
     CORS_ALLOWED_ORIGINS          = jsonencode(var.cors_origins)
     LOG_LEVEL                     = var.log_level
+    AS2_ID_PREFIX                 = var.as2_id_prefix
+    AS2_PUBLIC_URL                = var.as2_public_url
+    AS2_KEY_SECRET                = var.as2_key_secret
+    AS2_MAX_BYTES                 = tostring(var.as2_max_bytes)
+    AS2_DELIVER_URL               = var.as2_deliver_url
   }
 
   # Each function signs with its own service account (IAM signBlob on itself).
