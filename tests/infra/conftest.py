@@ -82,6 +82,7 @@ def evaluated(
         "staged_manifest_path": str(work / "manifest.json"),
         "buckets": BUCKETS,
         "events_topic": EVENTS_TOPIC,
+        "dead_letter_subscription": "ingestion-events-dlq-hold",
         "tasks_queue": TASKS_QUEUE,
         "parse_worker_url": PARSE_WORKER_URL,
         "function_uris": function_uris,

@@ -65,6 +65,7 @@ locals {
     DERIVED_BUCKET                = var.buckets.derived
     RECORDS_BUCKET                = var.buckets.records
     EVENTS_TOPIC                  = var.events_topic
+    DEAD_LETTER_SUBSCRIPTION      = var.dead_letter_subscription
     TASKS_QUEUE                   = var.tasks_queue
     TASKS_LOCATION                = var.region
     TASKS_INVOKER_SA              = local.account_emails.tasks_invoker

@@ -32,6 +32,11 @@ variable "events_topic" {
   description = "Name of the Pub/Sub topic for domain events."
 }
 
+variable "dead_letter_subscription" {
+  type        = string
+  description = "Name of the subscription that holds dead-lettered events for inspection and replay."
+}
+
 variable "tasks_queue" {
   type        = string
   description = "Name of the Cloud Tasks queue for parse commands."

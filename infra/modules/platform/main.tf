@@ -29,15 +29,16 @@ data "google_project" "this" {
 module "declarations" {
   source = "../declarations"
 
-  project_id           = var.project_id
-  region               = var.region
-  environment          = var.environment
-  staged_manifest_path = var.staged_manifest_path
-  buckets              = local.bucket_names
-  events_topic         = module.messaging.events_topic
-  tasks_queue          = module.tasks.name
-  parse_worker_url     = module.task_targets[local.task_target].uri
-  function_uris        = { for name in module.declarations.public_functions : name => module.functions[name].uri }
+  project_id               = var.project_id
+  region                   = var.region
+  environment              = var.environment
+  staged_manifest_path     = var.staged_manifest_path
+  buckets                  = local.bucket_names
+  events_topic             = module.messaging.events_topic
+  dead_letter_subscription = module.messaging.dead_letter_subscription
+  tasks_queue              = module.tasks.name
+  parse_worker_url         = module.task_targets[local.task_target].uri
+  function_uris            = { for name in module.declarations.public_functions : name => module.functions[name].uri }
 
   upload_url_ttl_seconds    = var.upload_url_ttl_seconds
   download_url_ttl_seconds  = var.download_url_ttl_seconds
