@@ -133,15 +133,16 @@ def bare_http_get(services: Any, bucket: str, name: str, generation: str) -> str
 
 
 def _child_services(plan: dict[str, Any]) -> tuple[Any, Any]:
+    from dev import bus_calls
     from shared.bootstrap import Services
-    from shared.usecases.finalize import StorageObjectData, handle_finalize
+    from shared.domain.messages import StorageObjectData
 
     services = Services()
     source = f"//storage.googleapis.com/projects/_/buckets/{plan['bucket']}"
 
     def finalize(obj: dict[str, Any]) -> Any:
         data = StorageObjectData(bucket=plan["bucket"], name=obj["name"], generation=obj["generation"], size=obj["size"])
-        return handle_finalize(services, f"bench-{obj['name']}", source, data)
+        return bus_calls.finalize(services, f"bench-{obj['name']}", source, data)
 
     warm = finalize(plan["warmup"])  # clients, connections and imports are made before anything is measured
     assert warm.outcome == "ingested", warm
@@ -196,12 +197,11 @@ def _upload(services: Any, path: Path, session: str) -> dict[str, Any]:
     """request_upload as a client would call it, then the signed PUT a browser makes, or the resumable session's chunks."""
     import requests
 
+    from shared.bootstrap import messagebus
     from shared.domain.intents import Intent
-    from shared.runtime.lifecycle import ExecutionLifecycleManager
-    from shared.usecases import request_upload  # noqa: F401 - registers the intent
 
     size = path.stat().st_size
-    outcome = ExecutionLifecycleManager(services).execute(Intent(
+    outcome = messagebus(services).execute(Intent(
         intent_id=f"bench-{session}", intent_type="request_upload", tenant_id="tenant-bench", session_id=session,
         user_id="bench", parameters={"ui_name": path.name, "file_size": size, "mime_type": "application/octet-stream"}))
     if outcome.result is None:

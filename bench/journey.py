@@ -27,23 +27,22 @@ CSV = b"sku,qty,price\n" + b"".join(f"A-{i},{i},{i}.5\n".encode() for i in range
 
 
 def _deliver(services: Any, payload: dict[str, Any]) -> str:
-    from shared.usecases.reactions import MessagePublished, handle_event_message
+    from dev.bus_calls import react
+    from shared.domain.messages import MessagePublished
 
     data = base64.b64encode(json.dumps(payload).encode()).decode()
-    return handle_event_message(services, MessagePublished.model_validate({"message": {"data": data, "attributes": {}}}))
+    return react(services, MessagePublished.model_validate({"message": {"data": data, "attributes": {}}}))
 
 
 def run_journey(services: Any, n: int) -> list[dict[str, Any]]:
     """One auto journey; returns a row per metered step."""
     from dev.firestore_meter import FirestoreMeter
+    from shared.bootstrap import messagebus
     from shared.domain.intents import Intent
-    from shared.ports import Principal
-    from shared.runtime.lifecycle import ExecutionLifecycleManager
-    from shared.usecases import ingest_file, journeys  # noqa: F401 - registers the intents
-    from shared.usecases.parse_worker import ParseTask, handle_parse_task
+    from shared.domain.messages import ParseTask, RunParseTask
 
     tenant, session = "bench-t", f"s{n}"
-    ingest = ExecutionLifecycleManager(services).execute(Intent.create(
+    ingest = messagebus(services).execute(Intent.create(
         "ingest_file", tenant_id=tenant, session_id=session, user_id="u",
         parameters={"ui_name": "b.csv", "filename": "b.csv", "file_content": CSV.hex()}))
     assert ingest.ok, ingest.error
@@ -58,8 +57,9 @@ def run_journey(services: Any, n: int) -> list[dict[str, Any]]:
         rows.append({"step": step, "ms": (time.perf_counter() - started) * 1000, **meter.snapshot()})
         return value
 
-    outcome = metered("start_journey", lambda: journeys.start_journey(
-        services, Principal(tenant, "u", session), {"file_id": file_id, "ingestion_profile": "structured", "save": "auto"}))
+    outcome = metered("start_journey", lambda: messagebus(services).execute(Intent.create(
+        "start_journey", tenant_id=tenant, session_id=session, user_id="u",
+        parameters={"file_id": file_id, "ingestion_profile": "structured", "save": "auto"})))
     assert outcome.ok, outcome.error
     journey_id = outcome.result.data["journey_id"] if outcome.result else ""
     for _ in range(50):
@@ -69,7 +69,7 @@ def run_journey(services: Any, n: int) -> list[dict[str, Any]]:
         for record in sorted(fresh, key=lambda r: r.created_at):
             handled.add(record.record_id)
             if record.kind == "command":
-                metered("parse worker", lambda r=record: handle_parse_task(services, ParseTask.model_validate(r.payload)))
+                metered("parse worker", lambda r=record: messagebus(services).handle(RunParseTask(ParseTask.model_validate(r.payload))))
                 continue
             payload = record.payload
             label = payload["event_type"] + (f" {payload['data'].get('step')}" if payload["data"].get("step") else "")

@@ -1,7 +1,10 @@
-"""Wiring. Clients are created lazily, once per instance: never at import time, never per request.
+"""Wiring (after cosmicpython's bootstrap.py). Clients are created lazily, once per instance: never at import time,
+never per request.
 
-Bootstrap sits on top: the edges call `get_services()`, and nothing below them imports this module. Use cases and the
-runtime see the `shared.ports.Services` protocol, which mypy checks this class (and so every adapter) against."""
+Bootstrap sits on top: the edges call `get_bus()` (and `get_services()`), and nothing below them imports this module.
+It builds the message bus with explicit maps: the intent catalog, COMMAND_HANDLERS, EVENT_HANDLERS and
+QUERY_HANDLERS (no module registers itself when imported). Use cases and the runtime see the `shared.ports.Services`
+protocol, which mypy checks this class (and so every adapter) against."""
 
 from __future__ import annotations
 
@@ -18,8 +21,10 @@ if TYPE_CHECKING:
     from shared.adapters.firestore_store import FirestoreStore
     from shared.adapters.gcs import GcsBlobStore
     from shared.adapters.messaging import CloudTasksCommandQueue, PubSubEventPublisher
+    from shared.messagebus import MessageBus
     from shared.ports import TokenVerifier
     from shared.runtime.outbox import OutboxRelay
+    from shared.runtime.registry import IntentCatalog
 
 class _once[R]:  # a decorator, named like functools.cached_property
     """cached_property that builds its value once even when concurrent requests ask for it at the same time
@@ -120,5 +125,155 @@ def get_services() -> ServicesPort:
 
 def set_services(services: Services | None) -> None:
     """Swap the instance's services (tests point them at fresh settings)."""
-    global _services
+    global _services, _bus
     _services = services
+    _bus = None
+
+
+_bus: MessageBus | None = None
+
+
+def get_bus() -> MessageBus:
+    """The instance's bus, over the instance's services."""
+    global _bus
+    services = get_services()
+    bus = _bus
+    if bus is None or bus.services is not services:
+        with _services_lock:
+            bus = _bus
+            if bus is None or bus.services is not services:
+                bus = _bus = messagebus(services)
+    return bus
+
+
+def messagebus(services: ServicesPort) -> MessageBus:
+    """A bus over the given services, with every handler named here."""
+    from shared.messagebus import MessageBus
+    from shared.runtime.lifecycle import ExecutionLifecycleManager
+
+    return MessageBus(services, intent_catalog(), command_handlers(), event_handlers(), query_handlers(),
+                      ExecutionLifecycleManager())
+
+
+def intent_catalog() -> IntentCatalog:
+    """Every intent a client (or a journey) submits, with its strict parameter model."""
+    from shared.domain.intents import (
+        CreatePendingIntentBody,
+        IngestFileParams,
+        ParseContentParams,
+        RequestUploadParams,
+        SaveMaterializationParams,
+    )
+    from shared.domain.journeys import JourneyRef, StartJourneyParams
+    from shared.runtime.registry import IntentCatalog, Registration
+    from shared.usecases import (
+        dead_letters,
+        delete_artifact,
+        ingest_file,
+        journey_handlers,
+        journeys,
+        parse_content,
+        pending_intents,
+        request_upload,
+        save,
+    )
+
+    return IntentCatalog([
+        Registration("request_upload", RequestUploadParams, request_upload.handle_request_upload,
+                     "Issue a signed upload URL, or a resumable upload session for a large file."),
+        Registration("ingest_file", IngestFileParams, ingest_file.handle_ingest_file,
+                     "Ingest a file sent inline (upload, edi, api)."),
+        Registration("parse_content", ParseContentParams, parse_content.handle_parse_content,
+                     "Parse a file with an ingestion profile."),
+        Registration("save_materialization", SaveMaterializationParams, save.handle_save,
+                     "Save working material as a record of fact: PENDING becomes READY with a persistent copy in the "
+                     "records bucket."),
+        # Reached through their own routes, not POST /v1/intents/{type}: not listed by GET /v1/intents.
+        Registration("create_pending_intent", CreatePendingIntentBody, pending_intents.create_pending_intent,
+                     "Keep the user's ingestion profile choice as a durable, resumable pending intent.", exposed=False),
+        Registration("cancel_pending_intent", pending_intents.CancelPendingIntentParams,
+                     pending_intents.cancel_pending_intent, "Cancel a pending intent.", exposed=False),
+        Registration(delete_artifact.INTENT_TYPE, delete_artifact.DeleteArtifactParams, delete_artifact.handle_delete,
+                     "Delete an artifact's payloads and leave a tombstone; refused while derived artifacts are live.",
+                     exposed=False),
+        Registration(journeys.START, StartJourneyParams, journey_handlers.handle_start,
+                     "Start the journey journey_content_file_upload_materialization for a file or an upload.",
+                     exposed=False),
+        Registration(journeys.APPROVE, JourneyRef, journey_handlers.handle_approve,
+                     "Give the user's save approval to a journey that saves manually.", exposed=False),
+        Registration(journeys.CANCEL, JourneyRef, journey_handlers.handle_cancel,
+                     "Cancel a journey and compensate: derived working material is discarded; records of fact are "
+                     "kept.", exposed=False),
+        Registration(dead_letters.REPLAY, dead_letters.ReplayParams, dead_letters.handle_replay,
+                     "Replay the tenant's dead-lettered events (operators only).", exposed=False),
+        Registration(journeys.DISCARD, journey_handlers.DiscardParams, journey_handlers.handle_discard,
+                     "Discard working material a journey derived (a journey's compensation); a READY record is kept.",
+                     exposed=False),
+    ])
+
+
+def command_handlers() -> dict[type, Callable[[Any, Any], Any]]:
+    """COMMAND_HANDLERS: each platform command and its one handler."""
+    from shared.domain import messages as m
+    from shared.usecases import finalize, journey_reactions, parse_worker, retention, sweep, uploads
+
+    return {
+        m.IngestUploadedObject: finalize.handle_finalize,
+        m.RunParseTask: parse_worker.handle_parse_task,
+        m.RenewParseLease: parse_worker.renew_parse_lease,
+        m.RunSweep: sweep.run_sweep,
+        m.RedispatchParse: sweep.redispatch_parse,
+        m.AbandonExecution: sweep.abandon_execution,
+        m.ExpireArtifact: retention.expire_artifact,
+        m.RedriveJourneys: journey_reactions.redrive_journeys,
+        m.ResumeUpload: uploads.resume_upload,
+    }
+
+
+def event_handlers() -> dict[str, list[Callable[[Any, Any], Any]]]:
+    """EVENT_HANDLERS: the platform's own reaction first, then the saga coordinator's."""
+    from shared.usecases import journey_reactions, journeys, reactions
+
+    return {
+        "artifact_ingested": [reactions.auto_dispatch, journey_reactions.on_artifact_ingested],
+        "parse_completed": [journey_reactions.on_intent_event],
+        "intent_failed": [journey_reactions.on_intent_event],
+        "intent_cancelled": [journey_reactions.on_intent_event],
+        journeys.STEP_EVENT: [journey_reactions.run_journey_step],
+    }
+
+
+def query_handlers() -> dict[str, Callable[[Any, Any], Any]]:
+    """QUERY_HANDLERS: reads, by the name their route gives."""
+    from shared.usecases import dead_letters, journey_handlers, journey_views, pending_intents, reads, references, uploads
+
+    catalog = intent_catalog()
+    return {
+        "get_artifact": lambda q, s: reads.get_artifact(
+            s.store, s.blobs, s.settings, q.principal, q.args["artifact_id"],
+            reads.parse_flag("include_payload", q.args.get("include_payload"))),
+        "list_artifacts": lambda q, s: reads.list_artifacts(s.store, q.principal, **q.args),
+        "get_lineage": lambda q, s: reads.get_lineage(s.store, q.principal, q.args["artifact_id"]),
+        "get_execution": lambda q, s: reads.get_execution(s.store, q.principal, q.args["execution_id"]),
+        "find_references": lambda q, s: references.find_references(s.store, q.principal, q.args.get("uri"),
+                                                                   q.args.get("artifact_id")),
+        "list_intents": lambda q, s: {"intents": catalog.list_supported_intents()},
+        "openapi_document": lambda q, s: reads.openapi_document(),
+        "get_upload": uploads.get_upload_status,
+        "list_pending_intents": lambda q, s: pending_intents.list_pending_intents(
+            s, q.principal, q.args.get("target_artifact_id"), q.args.get("status"), q.args.get("page_size"),
+            q.args.get("page_token")),
+        "get_journey": journey_handlers.get_journey,
+        "list_journeys": lambda q, s: journey_views.list_journeys(s, q.principal, q.args.get("status"),
+                                                                  q.args.get("limit")),
+        "list_dead_letters": lambda q, s: dead_letters.list_dead_letters(s, q.principal, q.args.get("since"),
+                                                                         q.args.get("limit")),
+    }
+
+
+def cost_guard() -> tuple[Any, Callable[[Any], Any]]:
+    """The budget message's model and the cost guard's handler over the controls the settings name."""
+    from shared.adapters.cost_controls import cost_guard_unit
+    from shared.usecases.cost_guard import BudgetMessagePublished, handle
+
+    return BudgetMessagePublished, lambda notification: handle(notification, cost_guard_unit())

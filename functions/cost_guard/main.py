@@ -3,11 +3,9 @@
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
-from shared.adapters.cost_controls import cost_guard_unit
-from shared.edges.events import run_cloud_event
-from shared.usecases.cost_guard import BudgetMessagePublished, handle
+from shared.edges.events import on_budget_published
 
 
 @functions_framework.cloud_event
 def on_budget(event: CloudEvent) -> None:
-    run_cloud_event(event, BudgetMessagePublished, lambda message: handle(message.notification(), cost_guard_unit()))
+    on_budget_published(event)

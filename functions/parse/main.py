@@ -2,11 +2,9 @@
 
 import functions_framework
 
-from shared.bootstrap import get_services
-from shared.edges.tasks import run_task
-from shared.usecases.parse_worker import ParseTask, handle_parse_task
+from shared.edges.tasks import on_parse_task
 
 
 @functions_framework.http
 def parse_worker(request):
-    return run_task(request, ParseTask, lambda task: handle_parse_task(get_services(), task))
+    return on_parse_task(request)

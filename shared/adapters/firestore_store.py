@@ -16,7 +16,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
@@ -151,6 +151,7 @@ class FirestoreTx:
         self._t = transaction
         self._deadline = deadline
         self._staged: list[OutboxRecord] = []
+        self._owner: tuple[str, str] | None = None
 
     # reads
     def _get(self, ref: firestore.DocumentReference | None) -> dict[str, Any] | None:
@@ -233,12 +234,28 @@ class FirestoreTx:
         self._t.set(self._s.client.collection("dedup").document(key), {**_plain(info), "seen_at": utcnow(), "expire_at": expire})
 
     def _stage(self, record_id: str, kind: str, tenant_id: str, execution_id: str, payload: dict[str, Any]) -> None:
-        """The committer delivers the record right after commit; the sweep only takes records older than its grace."""
-        record = OutboxRecord(record_id=record_id, kind=kind, status="pending", payload=payload, attempts=0,
-                              created_at=utcnow(), lease_until=None)
-        self._t.set(self._s.client.collection("outbox").document(record_id), {
-            **asdict(record), "tenant_id": tenant_id, "execution_id": execution_id, "shard": outbox_shard(record_id)})
-        self._staged.append(record)
+        """Buffered until the step ends: then ONE outbox document carries every message of the commit (`flush`)."""
+        if any(r.record_id == record_id for r in self._staged):
+            return  # the same stable id staged twice in one commit is one message
+        self._staged.append(OutboxRecord(record_id=record_id, kind=kind, status="pending", payload=payload, attempts=0,
+                                         created_at=utcnow(), lease_until=None))
+        self._owner = self._owner or (tenant_id, execution_id)
+
+    def flush(self) -> None:
+        """Write the commit's outbox document. Its id is the message's id when there is one (stable across a retried
+        commit), else a hash of all of them; the committer delivers it right after commit, the sweep after its grace."""
+        if not self._staged:
+            return
+        ids = [r.record_id for r in self._staged]
+        document_id = ids[0] if len(ids) == 1 else "batch_" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40]
+        self._staged = [replace(r, document_id=document_id) for r in self._staged]
+        first = self._staged[0]
+        tenant_id, execution_id = self._owner or ("", "")
+        self._t.set(self._s.client.collection("outbox").document(document_id), {
+            "record_id": document_id, "status": "pending", "attempts": 0, "created_at": first.created_at,
+            "lease_until": None, "tenant_id": tenant_id, "execution_id": execution_id,
+            "shard": outbox_shard(document_id),
+            "messages": [{"record_id": r.record_id, "kind": r.kind, "payload": r.payload} for r in self._staged]})
 
     def stage_event(self, event: Event) -> None:
         event = _in_journey(event)
@@ -304,7 +321,9 @@ class FirestoreStore:
                 log.warning("transaction retried after contention", extra={"fields": {"retry": attempts["retries"]}})
             tx = FirestoreTx(self, transaction, deadline)
             holder["tx"] = tx  # a retried attempt replaces the previous one's staged records
-            return fn(tx)
+            value = fn(tx)
+            tx.flush()
+            return value
 
         def attempt() -> T:
             nested = self.gate.holding()  # a transaction run inside another's step keeps the outer one's turn
@@ -316,6 +335,15 @@ class FirestoreStore:
 
         result = self._with_backoff(attempt, deadline)
         return result, holder["tx"].staged
+
+    def write_batch(self, fn: Callable[[Tx], T]) -> tuple[T, list[OutboxRecord]]:
+        """Blind writes (no reads) committed together as one batch: one commit RPC, nothing to begin."""
+        batch = self.client.batch()
+        tx = FirestoreTx(self, batch)  # type: ignore[arg-type]  # a WriteBatch buffers set/create/update/delete alike
+        value = fn(tx)
+        tx.flush()
+        self._with_backoff(batch.commit)
+        return value, tx.staged
 
     def _with_backoff(self, attempt: Callable[[], T], deadline: float | None = None) -> T:
         """Run a transaction again after contention, with jittered exponential backoff, while the budget lasts;
@@ -427,21 +455,9 @@ class FirestoreStore:
         return seen, upload
 
     # executions
-    def create_execution(self, execution: Execution) -> None:
-        self.ref_required(execution.tenant_id, "executions", execution.execution_id).create(_doc(execution))
-
     def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None:
         data = self._read(self.ref(tenant_id, "executions", execution_id))
         return Execution.model_validate(data) if data else None
-
-    def log_stage(
-        self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
-        error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,
-        intent_id: str | None = None,
-    ) -> None:
-        self.ref_required(tenant_id, "executions", execution_id).update(
-            _exec_update(entry, status, error, error_code, result, intent_id)
-        )
 
     # idempotency of HTTP submissions
     def begin_idempotent(self, tenant_id: str, key: str, request_hash: str, ttl_days: int) -> dict[str, Any] | None:
@@ -479,17 +495,19 @@ class FirestoreStore:
         self.ref_required(tenant_id, "idempotency", key).delete()
 
     # outbox
-    def _record(self, data: dict[str, Any]) -> OutboxRecord:
-        return OutboxRecord(
-            record_id=data["record_id"], kind=data["kind"], status=data["status"], payload=data["payload"],
+    def _records(self, data: dict[str, Any]) -> list[OutboxRecord]:
+        """The messages of one outbox document (a document written before messages rode together holds one)."""
+        messages = data.get("messages") or [{"record_id": data["record_id"], "kind": data["kind"], "payload": data["payload"]}]
+        return [OutboxRecord(
+            record_id=m["record_id"], kind=m["kind"], status=data["status"], payload=m["payload"],
             attempts=int(data.get("attempts", 0)), created_at=data["created_at"], lease_until=data.get("lease_until"),
-        )
+            document_id=data["record_id"]) for m in messages]
 
-    def claim_outbox(self, record_id: str, lease_seconds: int) -> OutboxRecord | None:
-        ref = self.client.collection("outbox").document(record_id)
+    def claim_outbox(self, document_id: str, lease_seconds: int) -> list[OutboxRecord] | None:
+        ref = self.client.collection("outbox").document(document_id)
 
         @firestore.transactional
-        def _claim(transaction: firestore.Transaction) -> OutboxRecord | None:
+        def _claim(transaction: firestore.Transaction) -> list[OutboxRecord] | None:
             snap = ref.get(transaction=transaction)
             if not snap.exists:
                 return None
@@ -502,7 +520,7 @@ class FirestoreStore:
             update = {"status": "delivering", "lease_until": now + timedelta(seconds=lease_seconds),
                       "attempts": int(data.get("attempts", 0)) + 1}
             transaction.update(ref, update)
-            return self._record({**data, **update})
+            return self._records({**data, **update})
 
         return self._with_backoff(lambda: _claim(self.client.transaction(max_attempts=_COMMIT_ATTEMPTS)))
 
@@ -543,7 +561,7 @@ class FirestoreStore:
 
     def outbox_records(self) -> Iterator[OutboxRecord]:
         for snap in self.client.collection("outbox").stream():
-            yield self._record(snap.to_dict() or {})
+            yield from self._records(snap.to_dict() or {})
 
     # journeys
     def get_journey(self, tenant_id: str, journey_id: str) -> Journey | None:

@@ -12,9 +12,11 @@ from typing import Any
 from cloudevents.http.event import CloudEvent
 from pydantic import BaseModel, ValidationError
 
-from shared.bootstrap import get_services
+from shared.bootstrap import get_bus, get_services
 from shared.domain.errors import DomainError, PermanentError
+from shared.domain.messages import IngestUploadedObject, MessagePublished, StorageObjectData
 from shared.logs import TraceContext, continue_trace, get_logger, log_context
+from shared.messagebus import MessageBus
 
 log = get_logger(__name__)
 
@@ -53,3 +55,32 @@ def _journey(event: CloudEvent) -> tuple[TraceContext, str | None]:
     traceparent = extension if isinstance(extension, str) else attributes.get("traceparent")
     origin = attributes.get("origin_execution_id")
     return continue_trace(traceparent), origin if isinstance(origin, str) else None
+
+
+def on_object_finalized(event: CloudEvent) -> Any:
+    """google.cloud.storage.object.v1.finalized on the uploads bucket: ingest the object."""
+    return run_cloud_event(event, StorageObjectData,
+                           lambda obj: get_bus().handle(IngestUploadedObject(event["id"], event["source"], obj)))
+
+
+def on_message_published(event: CloudEvent) -> Any:
+    """google.cloud.pubsub.topic.v1.messagePublished: the platform's own event, offered to every reaction."""
+    return run_cloud_event(event, MessagePublished, lambda message: react(message))
+
+
+def react(message: MessagePublished, bus: MessageBus | None = None) -> str:
+    try:
+        platform_event = message.event()
+    except (ValueError, TypeError) as exc:
+        log.error("undecodable event acknowledged", extra={"fields": {"error": str(exc)}})
+        return "malformed"
+    return str((bus or get_bus()).handle(platform_event))
+
+
+def on_budget_published(event: CloudEvent) -> Any:
+    """A billing budget's notification: the cost guard caps the parse queue and the functions. It works on the cloud's
+    controls, not on our data, so it runs outside the bus, in the unit bootstrap gives it."""
+    from shared.bootstrap import cost_guard
+
+    model, guard = cost_guard()
+    return run_cloud_event(event, model, lambda message: guard(message.notification()))

@@ -13,7 +13,7 @@ from typing import Any
 
 import flask
 
-from shared.bootstrap import get_services
+from shared.bootstrap import get_bus, get_services
 from shared.domain.errors import (
     BadRequest,
     Conflict,
@@ -29,9 +29,11 @@ from shared.domain.errors import (
 )
 from shared.domain.ids import new_id, stable_key
 from shared.domain.intents import Intent, IntentEnvelope
+from shared.domain.messages import Query, RunSweep, SubmitIntent
+from shared.edges.presenters import SUCCESS_STATUS, success_body
 from shared.logs import TraceContext, get_logger, log_context, trace_from_headers
+from shared.messagebus import ExecutionOutcome, MessageBus
 from shared.ports import Principal, Services
-from shared.runtime.lifecycle import ExecutionLifecycleManager, ExecutionOutcome
 from shared.runtime.validation import validate
 
 log = get_logger(__name__)
@@ -81,10 +83,11 @@ def outcome_response(outcome: ExecutionOutcome) -> tuple[int, dict[str, Any]]:
     """An execution's outcome as an HTTP answer: every body carries execution_id and intent_type."""
     if outcome.error is not None:
         return status_of(outcome.error), error_response_body(outcome.error, outcome.execution_id, outcome.intent_type)
-    data = outcome.result.data if outcome.result is not None else {}
+    data = success_body(outcome.intent_type, outcome.result) if outcome.result is not None else {}
     # A body that describes an intent of its own (a pending intent) keeps that intent's type; the execution_id is
     # always the execution that answered.
-    return outcome.success_status, {"intent_type": outcome.intent_type, **data, "execution_id": outcome.execution_id}
+    status = SUCCESS_STATUS.get(outcome.intent_type, 200)
+    return status, {"intent_type": outcome.intent_type, **data, "execution_id": outcome.execution_id}
 
 
 @dataclass
@@ -99,6 +102,10 @@ class Call:
     def allowed_origin(self) -> str | None:
         """The browser's `Origin`, only when the deployment lists it in `cors_allowed_origins`."""
         return allowed_origin(self.request, self.services)
+
+    @property
+    def bus(self) -> MessageBus:
+        return get_bus()
 
     def query(self, name: str) -> str | None:
         value = self.request.args.get(name)
@@ -302,12 +309,12 @@ def idempotency_key(call: Call) -> str | None:
 
 
 def execute_once(call: Call, intent: Intent, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """Run an intent through the lifecycle; with an Idempotency-Key, the same key from the same tenant returns the
-    first answer with no second side effect (the same key with another request is 422 IDEMPOTENCY_KEY_REUSED)."""
-    manager = ExecutionLifecycleManager(call.services)
+    """Run an intent on the bus; with an Idempotency-Key, the same key from the same tenant returns the first answer
+    with no second side effect (the same key with another request is 422 IDEMPOTENCY_KEY_REUSED)."""
+    bus = call.bus
     key = intent.idempotency_key
     if key is None:
-        return outcome_response(manager.execute(intent, call.request_id))
+        return outcome_response(bus.handle(SubmitIntent(intent, call.request_id)))
     store, tenant = call.services.store, intent.tenant_id
     doc_key = stable_key("idempotency", intent.intent_type, key)
     request_hash = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
@@ -315,7 +322,7 @@ def execute_once(call: Call, intent: Intent, request: dict[str, Any]) -> tuple[i
     if replay is not None:
         return int(replay["status"]), dict(replay["body"])
     try:
-        status, body = outcome_response(manager.execute(intent, call.request_id))
+        status, body = outcome_response(bus.handle(SubmitIntent(intent, call.request_id)))
     except BaseException:
         store.abandon_idempotent(tenant, doc_key)
         raise
@@ -327,7 +334,7 @@ def execute_once(call: Call, intent: Intent, request: dict[str, Any]) -> tuple[i
 
 
 def submit_intent(intent_type: str) -> Handler:
-    """`POST /v1/intents/{intent_type}`: idempotent by Idempotency-Key, executed through the lifecycle manager."""
+    """`POST /v1/intents/{intent_type}`: idempotent by Idempotency-Key, executed on the bus."""
 
     def handler(call: Call) -> tuple[int, dict[str, Any]]:
         envelope = validate(IntentEnvelope, call.json_body())
@@ -349,3 +356,33 @@ def run_intent(call: Call, intent_type: str, parameters: dict[str, Any]) -> tupl
     intent = Intent.create(intent_type, tenant_id=p.tenant_id, session_id=p.session_id, user_id=p.user_id,
                            solution_id=p.solution_id, parameters=parameters, idempotency_key=idempotency_key(call))
     return execute_once(call, intent, {"path": call.request.path, "parameters": parameters})
+
+
+def query(name: str, *, path: tuple[str, ...] = (), params: tuple[str, ...] = ()) -> Handler:
+    """A read route: its path parameters and query-string parameters become the query's arguments."""
+
+    def handler(call: Call) -> tuple[int, dict[str, Any]]:
+        args = {**{p: call.params[p] for p in path}, **{p: call.query(p) for p in params}}
+        return 200, call.bus.handle(Query(name, call.principal, args))
+
+    return handler
+
+
+def command(build: Callable[[Call], Any]) -> Handler:
+    """A route whose work is a command of its own (not an intent): the body is what its handler returns."""
+
+    def handler(call: Call) -> tuple[int, dict[str, Any]]:
+        return 200, call.bus.handle(build(call))
+
+    return handler
+
+
+def run_sweep() -> flask.Response:
+    """Cloud Scheduler's call: one sweep, answered with its summary."""
+    get_services()  # configures logging once per instance
+    return respond(200, get_bus().handle(RunSweep()))
+
+
+def openapi_response() -> flask.Response:
+    """The API description is public: a client reads it before it has a token."""
+    return respond(200, get_bus().handle(Query("openapi_document", None)))

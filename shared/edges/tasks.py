@@ -9,7 +9,8 @@ from typing import Any
 import flask
 from pydantic import BaseModel, ValidationError
 
-from shared.bootstrap import get_services
+from shared.bootstrap import get_bus, get_services
+from shared.domain.messages import ParseTask, RunParseTask
 from shared.edges.http import respond
 from shared.logs import get_logger, log_context, trace_from_headers
 
@@ -28,6 +29,13 @@ def run_task[M: BaseModel](request: flask.Request, model: type[M], use_case: Cal
             log.error("malformed task acknowledged", extra={"fields": {"errors": exc.errors(include_input=False, include_url=False)}})
             return respond(200, {"status": "malformed"})  # a retry cannot fix it
         result = use_case(command)
+    if result is None:  # the bus found the work done
+        return respond(200, {"status": "duplicate"})
     if result.status in RETRY_STATUSES:
         return respond(503, {"status": result.status, **result.detail}, {"Retry-After": "5"})
     return respond(200, {"status": result.status, **result.detail})
+
+
+def on_parse_task(request: flask.Request) -> flask.Response:
+    """The parse worker's Cloud Tasks target."""
+    return run_task(request, ParseTask, lambda task: get_bus().handle(RunParseTask(task)))

@@ -1,4 +1,4 @@
-"""The Artifact Plane (artifact-plane-plan.md): the one path by which artifacts are made, read and linked.
+"""The Artifact Plane (artifact-plane-plan.md): the one path by which artifacts are made and linked.
 
 `create_artifact` fills the registry fields of the seed (realm, intent_type, execution_id, solution_id,
 payload_storage_path, payload_artifact_id, metadata) and writes the artifact, its lineage and its Data Brain
@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shared.domain.errors import IllegalTransition, NotFound
+from shared.domain.errors import IllegalTransition
 from shared.domain.intents import DEFAULT_SOLUTION
-from shared.domain.lineage import derived_lineage, root_lineage, walk_provenance
-from shared.domain.models import Artifact, Lineage
+from shared.domain.models import Artifact
 from shared.runtime.data_brain import DataBrain
 
 if TYPE_CHECKING:
-    from shared.ports import Store, Tx
+    from shared.ports import Tx
 
 REALM = "content"
 
@@ -31,13 +30,6 @@ def with_registry_fields(artifact: Artifact, *, solution_id: str | None = None) 
     return artifact.model_copy(update=update) if update else artifact
 
 
-def register_lineage(parents: list[Artifact], derivation_intent: str, derivation_run_id: str, artifact_id: str) -> Lineage:
-    """Structured lineage for a new artifact: a root when it has no parents, else one generation past them."""
-    if not parents:
-        return root_lineage(artifact_id)
-    return derived_lineage(parents, derivation_intent, derivation_run_id)
-
-
 class ArtifactPlane:
     def __init__(self, brain: DataBrain | None = None):
         self.brain = brain or DataBrain()
@@ -50,14 +42,3 @@ class ArtifactPlane:
         tx.put_artifact(stored)
         self.brain.track_provenance(tx, stored)
         return stored
-
-    @staticmethod
-    def get_artifact(store: Store, tenant_id: str, artifact_id: str) -> Artifact:
-        artifact = store.get_artifact(tenant_id, artifact_id)
-        if artifact is None:
-            raise NotFound(f"Artifact {artifact_id[:64]} not found.", code="ARTIFACT_NOT_FOUND")
-        return artifact
-
-    @staticmethod
-    def provenance(store: Store, artifact: Artifact) -> list[Artifact]:
-        return walk_provenance(artifact, lambda pid: store.get_artifact(artifact.tenant_id, pid))

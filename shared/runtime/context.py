@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.domain.errors import ValidationFailed
 from shared.domain.intents import Intent
-from shared.domain.models import Artifact, Command, Event, utcnow
+from shared.domain.models import Artifact, Command, Event, StageEntry, utcnow
 
 if TYPE_CHECKING:
     from shared.ports import Services, Store
@@ -33,6 +33,8 @@ class Result:
     intent_id: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     failure: tuple[str, str] | None = None  # (error, error_code): the execution ends failed, recorded last
+    stages: list[StageEntry] = field(default_factory=list)  # worker stages (claimed, redispatched, ...) logged first
+    subject: Any = None  # the domain object the result is about (an artifact): the edges present it
 
 
 @dataclass

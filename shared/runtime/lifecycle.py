@@ -1,54 +1,43 @@
-"""The Execution Lifecycle Manager, with the seed's six stages as methods, each logged under its name:
+"""The Execution Lifecycle Manager: the seed's six stages, each logged under its name.
 
   accept_intent -> create_execution -> execute_intent -> handle_artifacts -> publish_events -> complete_execution
                                                                                           (or failed)
 
-The first three cost one write (the execution document is created with their entries); the last three are written by
-the unit of work in the same transaction as the use case's state change. Worker stages (dispatched, claimed, ...) sit
-between them for executions that go on elsewhere. The manager knows nothing of HTTP: it returns an
-`ExecutionOutcome`, and the edges map it."""
+Only the message bus drives it (bootstrap builds both). It writes nothing by itself: the first three stages are opened
+with the execution (`open`) and written with its first commit; the last three are written by `record` inside the unit
+of work's transaction, after the handler's own reads and writes; a handler that committed nothing, a failure and a
+refusal are written through the unit of work too (`complete`, `fail`, `refuse`). Worker stages (dispatched, claimed,
+...) sit between them for executions that go on elsewhere; a handler adds them as `Result.stages`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from pydantic import BaseModel
-
-from shared.domain.errors import DomainError, Duplicate, PermanentError, TransientError
+from shared.domain.errors import DomainError
 from shared.domain.ids import new_id
 from shared.domain.intents import Intent
 from shared.domain.models import Execution, StageEntry
 from shared.domain.policy import check_two_phase
 from shared.domain.states import ExecutionStatus, Stage
-from shared.logs import get_logger, log_context
-from shared.ports import Tx
+from shared.logs import get_logger
 from shared.runtime.artifact_plane import ArtifactPlane
 from shared.runtime.context import ExecutionContext, Result
-from shared.runtime.registry import Registration, get_intent_handlers
-from shared.runtime.uow import UnitOfWork
-from shared.runtime.validation import validate
 
 if TYPE_CHECKING:
-    from shared.ports import Services, Store
+    from shared.ports import Tx
 
 log = get_logger(__name__)
+R = TypeVar("R")
 
 
-@dataclass(frozen=True)
-class ExecutionOutcome:
-    """How an execution ended, in domain terms: a result, or the error that stopped it."""
+class Work(Protocol):
+    """What the lifecycle needs of a unit of work (shared.runtime.uow.UnitOfWork, which it does not import)."""
 
-    execution_id: str
-    intent_type: str
-    result: Result | None = None
-    error: Exception | None = None
-    success_status: int = 200
+    context: ExecutionContext
+    execution: Execution | None
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None
+    def commit(self, step: Callable[[Tx], R], *, blind: bool = False) -> R: ...
 
 
 def opening_stages(detail: dict[str, Any], solution_id: str) -> list[StageEntry]:
@@ -59,57 +48,33 @@ def opening_stages(detail: dict[str, Any], solution_id: str) -> list[StageEntry]
 
 
 class ExecutionLifecycleManager:
-    def __init__(self, services: Services, plane: ArtifactPlane | None = None):
-        self._services = services
+    def __init__(self, plane: ArtifactPlane | None = None):
         self.plane = plane or ArtifactPlane()
 
-    # 1. accept_intent
+    # 1-3. accept_intent, create_execution, execute_intent: the execution as it opens (written by the first commit)
     @staticmethod
-    def accept_intent(intent: Intent) -> tuple[Registration, BaseModel]:
-        """Find the intent's handler and validate its parameters strictly; a DomainError refuses it."""
-        registration = get_intent_handlers(intent.intent_type)[0]
-        return registration, validate(registration.params_model, intent.parameters)
-
-    # 2. create_execution
-    def create_execution(self, intent: Intent, execution_id: str, detail: dict[str, Any] | None = None) -> UnitOfWork:
-        """The execution with its first entries (accept_intent, create_execution, execute_intent). It is written with
-        the unit of work's first commit, in the same transaction as the first state change, so opening an execution
-        costs no write of its own; a handler that commits nothing writes it once, at its end."""
+    def open(intent: Intent, execution_id: str | None, detail: dict[str, Any] | None = None) -> Execution:
         stages = opening_stages({"intent_id": intent.intent_id, **(detail or {})}, intent.solution_id)
-        execution = Execution(
-            execution_id=execution_id, tenant_id=intent.tenant_id, intent_type=intent.intent_type,
+        return Execution(
+            execution_id=execution_id or new_id("exec"), tenant_id=intent.tenant_id, intent_type=intent.intent_type,
             session_id=intent.session_id, user_id=intent.user_id, solution_id=intent.solution_id,
             metadata=dict(intent.metadata), stages=stages, status=ExecutionStatus.RUNNING)
-        log.info("intent accepted")
-        return UnitOfWork(ExecutionContext.for_intent(intent, execution_id, self._services), self, execution)
 
-    def unit_of_work(self, ctx: ExecutionContext) -> UnitOfWork:
-        """A unit of work on an execution that is already stored."""
-        return UnitOfWork(ctx, self)
-
-    def write_log(self, target: Tx | Store, uow: UnitOfWork, entries: list[StageEntry], *,
-                  status: ExecutionStatus | None = None, error: str | None = None, error_code: str | None = None,
-                  result: dict[str, Any] | None = None, intent_id: str | None = None) -> None:
+    @staticmethod
+    def write_log(tx: Tx, work: Work, entries: list[StageEntry], *, status: ExecutionStatus | None = None,
+                  error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,
+                  intent_id: str | None = None) -> None:
         """Append entries to the execution's log; the first write of a new execution creates it whole."""
-        if uow.execution is not None:
-            changes: dict[str, Any] = {"stages": [*uow.execution.stages, *entries], "updated_at": entries[-1].at}
+        if work.execution is not None:
+            changes: dict[str, Any] = {"stages": [*work.execution.stages, *entries], "updated_at": entries[-1].at}
             for name, value in (("status", status), ("error", error), ("error_code", error_code), ("result", result),
                                 ("intent_id", intent_id)):
                 if value is not None:
                     changes[name] = value
-            target.create_execution(uow.execution.model_copy(update=changes))
+            tx.create_execution(work.execution.model_copy(update=changes))
         else:
-            target.log_stage(uow.context.tenant_id, uow.context.execution_id, entries, status=status, error=error,
-                             error_code=error_code, result=result, intent_id=intent_id)
-
-    # 3. execute_intent
-    def execute_intent(self, uow: UnitOfWork, registration: Registration, command: BaseModel) -> Result:
-        result: Result = registration.handler(command, uow)
-        if not uow.committed:  # a handler that changed no state still ends its execution, in one write
-            self.write_log(self._services.store, uow, [StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail)],
-                           status=ExecutionStatus.COMPLETED, result=result.detail)
-            uow.execution = None
-        return result
+            tx.log_stage(work.context.tenant_id, work.context.execution_id, entries, status=status, error=error,
+                         error_code=error_code, result=result, intent_id=intent_id)
 
     # 4. handle_artifacts (inside the unit of work's transaction)
     def handle_artifacts(self, tx: Tx, ctx: ExecutionContext, result: Result) -> list[StageEntry]:
@@ -133,115 +98,61 @@ class ExecutionLifecycleManager:
             "events": [e.event_type for e in result.events], "commands": [c.command_id for c in result.commands]})]
 
     # 6. complete_execution (or failed, or dispatched when a worker goes on)
-    def complete_execution(self, tx: Tx, uow: UnitOfWork, result: Result, entries: list[StageEntry]) -> None:
+    def complete_execution(self, tx: Tx, work: Work, result: Result, entries: list[StageEntry]) -> None:
         if result.failure is not None:
             error, code = result.failure
             entries.append(StageEntry(stage=Stage.FAILED, detail={"error_code": code, **result.detail}))
-            self.write_log(tx, uow, entries, status=ExecutionStatus.FAILED, error=error, error_code=code)
+            self.write_log(tx, work, entries, status=ExecutionStatus.FAILED, error=error, error_code=code)
         elif result.complete:
             entries.append(StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail))
             summary = {"artifact_ids": [a.artifact_id for a in result.artifacts], **result.detail}
-            self.write_log(tx, uow, entries, status=ExecutionStatus.COMPLETED, result=summary, intent_id=result.intent_id)
+            self.write_log(tx, work, entries, status=ExecutionStatus.COMPLETED, result=summary, intent_id=result.intent_id)
         elif result.intent_id:
             entries.append(StageEntry(stage=Stage.DISPATCHED, detail=result.detail))
-            self.write_log(tx, uow, entries, status=ExecutionStatus.RUNNING, intent_id=result.intent_id)
-        elif entries or uow.execution is not None:
-            self.write_log(tx, uow, entries or [StageEntry(stage=Stage.EXECUTE_INTENT, detail=result.detail)])
+            self.write_log(tx, work, entries, status=ExecutionStatus.RUNNING, intent_id=result.intent_id)
+        elif entries or work.execution is not None:
+            self.write_log(tx, work, entries or [StageEntry(stage=Stage.EXECUTE_INTENT, detail=result.detail)])
 
-    def record(self, tx: Tx, uow: UnitOfWork, result: Result) -> None:
-        """Stages 4-6, written in the unit of work's transaction after the use case's own reads and writes."""
-        entries = self.handle_artifacts(tx, uow.context, result)
+    def record(self, tx: Tx, work: Work, result: Result) -> None:
+        """Stages 4-6, written in the unit of work's transaction after the handler's own reads and writes."""
+        if not work.context.execution_id:
+            return  # housekeeping: no execution to log
+        entries = list(result.stages)
+        entries += self.handle_artifacts(tx, work.context, result)
         entries += self.publish_events(tx, result)
-        self.complete_execution(tx, uow, result, entries)
+        self.complete_execution(tx, work, result, entries)
 
-    # the whole flow, for a client's intent
-    def execute(self, intent: Intent, execution_id: str | None = None) -> ExecutionOutcome:
-        execution_id = execution_id or new_id("exec")
-        with log_context(execution_id=execution_id, intent_type=intent.intent_type, tenant_id=intent.tenant_id):
-            try:
-                registration, command = self.accept_intent(intent)
-            except DomainError as exc:
-                self._record_refusal(intent, execution_id, exc)
-                return ExecutionOutcome(execution_id, intent.intent_type, error=exc)
-            uow = self.create_execution(intent, execution_id)
-            try:
-                result = self.execute_intent(uow, registration, command)
-            except (DomainError, PermanentError) as exc:
-                self.fail(uow, exc.message, exc.code)
-                return ExecutionOutcome(execution_id, intent.intent_type, error=exc)
-            except TransientError as exc:
-                log.warning("transient failure", extra={"fields": {"error": str(exc)[:500]}})
-                self.fail(uow, "A dependency is temporarily unavailable; retry with the same Idempotency-Key.", "UNAVAILABLE")
-                return ExecutionOutcome(execution_id, intent.intent_type, error=exc)
-            except Exception as exc:
-                log.exception("unexpected failure")
-                self.fail(uow, "Internal error; it has been logged.", "INTERNAL")
-                return ExecutionOutcome(execution_id, intent.intent_type, error=exc)
-            log.info("intent handled")
-            return ExecutionOutcome(execution_id, intent.intent_type, result=result, success_status=registration.success_status)
+    # the ends the bus writes when the handler's own commits did not
+    def complete(self, work: Work, result: Result) -> None:
+        """A handler that changed no state still ends its execution, in one blind write."""
+        entry = StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail)
+        work.commit(lambda tx: self.write_log(tx, work, [entry], status=ExecutionStatus.COMPLETED, result=result.detail),
+                    blind=True)
+        work.execution = None
 
-    def run_internal(
-        self, intent: Intent, handler: Callable[[UnitOfWork], Result], execution_id: str | None = None
-    ) -> Result | None:
-        """A platform-initiated intent (an event, a task, a journey step) with the same execution log.
-
-        Permanent failures are recorded and swallowed (the delivery is acknowledged); transient ones are recorded and
-        re-raised so the platform retries; a duplicate completes as a no-op."""
-        execution_id = execution_id or new_id("exec")
-        with log_context(execution_id=execution_id, intent_type=intent.intent_type, tenant_id=intent.tenant_id):
-            uow = self.create_execution(intent, execution_id, dict(intent.metadata))
-            store = self._services.store
-            try:
-                result = handler(uow)
-                if not uow.committed:
-                    self.write_log(store, uow, [StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail)],
-                                   status=ExecutionStatus.COMPLETED, result=result.detail)
-                return result
-            except Duplicate:
-                if not uow.committed and uow.execution is not None:
-                    return None  # a redelivery that found the work done leaves no second execution behind
-                self.write_log(store, uow, [StageEntry(stage=Stage.COMPLETE_EXECUTION, detail={"duplicate": True})],
-                               status=ExecutionStatus.COMPLETED, result={"duplicate": True})
-                return None
-            except (PermanentError, DomainError) as exc:
-                self.fail(uow, exc.message, exc.code)
-                return None
-            except TransientError as exc:
-                self.fail(uow, f"Temporarily unavailable, the platform retries: {exc}", "UNAVAILABLE")
-                raise
-
-    def resume(self, tenant_id: str, execution_id: str, intent_type: str, *, session_id: str, user_id: str | None,
-               solution_id: str | None = None) -> UnitOfWork:
-        """A unit of work on an execution that already exists (a worker or the sweep carries it on)."""
-        intent = Intent.create(intent_type, tenant_id=tenant_id, session_id=session_id, user_id=user_id or "platform",
-                               solution_id=solution_id)
-        return self.unit_of_work(ExecutionContext.for_intent(intent, execution_id, self._services))
-
-    def housekeeping(self) -> UnitOfWork:
-        """A unit of work that belongs to no execution (dedup records, leases, sweeps): its steps return plain values,
-        so no stage is logged, but their outbox records still commit and relay with them."""
-        intent = Intent.create("housekeeping", tenant_id="platform", session_id="platform", user_id="platform")
-        return self.unit_of_work(ExecutionContext.for_intent(intent, "", self._services))
-
-    def _record_refusal(self, intent: Intent, execution_id: str, exc: DomainError) -> None:
-        """A refused intent still gets its execution, in one write: accept_intent (refused), create_execution, failed."""
-        stages = opening_stages({"intent_id": intent.intent_id, "refused": exc.code}, intent.solution_id)
-        stages[-1] = StageEntry(stage=Stage.FAILED, detail={"error_code": exc.code})
+    def fail(self, work: Work, message: str, code: str) -> None:
+        entry = StageEntry(stage=Stage.FAILED, detail={"error_code": code})
         try:
-            self._services.store.create_execution(Execution(
-                execution_id=execution_id, tenant_id=intent.tenant_id, intent_type=intent.intent_type,
-                session_id=intent.session_id, user_id=intent.user_id, solution_id=intent.solution_id,
-                metadata=dict(intent.metadata), stages=stages, status=ExecutionStatus.FAILED, error=exc.message,
-                error_code=exc.code))
-        except Exception:
-            log.exception("could not record the refusal")
-        log.info("intent refused", extra={"fields": {"error_code": exc.code}})
-
-    def fail(self, uow: UnitOfWork, message: str, code: str) -> None:
-        try:
-            self.write_log(self._services.store, uow, [StageEntry(stage=Stage.FAILED, detail={"error_code": code})],
-                           status=ExecutionStatus.FAILED, error=message, error_code=code)
-            uow.execution = None
+            work.commit(lambda tx: self.write_log(tx, work, [entry], status=ExecutionStatus.FAILED, error=message,
+                                                  error_code=code), blind=True)
+            work.execution = None
         except Exception:
             log.exception("could not record the failure")
         log.info("intent failed", extra={"fields": {"error_code": code}})
+
+    def refuse(self, work: Work, exc: DomainError) -> None:
+        """A refused intent still gets its execution, in one write: accept_intent (refused), create_execution, failed."""
+        execution = work.execution
+        if execution is None:
+            return
+        stages = list(execution.stages)
+        stages[0] = StageEntry(stage=Stage.ACCEPT_INTENT, detail={**stages[0].detail, "refused": exc.code})
+        stages[-1] = StageEntry(stage=Stage.FAILED, detail={"error_code": exc.code})
+        refused = execution.model_copy(update={"stages": stages, "status": ExecutionStatus.FAILED, "error": exc.message,
+                                               "error_code": exc.code})
+        try:
+            work.commit(lambda tx: tx.create_execution(refused), blind=True)
+            work.execution = None
+        except Exception:
+            log.exception("could not record the refusal")
+        log.info("intent refused", extra={"fields": {"error_code": exc.code}})

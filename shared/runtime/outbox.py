@@ -51,37 +51,40 @@ class OutboxRelay:
     def deliver(self, records: list[OutboxRecord]) -> DeliveryReport:
         """Send records this process has just committed (the sweep leaves them alone for its grace period)."""
         report = DeliveryReport()
-        for record in records:
-            self._send(record, report)
+        for group in _by_document(records):
+            self._send(group, report)
         return report
 
-    def redeliver(self, record_ids: list[str]) -> DeliveryReport:
-        """Claim each record with a lease, then send it: for records whose committer did not."""
+    def redeliver(self, document_ids: list[str]) -> DeliveryReport:
+        """Claim each outbox document with a lease, then send its messages: for commits whose committer did not."""
         report = DeliveryReport()
-        for record_id in record_ids:
-            record = self._store.claim_outbox(record_id, self._lease)
-            if record is None:
-                report.skipped.append(record_id)
+        for document_id in document_ids:
+            records = self._store.claim_outbox(document_id, self._lease)
+            if records is None:
+                report.skipped.append(document_id)
                 continue
-            self._send(record, report)
+            self._send(records, report)
         return report
 
-    def _send(self, record: OutboxRecord, report: DeliveryReport) -> None:
-        record_id = record.record_id
-        self._at("before_publish", record_id)
-        try:
-            if record.kind == "event":
-                self._publisher.publish(Event.model_validate(record.payload))
-            else:
-                self._queue.enqueue(Command.model_validate(record.payload))
-        except Exception as exc:  # noqa: BLE001 - any failure leaves the record for the sweep
-            log.warning("outbox delivery failed", extra={"fields": {"record_id": record_id, "error": str(exc)}})
-            self._store.release_outbox(record_id, str(exc))
-            report.failed.append(record_id)
-            return
-        self._at("after_publish", record_id)
-        self._store.mark_delivered(record_id, self._ttl_days)
-        report.delivered.append(record_id)
+    def _send(self, records: list[OutboxRecord], report: DeliveryReport) -> None:
+        """Every message of one commit, then one delivery mark for them all. A failure leaves the whole document to
+        the sweep, which sends every message again (consumers deduplicate on event id, Cloud Tasks on task name)."""
+        document_id = records[0].document_id or records[0].record_id
+        for record in records:
+            self._at("before_publish", record.record_id)
+            try:
+                if record.kind == "event":
+                    self._publisher.publish(Event.model_validate(record.payload))
+                else:
+                    self._queue.enqueue(Command.model_validate(record.payload))
+            except Exception as exc:  # noqa: BLE001 - any failure leaves the record for the sweep
+                log.warning("outbox delivery failed", extra={"fields": {"record_id": record.record_id, "error": str(exc)}})
+                self._store.release_outbox(document_id, str(exc))
+                report.failed.append(record.record_id)
+                return
+            self._at("after_publish", record.record_id)
+        self._store.mark_delivered(document_id, self._ttl_days)
+        report.delivered.extend(r.record_id for r in records)
 
     def sweep(self, grace_seconds: int, limit: int = 200) -> DeliveryReport:
         cutoff = utcnow() - timedelta(seconds=grace_seconds)
@@ -89,3 +92,10 @@ class OutboxRelay:
         if report.delivered or report.failed:
             log.info("outbox sweep", extra={"fields": {"delivered": len(report.delivered), "failed": len(report.failed)}})
         return report
+
+
+def _by_document(records: list[OutboxRecord]) -> list[list[OutboxRecord]]:
+    groups: dict[str, list[OutboxRecord]] = {}
+    for record in records:
+        groups.setdefault(record.document_id or record.record_id, []).append(record)
+    return list(groups.values())

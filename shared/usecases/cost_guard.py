@@ -87,9 +87,12 @@ class CapPolicy:
 
 
 class CostGuardUnit(Protocol):
-    controls: CostControls
-    functions: Sequence[str]
-    policy: CapPolicy
+    @property
+    def controls(self) -> CostControls: ...
+    @property
+    def functions(self) -> Sequence[str]: ...
+    @property
+    def policy(self) -> CapPolicy: ...
 
 
 @dataclass

@@ -18,28 +18,21 @@ from typing import Any
 
 from pydantic import Field
 
-from shared.domain.errors import BadRequest, Forbidden
+from shared.domain.errors import BadRequest
 from shared.domain.intents import Params
+from shared.domain.roles import OPERATOR_ROLE, require_operator
 from shared.logs import get_logger
 from shared.ports import DeadLetter, DeadLetterBox, Principal, Services
 from shared.runtime.context import Result
-from shared.runtime.registry import register_intent
 from shared.runtime.uow import UnitOfWork
 
 log = get_logger(__name__)
-OPERATOR_ROLE = "operator"
 REPLAY = "replay_dead_letters"
 HOLD_SECONDS = 60  # long enough to look at and replay a batch; a crash releases them when it lapses
 MAX_HELD = 1000
 DEFAULT_LIMIT = 100
 _RELATIVE = re.compile(r"^(\d{1,6})([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def require_operator(principal: Principal) -> None:
-    if OPERATOR_ROLE not in principal.roles:
-        raise Forbidden("Dead letters need an operator: the token's roles claim must hold \"operator\".",
-                        code="OPERATOR_REQUIRED")
 
 
 def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
@@ -132,6 +125,3 @@ def handle_replay(params: ReplayParams, uow: UnitOfWork) -> Result:
     return Result({"replayed": replayed, "count": len(replayed), "since": since.isoformat()},
                   detail={"replayed": len(replayed)})
 
-
-register_intent(REPLAY, ReplayParams, handle_replay, "Replay the tenant's dead-lettered events (operators only).",
-                exposed=False)

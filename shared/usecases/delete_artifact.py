@@ -8,8 +8,6 @@ retry finishes the job; a tombstone is never left pointing at objects that still
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from shared.domain.errors import Conflict
@@ -26,7 +24,6 @@ from shared.domain.states import (
 from shared.ports import BlobStore, Tx
 from shared.runtime.context import Result
 from shared.runtime.data_brain import DataBrain
-from shared.runtime.registry import register_intent
 from shared.runtime.uow import UnitOfWork
 from shared.settings import Settings
 from shared.usecases.objects import parsed_prefix, record_prefix, split_gs_uri
@@ -74,18 +71,6 @@ def tombstone_of(artifact: Artifact) -> Artifact:
     })
 
 
-def delete_response(tombstone: Artifact) -> dict[str, Any]:
-    """Built from the stored tombstone only, so deleting again answers with the same body."""
-    doc = tombstone.to_json()
-    return {
-        "artifact_id": tombstone.artifact_id,
-        "lifecycle_state": tombstone.lifecycle_state.value,
-        "payload_state": tombstone.payload_state.value,
-        "deleted_at": doc["deleted_at"],
-        "artifact": doc,
-    }
-
-
 def _refuse_children(artifact_id: str, children: list[Artifact]) -> Conflict:
     ids = [c.artifact_id for c in children]
     return Conflict(
@@ -102,7 +87,7 @@ def handle_delete(params: DeleteArtifactParams, uow: UnitOfWork) -> Result:
     if artifact is None:
         raise artifact_not_found(params.artifact_id)
     if artifact.lifecycle_state == LifecycleState.DELETED:
-        return Result(delete_response(artifact), detail={"artifact_id": artifact.artifact_id, "already_deleted": True})
+        return Result(subject=artifact, detail={"artifact_id": artifact.artifact_id, "already_deleted": True})
     children = live_children(store.list_children(ctx.tenant_id, artifact.artifact_id))
     if children:
         raise _refuse_children(artifact.artifact_id, children)
@@ -121,7 +106,7 @@ def handle_delete(params: DeleteArtifactParams, uow: UnitOfWork) -> Result:
         if current is None:
             raise artifact_not_found(params.artifact_id)
         if current.lifecycle_state == LifecycleState.DELETED:
-            return Result(delete_response(current), detail={"artifact_id": current.artifact_id, "already_deleted": True})
+            return Result(subject=current, detail={"artifact_id": current.artifact_id, "already_deleted": True})
         pending, running = tx.intents_of(ctx.tenant_id, "parse_content", current.artifact_id)
         if running is not None:
             raise Conflict(f"A derivation from artifact {current.artifact_id} is in progress; retry when it ends.",
@@ -137,12 +122,8 @@ def handle_delete(params: DeleteArtifactParams, uow: UnitOfWork) -> Result:
                     "last_error": f"Artifact {current.artifact_id} was deleted."})
                 tx.put_intent(cancelled)
                 events.append(intent_event("intent_cancelled", cancelled, ctx.execution_id, reason="target_deleted"))
-        return Result(delete_response(tombstone), artifacts=[tombstone], events=events, detail={
+        return Result(subject=tombstone, artifacts=[tombstone], events=events, detail={
             "artifact_id": tombstone.artifact_id, "already_deleted": False, "deleted_objects": len(objects)})
 
     return uow.commit(step)
 
-
-register_intent(INTENT_TYPE, DeleteArtifactParams, handle_delete,
-                "Delete an artifact's payloads and leave a tombstone; refused while derived artifacts are live.",
-                exposed=False)

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from shared.domain.errors import Duplicate, TransientError
 from shared.domain.events import intent_event
 from shared.domain.ids import stable_key
 from shared.domain.intents import Intent
+from shared.domain.messages import IngestUploadedObject, StorageObjectData
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import IntentStatus, UploadStatus
 from shared.logs import adopt_trace, get_logger
-from shared.ports import Services, Tx
+from shared.ports import Tx
 from shared.runtime.context import Result
-from shared.runtime.lifecycle import ExecutionLifecycleManager
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.ingestion import (
     ContentTooLarge,
@@ -30,19 +28,6 @@ from shared.usecases.objects import parse_upload_object
 log = get_logger(__name__)
 
 
-class StorageObjectData(BaseModel):
-    """The object resource Eventarc delivers with google.cloud.storage.object.v1.finalized."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    bucket: str
-    name: str
-    generation: str
-    size: int = 0
-    content_type: str | None = Field(default=None, alias="contentType")
-    metageneration: str | None = None
-
-
 @dataclass(frozen=True)
 class FinalizeResult:
     outcome: str  # ingested | deduplicated | duplicate | ignored | rejected
@@ -55,7 +40,7 @@ def _keys(obj: StorageObjectData, source: str, event_id: str) -> tuple[str, str]
             stable_key("cloudevent", source, event_id))
 
 
-def _record_ignored(services: Services, keys: tuple[str, str], obj: StorageObjectData, reason: str) -> FinalizeResult:
+def _record_ignored(uow: UnitOfWork, keys: tuple[str, str], obj: StorageObjectData, reason: str) -> FinalizeResult:
     """Not an upload of ours: the dedup keys remember why, so a redelivery costs one read. No execution is opened."""
 
     def step(tx: Tx) -> None:
@@ -63,7 +48,7 @@ def _record_ignored(services: Services, keys: tuple[str, str], obj: StorageObjec
             tx.mark_seen(key, {"kind": "finalize", "outcome": "ignored", "reason": reason, "object": obj.name,
                                "generation": obj.generation})
 
-    ExecutionLifecycleManager(services).housekeeping().commit(step)
+    uow.commit(step)
     log.warning("finalize ignored", extra={"fields": {"object": obj.name, "reason": reason}})
     return FinalizeResult("ignored", reason)
 
@@ -76,109 +61,109 @@ def _ingest_intent(upload: Upload, obj: StorageObjectData) -> Intent:
                                    **({"boundary_contract_id": upload.boundary_contract_id} if upload.boundary_contract_id else {})})
 
 
-def _reject(services: Services, keys: tuple[str, str], upload: Upload, obj: StorageObjectData, reason: str) -> FinalizeResult:
+def _reject(uow: UnitOfWork, keys: tuple[str, str], upload: Upload, obj: StorageObjectData, reason: str) -> FinalizeResult:
     """The upload says why; a waiting intent fails with the same reason; the object is not kept. The execution ends
     failed with the reason, so the client reading it learns why."""
+    intent = _ingest_intent(upload, obj)
+    uow.start(intent, detail=dict(intent.metadata))
 
-    def handler(uow: UnitOfWork) -> Result:
-        def step(tx: Tx) -> Result:
-            current = tx.get_upload(upload.tenant_id, upload.upload_id)
-            intent = tx.get_intent(upload.tenant_id, upload.pending_intent_id) if upload.pending_intent_id else None
-            if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
-                raise Duplicate()
-            tx.put_upload(current.model_copy(update={"status": UploadStatus.REJECTED, "reason": reason,
-                                                     "generation": obj.generation, "updated_at": utcnow()}))
-            events = []
-            if intent is not None and intent.status == IntentStatus.PENDING:
-                failed = intent.model_copy(update={"status": IntentStatus.FAILED, "last_error": reason,
-                                                   "error_code": "UPLOAD_REJECTED", "updated_at": utcnow()})
-                tx.put_intent(failed)
-                events.append(intent_event("intent_failed", failed, upload.execution_id, reason=reason))
-            for key in keys:
-                tx.mark_seen(key, {"kind": "finalize", "outcome": "rejected", "reason": reason, "object": obj.name})
-            return Result(events=events, failure=(reason, "UPLOAD_REJECTED"), detail={"upload_id": upload.upload_id})
+    def step(tx: Tx) -> Result:
+        current = tx.get_upload(upload.tenant_id, upload.upload_id)
+        intent = tx.get_intent(upload.tenant_id, upload.pending_intent_id) if upload.pending_intent_id else None
+        if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
+            raise Duplicate()
+        tx.put_upload(current.model_copy(update={"status": UploadStatus.REJECTED, "reason": reason,
+                                                 "generation": obj.generation, "updated_at": utcnow()}))
+        events = []
+        if intent is not None and intent.status == IntentStatus.PENDING:
+            failed = intent.model_copy(update={"status": IntentStatus.FAILED, "last_error": reason,
+                                               "error_code": "UPLOAD_REJECTED", "updated_at": utcnow()})
+            tx.put_intent(failed)
+            events.append(intent_event("intent_failed", failed, upload.execution_id, reason=reason))
+        for key in keys:
+            tx.mark_seen(key, {"kind": "finalize", "outcome": "rejected", "reason": reason, "object": obj.name})
+        return Result(events=events, failure=(reason, "UPLOAD_REJECTED"), detail={"upload_id": upload.upload_id})
 
-        return uow.commit(step)
-
-    if ExecutionLifecycleManager(services).run_internal(_ingest_intent(upload, obj), handler) is None:
+    try:
+        uow.commit(step)
+    except Duplicate:
         return FinalizeResult("duplicate")
-    services.blobs.delete(obj.bucket, obj.name, obj.generation)
+    uow.services.blobs.delete(obj.bucket, obj.name, obj.generation)
     log.warning("upload rejected", extra={"fields": {"upload_id": upload.upload_id, "reason": reason}})
     return FinalizeResult("rejected", reason)
 
 
-def handle_finalize(services: Services, event_id: str, source: str, obj: StorageObjectData) -> FinalizeResult:
+def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:
+    services, obj = uow.services, message.object
     settings = services.settings
     if obj.bucket != settings.uploads_bucket:
         return FinalizeResult("ignored", "not the uploads bucket")  # Eventarc filters this; never trust it alone
-    keys = _keys(obj, source, event_id)
-    store = services.store
+    keys = _keys(obj, message.source, message.event_id)
     where = parse_upload_object(obj.name)
     tenant_id, session_id, upload_id = where if where else (None, None, None)
-    seen, upload = store.seen_and_upload(list(keys), tenant_id, upload_id)
+    seen, upload = services.store.seen_and_upload(list(keys), tenant_id, upload_id)
     if upload is not None:  # the storage event carries no trace: continue the journey that asked for the upload
         adopt_trace(upload.trace_context, upload.origin_execution_id)
     if seen:
         return FinalizeResult("duplicate")
     if tenant_id is None or session_id is None or upload_id is None:
-        return _record_ignored(services, keys, obj, "object is outside the uploads layout")
+        return _record_ignored(uow, keys, obj, "object is outside the uploads layout")
     if upload is None or upload.session_id != session_id or upload.object_name != obj.name:
-        return _record_ignored(services, keys, obj, "no upload record for this object")
+        return _record_ignored(uow, keys, obj, "no upload record for this object")
     if upload.status != UploadStatus.AWAITING_UPLOAD:
         if upload.generation == obj.generation:
             return FinalizeResult("duplicate")
         # Signed URLs are create-only; a later generation is not a new upload.
-        return _record_ignored(services, keys, obj, f"upload {upload_id} was already {upload.status.value}; "
+        return _record_ignored(uow, keys, obj, f"upload {upload_id} was already {upload.status.value}; "
                                f"generation {obj.generation} ignored")
     if obj.size <= 0:
-        return _reject(services, keys, upload, obj, "The uploaded file is empty.")
+        return _reject(uow, keys, upload, obj, "The uploaded file is empty.")
     if obj.size > settings.max_upload_bytes:
-        return _reject(services, keys, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
+        return _reject(uow, keys, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
     if upload.upload_protocol == "resumable" and obj.size != upload.declared_size:
         # GCS pins the size in the session; a store that does not (the local emulator) is caught here.
-        return _reject(services, keys, upload, obj, f"The upload was opened for {upload.declared_size} bytes; "
+        return _reject(uow, keys, upload, obj, f"The upload was opened for {upload.declared_size} bytes; "
                        f"{obj.size} arrived.")
 
     sink = FactsSink(session_id, settings.max_upload_bytes)
     try:
         found = services.blobs.download_into(obj.bucket, obj.name, obj.generation, sink)
     except ContentTooLarge:
-        return _reject(services, keys, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
+        return _reject(uow, keys, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
     if not found:
-        return _record_ignored(services, keys, obj, f"generation {obj.generation} no longer exists")
+        return _record_ignored(uow, keys, obj, f"generation {obj.generation} no longer exists")
     facts = sink.facts()
     if facts.size != obj.size:
         raise TransientError(f"read {facts.size} of {obj.size} bytes of {obj.name}")  # the platform retries
     detected_format, detected_mime = detect_type(facts.head, upload.filename)
 
-    def handler(uow: UnitOfWork) -> Result:
-        ctx = uow.context
-        spec = FileSpec(
-            tenant_id=tenant_id, session_id=session_id, user_id=upload.user_id, execution_id=ctx.execution_id,
-            bucket=obj.bucket, object_name=obj.name, generation=obj.generation, ui_name=upload.ui_name,
-            filename=upload.filename, file_type=upload.file_type, mime_type=upload.mime_type, ingestion_type="upload",
-            boundary_contract_id=upload.boundary_contract_id, source_metadata={"upload_id": upload_id},
-            ttl_days=settings.working_material_ttl_days, materialization_type=upload.materialization_type,
-        )
-        candidate = build_file_artifact(spec, facts, detected_format, detected_mime)
+    intent = _ingest_intent(upload, obj)
+    uow.start(intent, detail=dict(intent.metadata))
+    spec = FileSpec(
+        tenant_id=tenant_id, session_id=session_id, user_id=upload.user_id, execution_id=uow.context.execution_id,
+        bucket=obj.bucket, object_name=obj.name, generation=obj.generation, ui_name=upload.ui_name,
+        filename=upload.filename, file_type=upload.file_type, mime_type=upload.mime_type, ingestion_type="upload",
+        boundary_contract_id=upload.boundary_contract_id, source_metadata={"upload_id": upload_id},
+        ttl_days=settings.working_material_ttl_days, materialization_type=upload.materialization_type,
+    )
+    candidate = build_file_artifact(spec, facts, detected_format, detected_mime)
 
-        def step(tx: Tx) -> Result:
-            # The upload record is the exactly-once guard: only the delivery that moves it out of awaiting_upload
-            # ingests; a racing one finds it moved. The dedup keys, written in the same commit, answer redeliveries.
-            current = tx.get_upload(tenant_id, upload_id)
-            if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
-                raise Duplicate()
-            artifact, _, result = register_file(tx, candidate, announce_duplicate=True)
-            tx.put_upload(current.model_copy(update={"status": UploadStatus.INGESTED, "file_id": artifact.artifact_id,
-                                                     "generation": obj.generation, "updated_at": utcnow()}))
-            for key in keys:
-                tx.mark_seen(key, {"kind": "finalize", "outcome": "ingested", "file_id": artifact.artifact_id})
-            return result
+    def step(tx: Tx) -> Result:
+        # The upload record is the exactly-once guard: only the delivery that moves it out of awaiting_upload
+        # ingests; a racing one finds it moved. The dedup keys, written in the same commit, answer redeliveries.
+        current = tx.get_upload(tenant_id, upload_id)
+        if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
+            raise Duplicate()
+        artifact, _, result = register_file(tx, candidate, announce_duplicate=True)
+        tx.put_upload(current.model_copy(update={"status": UploadStatus.INGESTED, "file_id": artifact.artifact_id,
+                                                 "generation": obj.generation, "updated_at": utcnow()}))
+        for key in keys:
+            tx.mark_seen(key, {"kind": "finalize", "outcome": "ingested", "file_id": artifact.artifact_id})
+        return result
 
-        return uow.commit(step)
-
-    result = ExecutionLifecycleManager(services).run_internal(_ingest_intent(upload, obj), handler)
-    if result is None:
+    try:
+        result = uow.commit(step)
+    except Duplicate:
         return FinalizeResult("duplicate")
     file_id = str(result.detail["artifact_id"])
     if result.detail.get("deduplicated"):

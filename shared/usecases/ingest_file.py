@@ -11,14 +11,12 @@ from shared.domain.intents import IngestFileParams, decode_hex
 from shared.domain.states import LifecycleState
 from shared.ports import Tx
 from shared.runtime.context import Result
-from shared.runtime.registry import register_intent
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.ingestion import (
     FileSpec,
     build_file_artifact,
     detect_type,
     facts_of_bytes,
-    ingest_response,
     register_file,
 )
 from shared.usecases.objects import inline_object
@@ -64,7 +62,8 @@ def handle_ingest_file(params: IngestFileParams, uow: UnitOfWork) -> Result:
 
     existing = uow.services.store.get_artifact(ctx.tenant_id, file_id)
     if existing is not None and existing.lifecycle_state != LifecycleState.DELETED:  # same bytes, same session: same file_id
-        return Result(ingest_response(existing, True), detail={"artifact_id": file_id, "deduplicated": True})
+        ids = {"file_id": file_id, "artifact_id": file_id, "deduplicated": True}
+        return Result(ids, subject=existing, detail={"artifact_id": file_id, "deduplicated": True})
 
     mime = params.mime_type
     if params.ingestion_type == "api":
@@ -97,6 +96,3 @@ def handle_ingest_file(params: IngestFileParams, uow: UnitOfWork) -> Result:
 
     return uow.commit(step)
 
-
-register_intent("ingest_file", IngestFileParams, handle_ingest_file, "Ingest a file sent inline (upload, edi, api).",
-                success_status=201)

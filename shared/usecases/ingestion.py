@@ -115,25 +115,8 @@ def build_file_artifact(spec: FileSpec, facts: ContentFacts, detected_format: st
     )
 
 
-def ingest_response(artifact: Artifact, deduplicated: bool) -> dict[str, Any]:
-    """The seed contract's success shape."""
-    payload = {
-        "artifact_id": artifact.artifact_id, "file_id": artifact.artifact_id, "artifact_type": "file",
-        "lifecycle_state": artifact.lifecycle_state.value, "file_reference": artifact.file_reference,
-        "storage_location": artifact.storage_location, "ui_name": artifact.ui_name, "filename": artifact.filename,
-        "file_type": artifact.file_type, "mime_type": artifact.mime_type, "detected_type": artifact.detected_type,
-        "ingestion_type": artifact.ingestion_type, "boundary_contract_id": artifact.boundary_contract_id,
-        "materialization_pending": artifact.materialization_pending, "file_size": artifact.file_size,
-        "file_hash": artifact.file_hash, "content_fingerprint": artifact.content_fingerprint,
-        "materializations": [m.model_dump(mode="json") for m in artifact.materializations],
-        "created_at": artifact.created_at.isoformat(),
-    }
-    return {
-        "file_id": artifact.artifact_id, "artifact_id": artifact.artifact_id, "deduplicated": deduplicated,
-        "artifacts": {"artifact": {"result_type": "artifact", "semantic_payload": payload, "renderings": {}}},
-        "events": [{"type": "artifact_ingested", "artifact_id": artifact.artifact_id, "artifact_type": "file",
-                    "ingestion_type": artifact.ingestion_type}],
-    }
+def _ids(artifact: Artifact, deduplicated: bool) -> dict[str, Any]:
+    return {"file_id": artifact.artifact_id, "artifact_id": artifact.artifact_id, "deduplicated": deduplicated}
 
 
 def register_file(tx: Tx, candidate: Artifact, *, announce_duplicate: bool = False) -> tuple[Artifact, bool, Result]:
@@ -150,9 +133,9 @@ def register_file(tx: Tx, candidate: Artifact, *, announce_duplicate: bool = Fal
     if existing is not None:
         events = [artifact_event("artifact_ingested", existing, execution_id, ingestion_type=candidate.ingestion_type,
                                  file_size=existing.file_size, upload_id=upload_id, deduplicated=True)] if announce_duplicate else []
-        return existing, True, Result(ingest_response(existing, True), events=events, detail={
+        return existing, True, Result(_ids(existing, True), subject=existing, events=events, detail={
             "artifact_id": existing.artifact_id, "deduplicated": True})
     event = artifact_event("artifact_ingested", candidate, execution_id, ingestion_type=candidate.ingestion_type,
                            file_size=candidate.file_size, upload_id=upload_id, deduplicated=False)
-    return candidate, False, Result(ingest_response(candidate, False), artifacts=[candidate], events=[event],
+    return candidate, False, Result(_ids(candidate, False), subject=candidate, artifacts=[candidate], events=[event],
                                     detail={"artifact_id": candidate.artifact_id, "deduplicated": False})

@@ -11,7 +11,6 @@ from shared.domain.models import PendingIntent
 from shared.domain.states import IntentStatus
 from shared.ports import Tx
 from shared.runtime.context import Result
-from shared.runtime.registry import register_intent
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.pending_intents import dispatch_lease, parseable_file, update_intent_status
 
@@ -59,6 +58,3 @@ def handle_parse_content(params: ParseContentParams, uow: UnitOfWork) -> Result:
 
     return uow.commit(step)
 
-
-register_intent("parse_content", ParseContentParams, handle_parse_content, "Parse a file with an ingestion profile.",
-                success_status=202)

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from shared.domain.errors import Duplicate, PermanentError, TransientError
 from shared.domain.events import artifact_event, intent_event
 from shared.domain.ids import new_id, parsed_id_for
 from shared.domain.intents import ParseContext
 from shared.domain.lineage import derived_lineage
+from shared.domain.messages import ParseTask, RenewParseLease, RunParseTask
 from shared.domain.models import (
     Artifact,
     Materialization,
@@ -32,27 +31,11 @@ from shared.domain.states import IntentStatus, LifecycleState, Stage
 from shared.logs import get_logger, log_context
 from shared.ports import Services, Tx
 from shared.runtime.context import Result
-from shared.runtime.lifecycle import ExecutionLifecycleManager
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.objects import gs_uri, parsed_prefix, split_gs_uri
 from shared.usecases.pending_intents import update_intent_status
 
 log = get_logger(__name__)
-
-
-class ParseTask(BaseModel):
-    """The body Cloud Tasks delivers: a Command whose payload names the intent."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    command_id: str
-    tenant_id: str
-    execution_id: str
-    payload: dict[str, Any]
-
-    @property
-    def intent_id(self) -> str:
-        return str(self.payload.get("intent_id", ""))
 
 
 @dataclass(frozen=True)
@@ -61,9 +44,9 @@ class WorkResult:
     detail: dict[str, Any]
 
 
-def _uow(services: Services, task: ParseTask, execution_id: str | None = None) -> UnitOfWork:
-    return ExecutionLifecycleManager(services).resume(task.tenant_id, execution_id or task.execution_id, "parse_content",
-                                                     session_id="platform", user_id=None)
+def _uow(uow: UnitOfWork, task: ParseTask, execution_id: str | None = None) -> UnitOfWork:
+    """The parse's execution, opened by whoever dispatched it; the worker carries it on."""
+    return uow.fork().resume(task.tenant_id, execution_id or task.execution_id, "parse_content")
 
 
 def _fail_step(intent_id: str, tenant_id: str, reason: str, code: str) -> Any:
@@ -80,10 +63,10 @@ def _fail_step(intent_id: str, tenant_id: str, reason: str, code: str) -> Any:
     return step
 
 
-def _claim(services: Services, task: ParseTask, worker_id: str) -> PendingIntent | WorkResult:
-    settings = services.settings
+def _claim(uow: UnitOfWork, task: ParseTask, worker_id: str) -> PendingIntent | WorkResult:
+    settings = uow.services.settings
 
-    def step(tx: Tx) -> PendingIntent | WorkResult:
+    def step(tx: Tx) -> Result | WorkResult:
         intent = tx.get_intent(task.tenant_id, task.intent_id)
         now = utcnow()
         if intent is None or intent.status != IntentStatus.IN_PROGRESS:
@@ -96,23 +79,23 @@ def _claim(services: Services, task: ParseTask, worker_id: str) -> PendingIntent
         claimed = intent.model_copy(update={"attempts": attempts, "lease_owner": worker_id, "updated_at": now,
                                             "lease_expires_at": now + timedelta(seconds=settings.claim_lease_seconds)})
         tx.put_intent(claimed)
-        tx.log_stage(task.tenant_id, intent.execution_id or task.execution_id,
-                     StageEntry(stage=Stage.CLAIMED, detail={"attempt": attempts, "worker": worker_id}))
-        return claimed
+        return Result(subject=claimed, complete=False,
+                      stages=[StageEntry(stage=Stage.CLAIMED, detail={"attempt": attempts, "worker": worker_id})])
 
-    claimed = _uow(services, task).commit(step)
-    if isinstance(claimed, WorkResult) and claimed.status == "exhausted":
+    value = _uow(uow, task).commit(step)
+    if isinstance(value, WorkResult) and value.status == "exhausted":
         reason = f"Gave up after {settings.max_parse_attempts} attempts."
-        return _finish_failure(services, task, reason, "MAX_ATTEMPTS_EXCEEDED")
-    return claimed
+        return _finish_failure(uow, task, reason, "MAX_ATTEMPTS_EXCEEDED")
+    return value if isinstance(value, WorkResult) else value.subject
 
 
 class Heartbeat:
     """Renews the worker's short lease while the parse runs, so a live long parse is never taken over, and a dead
     worker's lease lapses within `claim_lease_seconds` for the sweep (or the task's retry) to reclaim."""
 
-    def __init__(self, services: Services, task: ParseTask, worker_id: str):
-        self._services = services
+    def __init__(self, uow: UnitOfWork, task: ParseTask, worker_id: str):
+        self._uow = uow
+        self._services = uow.services
         self._task = task
         self._worker_id = worker_id
         self._stop = threading.Event()
@@ -141,42 +124,46 @@ class Heartbeat:
                 log.warning("lease renewal failed", exc_info=True)
 
     def renew(self) -> bool:
-        task, worker_id = self._task, self._worker_id
-        lease = timedelta(seconds=self._services.settings.claim_lease_seconds)
-
-        def step(tx: Tx) -> bool:
-            intent = tx.get_intent(task.tenant_id, task.intent_id)
-            if intent is None or intent.status != IntentStatus.IN_PROGRESS or intent.lease_owner != worker_id:
-                return False
-            tx.put_intent(intent.model_copy(update={"lease_expires_at": utcnow() + lease}))
-            return True
-
-        return bool(_uow(self._services, task).commit(step))
+        return bool(self._uow.handle(RenewParseLease(self._task.tenant_id, self._task.intent_id, self._worker_id)))
 
 
-def _finish_failure(services: Services, task: ParseTask, reason: str, code: str) -> WorkResult:
-    intent = services.store.get_intent(task.tenant_id, task.intent_id)
+def renew_parse_lease(message: RenewParseLease, uow: UnitOfWork) -> bool:
+    """The heartbeat: extend the lease this worker holds; False once it lost it."""
+    lease = timedelta(seconds=uow.services.settings.claim_lease_seconds)
+
+    def step(tx: Tx) -> bool:
+        intent = tx.get_intent(message.tenant_id, message.intent_id)
+        if intent is None or intent.status != IntentStatus.IN_PROGRESS or intent.lease_owner != message.worker_id:
+            return False
+        tx.put_intent(intent.model_copy(update={"lease_expires_at": utcnow() + lease}))
+        return True
+
+    return bool(uow.commit(step))
+
+
+def _finish_failure(uow: UnitOfWork, task: ParseTask, reason: str, code: str) -> WorkResult:
+    intent = uow.services.store.get_intent(task.tenant_id, task.intent_id)
     execution_id = (intent.execution_id if intent else None) or task.execution_id
     try:
-        _uow(services, task, execution_id).commit(_fail_step(task.intent_id, task.tenant_id, reason, code))
+        _uow(uow, task, execution_id).commit(_fail_step(task.intent_id, task.tenant_id, reason, code))
     except Duplicate:
         return WorkResult("duplicate", {})
     log.warning("parse failed", extra={"fields": {"intent_id": task.intent_id, "error_code": code, "reason": reason}})
     return WorkResult("failed", {"error_code": code, "error": reason})
 
 
-def _release(services: Services, task: ParseTask, worker_id: str, error: str) -> None:
+def _release(uow: UnitOfWork, task: ParseTask, worker_id: str, error: str) -> None:
     """Give the lease back so the platform's retry (with backoff) can claim at once."""
 
-    def step(tx: Tx) -> None:
+    def step(tx: Tx) -> Result | None:
         intent = tx.get_intent(task.tenant_id, task.intent_id)
         if intent is None or intent.lease_owner != worker_id or intent.status != IntentStatus.IN_PROGRESS:
-            return
+            return None
         tx.put_intent(intent.model_copy(update={"lease_owner": None, "lease_expires_at": utcnow(), "last_error": error[:500]}))
-        tx.log_stage(task.tenant_id, intent.execution_id or task.execution_id,
-                     StageEntry(stage=Stage.ATTEMPT_FAILED, detail={"attempt": intent.attempts, "error": error[:500]}))
+        return Result(complete=False, stages=[
+            StageEntry(stage=Stage.ATTEMPT_FAILED, detail={"attempt": intent.attempts, "error": error[:500]})])
 
-    _uow(services, task).commit(step)
+    _uow(uow, task).commit(step)
 
 
 def _parse_to_derived(services: Services, source: Artifact, intent: PendingIntent, parsed_id: str) -> Any:
@@ -227,11 +214,12 @@ def _build_parsed(source: Artifact, intent: PendingIntent, parsed_id: str, resul
     )
 
 
-def handle_parse_task(services: Services, task: ParseTask) -> WorkResult:
+def handle_parse_task(message: RunParseTask, uow: UnitOfWork) -> WorkResult:
+    task, services = message.task, uow.services
     worker_id = new_id("worker")
     with log_context(execution_id=task.execution_id, tenant_id=task.tenant_id, intent_type="parse_content"):
         try:
-            claimed = _claim(services, task, worker_id)
+            claimed = _claim(uow, task, worker_id)
         except TransientError as exc:  # e.g. contention outlasted our retries: Cloud Tasks retries with backoff
             log.warning("claim failed; the task will be retried", extra={"fields": {"error": str(exc)[:300]}})
             return WorkResult("retry", {"reason": "claim failed transiently"})
@@ -245,17 +233,17 @@ def handle_parse_task(services: Services, task: ParseTask) -> WorkResult:
         execution_id = intent.execution_id or task.execution_id
         source = services.store.get_artifact(task.tenant_id, intent.target_artifact_id or "")
         if source is None or source.lifecycle_state == LifecycleState.DELETED:
-            return _finish_failure(services, task, "The source file no longer exists.", "SOURCE_MISSING")
+            return _finish_failure(uow, task, "The source file no longer exists.", "SOURCE_MISSING")
         parsed_id = parsed_id_for(task.tenant_id, intent.intent_id)
         try:
-            with Heartbeat(services, task, worker_id):
+            with Heartbeat(uow, task, worker_id):
                 result, derived, prefix = _parse_to_derived(services, source, intent, parsed_id)
         except PermanentError as exc:
-            return _finish_failure(services, task, exc.message, exc.code)
+            return _finish_failure(uow, task, exc.message, exc.code)
         except Exception as exc:
             log.warning("parse attempt failed; will retry", exc_info=not isinstance(exc, TransientError))
             with contextlib.suppress(TransientError):  # unreleased, the short lease lapses by itself
-                _release(services, task, worker_id, str(exc))
+                _release(uow, task, worker_id, str(exc))
             return WorkResult("retry", {"error": "transient failure; retried with backoff"})
         parsed = _build_parsed(source, intent, parsed_id, result, derived, prefix, execution_id,
                                services.settings.working_material_ttl_days)
@@ -274,13 +262,13 @@ def handle_parse_task(services: Services, task: ParseTask) -> WorkResult:
                           detail={"artifact_id": parsed_id, "record_count": parsed.semantic_descriptor.record_count})
 
         try:
-            _uow(services, task, execution_id).commit(complete)
+            _uow(uow, task, execution_id).commit(complete)
         except Duplicate:
             return WorkResult("duplicate", {"reason": "lease lost"})
         except TransientError as exc:  # the retry parses again onto the same artifact id
             log.warning("completing the parse failed; will retry", extra={"fields": {"error": str(exc)[:300]}})
             with contextlib.suppress(TransientError):
-                _release(services, task, worker_id, str(exc))
+                _release(uow, task, worker_id, str(exc))
             return WorkResult("retry", {"error": "transient failure; retried with backoff"})
         # Upload-to-parsed time of this file (its ingest), the journey freshness SLO's measure (metrics.json).
         freshness = round((utcnow() - source.created_at).total_seconds(), 3)

@@ -18,7 +18,6 @@ from shared.domain.models import Artifact, PendingIntent, utcnow
 from shared.domain.states import IntentStatus, LifecycleState, check_intent_transition
 from shared.ports import Principal, Services, Tx
 from shared.runtime.context import Result
-from shared.runtime.registry import register_intent
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.reads import parse_page_size
 
@@ -110,9 +109,3 @@ def dispatch_lease(services: Services) -> dict[str, Any]:
     """A dispatched intent carries a deadline even before a worker claims it, so a lost task is swept up."""
     return {"lease_owner": None, "lease_expires_at": utcnow() + timedelta(seconds=services.settings.lease_seconds)}
 
-
-register_intent("create_pending_intent", CreatePendingIntentBody, create_pending_intent,
-                "Keep the user's ingestion profile choice as a durable, resumable pending intent.", success_status=201,
-                exposed=False)
-register_intent("cancel_pending_intent", CancelPendingIntentParams, cancel_pending_intent,
-                "Cancel a pending intent.", exposed=False)

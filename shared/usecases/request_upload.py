@@ -16,7 +16,6 @@ from shared.domain.intents import RequestUploadParams
 from shared.domain.models import PendingIntent, Upload, utcnow
 from shared.ports import Tx
 from shared.runtime.context import Result
-from shared.runtime.registry import register_intent
 from shared.runtime.uow import UnitOfWork
 from shared.settings import MAX_UPLOAD_BYTES, Settings
 from shared.usecases.objects import upload_object
@@ -117,6 +116,3 @@ def handle_request_upload(params: RequestUploadParams, uow: UnitOfWork) -> Resul
 
     return uow.commit(step)
 
-
-register_intent("request_upload", RequestUploadParams, handle_request_upload,
-                "Issue a signed upload URL, or a resumable upload session for a large file.", success_status=201)

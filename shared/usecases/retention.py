@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from shared.domain.errors import Duplicate
 from shared.domain.events import artifact_event
+from shared.domain.intents import Intent
+from shared.domain.messages import ExpireArtifact
 from shared.domain.models import Artifact, utcnow
 from shared.domain.retention import tombstone_purge_at
 from shared.domain.states import LifecycleState, PayloadState
-from shared.ports import Services, Tx
+from shared.ports import Tx
 from shared.runtime.context import Result
 from shared.runtime.data_brain import DataBrain
-from shared.runtime.lifecycle import ExecutionLifecycleManager
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.delete_artifact import payload_objects
 
@@ -28,30 +29,28 @@ def expired_tombstone(artifact: Artifact) -> Artifact:
     })
 
 
-def expire_artifact(services: Services, stale: Artifact) -> str:
-    """Expire one artifact whose retention ran out; 'skipped' when it changed meanwhile (saved, deleted)."""
+def expire_artifact(message: ExpireArtifact, uow: UnitOfWork) -> str | None:
+    """Expire one artifact whose retention ran out; 'skipped' (or None, from the bus) when it changed meanwhile."""
+    stale, services = message.artifact, uow.services
     if stale.lifecycle_state == LifecycleState.DELETED or stale.expires_at is None or stale.expires_at > utcnow():
         return "skipped"
     for bucket, name in payload_objects(stale, services.blobs, services.settings):
         services.blobs.delete(bucket, name)  # absent already is fine
-
-    def handler(uow: UnitOfWork) -> Result:
-        def step(tx: Tx) -> Result:
-            current = tx.get_artifact(stale.tenant_id, stale.artifact_id)
-            if (current is None or current.lifecycle_state == LifecycleState.DELETED or current.expires_at is None
-                    or current.expires_at > utcnow()):
-                raise Duplicate()  # saved or deleted meanwhile: its new state decides
-            DataBrain.forget_references(tx, current)
-            tombstone = expired_tombstone(current)
-            event = artifact_event("artifact_expired", tombstone, uow.context.execution_id,
-                                   retention_policy=current.retention_policy)
-            return Result({"artifact_id": tombstone.artifact_id}, artifacts=[tombstone], events=[event],
-                          detail={"artifact_id": tombstone.artifact_id, "retention_policy": current.retention_policy})
-
-        return uow.commit(step)
-
-    from shared.domain.intents import Intent
-
     intent = Intent.for_platform("expire_artifact", tenant_id=stale.tenant_id, session_id=stale.session_id, user_id=None,
                                  metadata={"artifact_id": stale.artifact_id, "retention_policy": stale.retention_policy})
-    return "expired" if ExecutionLifecycleManager(services).run_internal(intent, handler) is not None else "skipped"
+    uow.start(intent, detail=dict(intent.metadata))
+
+    def step(tx: Tx) -> Result:
+        current = tx.get_artifact(stale.tenant_id, stale.artifact_id)
+        if (current is None or current.lifecycle_state == LifecycleState.DELETED or current.expires_at is None
+                or current.expires_at > utcnow()):
+            raise Duplicate()  # saved or deleted meanwhile: its new state decides
+        DataBrain.forget_references(tx, current)
+        tombstone = expired_tombstone(current)
+        event = artifact_event("artifact_expired", tombstone, uow.context.execution_id,
+                               retention_policy=current.retention_policy)
+        return Result({"artifact_id": tombstone.artifact_id}, artifacts=[tombstone], events=[event],
+                      detail={"artifact_id": tombstone.artifact_id, "retention_policy": current.retention_policy})
+
+    uow.commit(step)
+    return "expired"

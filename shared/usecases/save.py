@@ -9,7 +9,6 @@ concurrent or repeated save that finds it READY returns the stored result withou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from shared.domain.errors import Conflict, NotFound, TransientError, echo
 from shared.domain.events import artifact_event
@@ -20,7 +19,6 @@ from shared.domain.retention import record_expiry
 from shared.domain.states import LifecycleState, PayloadState, check_lifecycle_transition
 from shared.ports import BlobStore, Tx
 from shared.runtime.context import Result
-from shared.runtime.registry import register_intent
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.objects import gs_uri, record_prefix, split_gs_uri
 from shared.usecases.reads import payload_expired
@@ -81,23 +79,6 @@ def check_sources(artifact: Artifact, parents: list[Artifact | None]) -> None:
             "from working material that expires.",
             code="SOURCE_NOT_SAVED", details={"unsaved_sources": unsaved},
         )
-
-
-def save_response(artifact: Artifact) -> dict[str, Any]:
-    """Built from the stored artifact only, so a repeated save answers with the same body."""
-    doc = artifact.to_json()
-    return {
-        "artifact_id": artifact.artifact_id,
-        "artifact_type": artifact.artifact_type,
-        "lifecycle_state": artifact.lifecycle_state.value,
-        "materialization_pending": artifact.materialization_pending,
-        "boundary_contract_id": artifact.boundary_contract_id,
-        "retention_policy": artifact.retention_policy,
-        "storage_location": artifact.storage_location,
-        "saved_at": doc["updated_at"],
-        "materializations": doc["materializations"],
-        "artifact": doc,
-    }
 
 
 def saved_artifact(artifact: Artifact, copies: list[RecordCopy], sizes: dict[str, int | None],
@@ -191,7 +172,7 @@ def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
             raise artifact_not_found(params.artifact_id)
         check_saveable(current, params)
         if current.lifecycle_state == LifecycleState.READY:
-            return Result(save_response(current), detail={"artifact_id": current.artifact_id, "already_saved": True})
+            return Result(subject=current, detail={"artifact_id": current.artifact_id, "already_saved": True})
         check_sources(current, [tx.get_artifact(ctx.tenant_id, pid) for pid in current.lineage.derived_from])
         if [c.name for c in record_copies(current, services.settings.records_bucket)] != [c.name for c in copies]:
             raise Conflict("The artifact changed while it was being saved; retry.", code="CONCURRENT_MODIFICATION")
@@ -201,14 +182,9 @@ def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
             boundary_contract_id=saved.boundary_contract_id,
             record_uris=[m.uri for m in saved.materializations if m.persistent],
         )
-        return Result(save_response(saved), artifacts=[saved], events=[event], detail={
+        return Result(subject=saved, artifacts=[saved], events=[event], detail={
             "artifact_id": saved.artifact_id, "already_saved": False, "boundary_contract_id": saved.boundary_contract_id,
             "retention_policy": retention})
 
     return uow.commit(step)
 
-
-register_intent(
-    "save_materialization", SaveMaterializationParams, handle_save,
-    "Save working material as a record of fact: PENDING becomes READY with a persistent copy in the records bucket.",
-)

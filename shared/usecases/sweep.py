@@ -9,20 +9,21 @@ from typing import Any
 
 from shared.domain.errors import Duplicate
 from shared.domain.events import intent_event, parse_command
-from shared.domain.models import Execution, PendingIntent, StageEntry, utcnow
+from shared.domain.messages import AbandonExecution, ExpireArtifact, RedispatchParse, RedriveJourneys, RunSweep
+from shared.domain.models import StageEntry, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus, Stage
 from shared.logs import get_logger
-from shared.ports import Services, Tx
+from shared.ports import Tx
 from shared.runtime.context import Result
-from shared.runtime.lifecycle import ExecutionLifecycleManager
-from shared.usecases.journeys import redrive_journeys
+from shared.runtime.uow import UnitOfWork
 from shared.usecases.pending_intents import dispatch_lease, update_intent_status
-from shared.usecases.retention import expire_artifact
 
 log = get_logger(__name__)
 
 
-def _redispatch(services: Services, stale: PendingIntent) -> str:
+def redispatch_parse(message: RedispatchParse, uow: UnitOfWork) -> str:
+    stale = message.intent
+    services = uow.services
     max_attempts = services.settings.max_parse_attempts
     execution_id = stale.execution_id or ""
 
@@ -41,11 +42,10 @@ def _redispatch(services: Services, stale: PendingIntent) -> str:
                           failure=(reason, "MAX_ATTEMPTS_EXCEEDED"))
         again = intent.model_copy(update={**dispatch_lease(services), "updated_at": now})
         tx.put_intent(again)
-        tx.log_stage(intent.tenant_id, execution_id, StageEntry(stage=Stage.REDISPATCHED, detail={"after_attempts": intent.attempts}))
-        return Result(commands=[parse_command(again, execution_id, dispatch_round=intent.attempts + 1)], complete=False)
+        return Result(commands=[parse_command(again, execution_id, dispatch_round=intent.attempts + 1)], complete=False,
+                      stages=[StageEntry(stage=Stage.REDISPATCHED, detail={"after_attempts": intent.attempts})])
 
-    uow = ExecutionLifecycleManager(services).resume(stale.tenant_id, execution_id, "parse_content",
-                                                     session_id=stale.session_id, user_id=stale.user_id)
+    uow.resume(stale.tenant_id, execution_id, "parse_content", session_id=stale.session_id, user_id=stale.user_id)
     try:
         result = uow.commit(step)
     except Duplicate:
@@ -53,10 +53,11 @@ def _redispatch(services: Services, stale: PendingIntent) -> str:
     return "failed" if result.failure else "redispatched"
 
 
-def _abandon(services: Services, execution: Execution) -> str:
+def abandon_execution(message: AbandonExecution, uow: UnitOfWork) -> str:
     """An execution whose process died mid-way is closed as failed, so nobody waits on it forever.
 
     A parse that still has a live intent is left alone: its lease, not its log, says whether it is alive."""
+    execution, services = message.execution, uow.services
     if execution.intent_id:
         intent = services.store.get_intent(execution.tenant_id, execution.intent_id)
         if intent is not None and intent.status in (IntentStatus.PENDING, IntentStatus.IN_PROGRESS):
@@ -70,30 +71,33 @@ def _abandon(services: Services, execution: Execution) -> str:
             return "moved_on"
         return Result(failure=(reason, "ABANDONED"))
 
-    uow = ExecutionLifecycleManager(services).resume(execution.tenant_id, execution.execution_id, execution.intent_type,
-                                                     session_id=execution.session_id or "platform",
-                                                     user_id=execution.user_id)
+    uow.resume(execution.tenant_id, execution.execution_id, execution.intent_type,
+               session_id=execution.session_id or "platform", user_id=execution.user_id)
     value = uow.commit(step)
     return "abandoned" if isinstance(value, Result) else value
 
 
-def run_sweep(services: Services, limit: int = 200) -> dict[str, Any]:
+def _count(counts: dict[str, int], outcome: Any, none: str) -> None:
+    key = str(outcome) if outcome is not None else none
+    counts[key] = counts.get(key, 0) + 1
+
+
+def run_sweep(message: RunSweep, uow: UnitOfWork) -> dict[str, Any]:
+    """Each item is a message of its own, handled in its own unit of work (and execution, where it has one)."""
+    services, limit = uow.services, message.limit
     report = services.relay.sweep(services.settings.outbox_grace_seconds, limit)
     leases: dict[str, int] = {}
     for stale in services.store.expired_leases(utcnow(), limit):
-        result = _redispatch(services, stale)
-        leases[result] = leases.get(result, 0) + 1
+        _count(leases, uow.handle(RedispatchParse(stale)), "skipped")
     executions: dict[str, int] = {}
     cutoff = utcnow() - timedelta(seconds=services.settings.abandoned_after_seconds)
     for status in (ExecutionStatus.ACCEPTED, ExecutionStatus.RUNNING):
         for stale_execution in services.store.stale_executions(status.value, cutoff, limit):
-            result = _abandon(services, stale_execution)
-            executions[result] = executions.get(result, 0) + 1
+            _count(executions, uow.handle(AbandonExecution(stale_execution)), "moved_on")
     retention: dict[str, int] = {}
     for stale_artifact in services.store.expired_artifacts(utcnow(), limit):
-        outcome = expire_artifact(services, stale_artifact)
-        retention[outcome] = retention.get(outcome, 0) + 1
-    journeys = redrive_journeys(services, limit=limit)
+        _count(retention, uow.handle(ExpireArtifact(stale_artifact)), "skipped")
+    journeys = uow.handle(RedriveJourneys(limit=limit))
     # What is still undelivered after this sweep, by age: the outbox_oldest_pending metric and its alert.
     oldest = services.store.oldest_pending_outbox()
     oldest_age = (utcnow() - oldest).total_seconds() if oldest else 0.0

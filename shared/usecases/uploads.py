@@ -7,10 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from shared.domain.errors import NotFound, echo
+from shared.domain.messages import Query, ResumeUpload
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import UploadStatus
 from shared.ports import Principal, Services, Store, Tx
-from shared.runtime.lifecycle import ExecutionLifecycleManager
+from shared.runtime.uow import UnitOfWork
 from shared.usecases.request_upload import session_headers, upload_headers
 
 
@@ -21,12 +22,13 @@ def _find(store: Store, principal: Principal, upload_id: str) -> Upload:
     return upload
 
 
-def get_upload_status(store: Store, principal: Principal, upload_id: str) -> dict[str, Any]:
-    return _find(store, principal, upload_id).to_json()
+def get_upload_status(query: Query, services: Services) -> dict[str, Any]:
+    return _find(services.store, query.principal, query.args["upload_id"]).to_json()
 
 
-def _replace_session(services: Services, upload: Upload, origin: str | None) -> Upload:
+def _replace_session(uow: UnitOfWork, upload: Upload, origin: str | None) -> Upload:
     """A new session for the same server-chosen object, kept on the upload record while it still awaits its bytes."""
+    services = uow.services
     settings = services.settings
     url = services.blobs.start_resumable_upload(upload.bucket, upload.object_name, upload.mime_type, upload.declared_size,
                                                 origin=origin)
@@ -41,10 +43,10 @@ def _replace_session(services: Services, upload: Upload, origin: str | None) -> 
         tx.put_upload(updated)
         return updated
 
-    return ExecutionLifecycleManager(services).housekeeping().commit(step)
+    return uow.commit(step)
 
 
-def resume_upload(services: Services, principal: Principal, upload_id: str, origin: str | None = None) -> dict[str, Any]:
+def resume_upload(message: ResumeUpload, uow: UnitOfWork) -> dict[str, Any]:
     """Where the bytes go next and how many the store already holds, read from the session itself.
 
     A finished upload (`ingested` or `rejected`) answers with its status and no URL. A single PUT upload gets a fresh
@@ -52,6 +54,7 @@ def resume_upload(services: Services, principal: Principal, upload_id: str, orig
     replaced by a new one for the same object, from byte 0, created with the caller's allowed `origin`. So is a
     session made for another browser origin: Cloud Storage would answer this browser's chunks without CORS headers
     (a caller with no origin, such as the CLI, needs none and goes on with any session)."""
+    services, principal, upload_id, origin = uow.services, message.principal, message.upload_id, message.origin
     upload = _find(services.store, principal, upload_id)
     body: dict[str, Any] = {"upload_id": upload.upload_id, "status": upload.status.value,
                             "upload_protocol": upload.upload_protocol, "file_size": upload.declared_size}
@@ -74,9 +77,9 @@ def resume_upload(services: Services, principal: Principal, upload_id: str, orig
         return {**body, "committed_bytes": upload.declared_size}
     foreign = origin is not None and origin != upload.session_origin
     if state is None or state.gone or not state.known or foreign:
-        upload = _replace_session(services, upload, origin)
+        upload = _replace_session(uow, upload, origin)
         if upload.status != UploadStatus.AWAITING_UPLOAD:  # finished while we looked
-            return resume_upload(services, principal, upload_id, origin)
+            return resume_upload(message, uow)
     else:
         committed = state.committed
     return {**body, "upload_url": upload.session_url, "method": "PUT", "headers": session_headers(upload.mime_type),

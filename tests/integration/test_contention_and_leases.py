@@ -11,6 +11,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from shared.adapters.firestore_store import FirestoreStore
+from shared.bootstrap import messagebus
 from shared.domain.errors import TransientError
 from shared.domain.models import PendingIntent, utcnow
 from shared.domain.states import IntentStatus
@@ -75,16 +76,17 @@ def _running(services, owner: str, lease_seconds: float) -> ParseTask:
 def test_the_heartbeat_keeps_a_live_parse_leased_and_stops_when_the_lease_is_taken(services):
     services.settings = services.settings.model_copy(update={"claim_lease_seconds": 5, "lease_renew_seconds": 1})
     task = _running(services, "worker_a", lease_seconds=2)
-    with Heartbeat(services, task, "worker_a") as beat:
+    with Heartbeat(messagebus(services).unit_of_work(), task, "worker_a") as beat:
         time.sleep(4)  # longer than the first lease: without renewals it would have lapsed
         intent = services.store.get_intent("tenant-a", "intent_beat")
         assert intent.lease_owner == "worker_a" and intent.lease_expires_at > utcnow() + timedelta(seconds=2)
         assert beat.renewals >= 2 and not beat.lost.is_set()
 
-    assert Heartbeat(services, task, "worker_b").renew() is False  # another worker never extends a lease it lacks
+    # another worker never extends a lease it lacks
+    assert Heartbeat(messagebus(services).unit_of_work(), task, "worker_b").renew() is False
     taken = services.store.get_intent("tenant-a", "intent_beat").model_copy(update={"lease_owner": "worker_b"})
     services.store.run_in_transaction(lambda tx: tx.put_intent(taken))
-    with Heartbeat(services, task, "worker_a") as beat:
+    with Heartbeat(messagebus(services).unit_of_work(), task, "worker_a") as beat:
         assert beat.lost.wait(timeout=10)  # it notices and stops renewing
     assert services.store.get_intent("tenant-a", "intent_beat").lease_owner == "worker_b"
 

@@ -9,12 +9,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
+from shared.bootstrap import messagebus
 from shared.domain.errors import FILE_TOO_LARGE_MESSAGE, IllegalTransition
 from shared.domain.lineage import root_lineage
 from shared.domain.models import Artifact, ProducedBy
 from shared.domain.states import LifecycleState, UploadStatus
 from shared.runtime.context import Result
-from shared.runtime.lifecycle import ExecutionLifecycleManager
 
 INGEST = ("ingest", "ingest_http")
 FINALIZE = ("ingest", "on_upload_finalized", "cloudevent")
@@ -69,7 +69,7 @@ def test_ingest_file_cannot_materialize(services, function_client, auth):
     # And the runtime refuses an ingest step that tries to materialize, before anything is written.
     ready = artifact.model_copy(update={"artifact_id": "file_sneaky", "lifecycle_state": LifecycleState.READY})
     with pytest.raises(IllegalTransition) as err:
-        ExecutionLifecycleManager(services).resume("tenant-a", resp.get_json()["execution_id"], "ingest_file",
+        messagebus(services).unit_of_work().resume("tenant-a", resp.get_json()["execution_id"], "ingest_file",
                                                    session_id="s", user_id="u").commit(lambda tx: Result(artifacts=[ready]))
     assert err.value.code == "MATERIALIZATION_FORBIDDEN"
     assert services.store.get_artifact("tenant-a", "file_sneaky") is None
@@ -80,7 +80,7 @@ def test_ingest_file_large_payload_rejected(services, function_client, auth):
     from shared.edges.http import outcome_response
 
     huge = "00" * (104_857_600 + 1)
-    status, body = outcome_response(ExecutionLifecycleManager(services).execute(Intent(
+    status, body = outcome_response(messagebus(services).execute(Intent(
         intent_id="i", intent_type="ingest_file", tenant_id="tenant-a", session_id="s", user_id="u",
         parameters={"ui_name": "big.bin", "file_content": huge})))
     assert status == 413
@@ -211,14 +211,15 @@ def test_redelivered_finalize_is_a_no_op(services, function_client, auth):
 
 def test_finalize_commits_in_one_transaction_and_a_redelivery_writes_nothing(services, function_client, auth):
     """The cost bench/ingest reports, pinned: one read-write transaction per ingest; a duplicate costs reads only."""
+    from dev.bus_calls import finalize
     from dev.firestore_meter import FirestoreMeter
-    from shared.usecases.finalize import StorageObjectData, handle_finalize
+    from shared.domain.messages import StorageObjectData
 
     upload = request_upload(function_client(*INGEST), auth())
     obj = put(upload, b"a,b\n1,2\n")
     data = StorageObjectData(bucket=obj["bucket"], name=obj["name"], generation=str(obj["generation"]), size=int(obj["size"]))
     with FirestoreMeter() as first:
-        assert handle_finalize(services, "evt-1", SOURCE, data).outcome == "ingested"
+        assert finalize(services, "evt-1", SOURCE, data).outcome == "ingested"
     assert first.transactions == 1 and first.commits_in_transaction == 1
     # One commit holds the execution (opened with it), the state change, its outbox record and the Data Brain
     # reference; the other is the delivery mark. No claim transaction, no separate write to open the execution.
@@ -226,19 +227,20 @@ def test_finalize_commits_in_one_transaction_and_a_redelivery_writes_nothing(ser
     assert first.reads == 5 and first.writes == 8
     for event_id in ("evt-1", "evt-2"):
         with FirestoreMeter() as again:
-            assert handle_finalize(services, event_id, SOURCE, data).outcome == "duplicate"
+            assert finalize(services, event_id, SOURCE, data).outcome == "duplicate"
         assert again.writes == 0 and again.transactions == 0
         assert again.rpcs == {"batch_get_documents": 1}
 
 
 def test_concurrent_finalize_deliveries_register_one_artifact(services, function_client, auth):
-    from shared.usecases.finalize import StorageObjectData, handle_finalize
+    from dev.bus_calls import finalize
+    from shared.domain.messages import StorageObjectData
 
     upload = request_upload(function_client(*INGEST), auth())
     obj = put(upload, b"x,y\n3,4\n")
     data = StorageObjectData(bucket=obj["bucket"], name=obj["name"], generation=str(obj["generation"]), size=int(obj["size"]))
     results = []
-    threads = [threading.Thread(target=lambda i=i: results.append(handle_finalize(services, f"evt-{i}", SOURCE, data)))
+    threads = [threading.Thread(target=lambda i=i: results.append(finalize(services, f"evt-{i}", SOURCE, data)))
                for i in range(3)]
     for t in threads:
         t.start()

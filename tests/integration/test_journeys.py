@@ -14,17 +14,18 @@ from collections.abc import Callable
 
 import pytest
 
-from shared.bootstrap import Services
+from dev.bus_calls import parse_task, react
+from shared.bootstrap import Services, messagebus
 from shared.domain.errors import TransientError
+from shared.domain.intents import Intent
 from shared.domain.journeys import Journey, JourneyStatus
+from shared.domain.messages import MessagePublished, ParseTask, Query, RedriveJourneys
 from shared.domain.models import utcnow
 from shared.domain.states import ExecutionStatus, LifecycleState
 from shared.edges.http import outcome_response
 from shared.ports import Principal
 from shared.runtime.outbox import OutboxRelay
 from shared.usecases import journeys
-from shared.usecases.parse_worker import ParseTask, handle_parse_task
-from shared.usecases.reactions import MessagePublished, handle_event_message
 
 INGEST = ("ingest", "ingest_http")
 PROFILE = ("profile_selection", "profile_selection_http")
@@ -58,7 +59,7 @@ class Platform:
             if self.drop(tapped.json()):
                 continue
             try:
-                handle_event_message(self.services, self._message(tapped))
+                react(self.services, self._message(tapped))
             except SimulatedCrash as crash:  # never acknowledged: Pub/Sub delivers it again
                 self.crashes.append(str(crash))
                 self.redeliver.append(tapped)
@@ -72,7 +73,7 @@ class Platform:
                 self.ran.add(record.record_id)
                 ran = True
                 try:
-                    handle_parse_task(self.services, ParseTask.model_validate(record.payload))
+                    parse_task(self.services, ParseTask.model_validate(record.payload))
                 except SimulatedCrash as crash:  # Cloud Tasks retries the task
                     self.crashes.append(str(crash))
                     self.ran.discard(record.record_id)
@@ -95,13 +96,12 @@ class Platform:
 def crash_once(services: Services, relay_at: tuple[str, str] | None = None, journey_at: str | None = None) -> Services:
     """Services whose process dies once: in the relay at (point, event_type or 'command'), or at a journey boundary."""
     fired: list[str] = []
-    outbox = services.store.client.collection("outbox")
 
     def relay_fault(point: str, record_id: str) -> None:
         if relay_at is None or fired or point != relay_at[0]:
             return
-        record = outbox.document(record_id).get().to_dict() or {}
-        kind = "command" if record.get("kind") == "command" else record.get("payload", {}).get("event_type")
+        record = next(r for r in services.store.outbox_records() if r.record_id == record_id)
+        kind = "command" if record.kind == "command" else record.payload.get("event_type")
         if kind == relay_at[1]:
             fired.append(point)
             raise SimulatedCrash(f"relay {point} {kind}")
@@ -124,9 +124,15 @@ def ingest(function_client, headers, content: bytes = CSV) -> str:
     return resp.get_json()["file_id"]
 
 
+def run(services: Services, intent_type: str, parameters: dict):
+    """A journey intent as its route submits it."""
+    return messagebus(services).execute(Intent.create(intent_type, tenant_id=ME.tenant_id, session_id=ME.session_id,
+                                                      user_id=ME.user_id, parameters=parameters))
+
+
 def start(services: Services, file_id: str, save: str = "auto", **extra) -> dict:
-    status, body = outcome_response(journeys.start_journey(
-        services, ME, {"file_id": file_id, "ingestion_profile": "structured", "save": save, **extra}))
+    status, body = outcome_response(run(
+        services, journeys.START, {"file_id": file_id, "ingestion_profile": "structured", "save": save, **extra}))
     assert status == 201, body
     return body
 
@@ -217,7 +223,8 @@ def test_manual_journey_persists_nothing_until_the_user_approves(services, funct
 
 
 def test_journey_on_an_upload_waits_for_the_file_then_goes_on(services, function_client, auth, event_tap):
-    from shared.usecases.finalize import StorageObjectData, handle_finalize
+    from dev.bus_calls import finalize
+    from shared.domain.messages import StorageObjectData
 
     up = function_client(*INGEST).post("/v1/intents/request_upload", headers=auth(), json={"parameters": {
         "ui_name": "items.csv", "file_size": len(CSV), "mime_type": "text/csv"}}).get_json()
@@ -234,7 +241,7 @@ def test_journey_on_an_upload_waits_for_the_file_then_goes_on(services, function
     bucket = services.settings.uploads_bucket
     services.blobs.write_bytes_if_absent(bucket, up["object_name"], CSV, "text/csv")
     info = services.blobs.stat(bucket, up["object_name"])
-    handle_finalize(services, "ce-1", "//storage.googleapis.com/projects/_/buckets/x",
+    finalize(services, "ce-1", "//storage.googleapis.com/projects/_/buckets/x",
                     StorageObjectData(bucket=bucket, name=info.name, generation=info.generation, size=info.size))
     journey = Platform(services, event_tap).run_until(started.get_json()["journey_id"], lambda j: j.status != "running")
     assert_completed_with_real_executions(services, journey)
@@ -276,9 +283,6 @@ def test_cancel_while_awaiting_approval_discards_what_the_journey_derived(servic
 
 
 def test_a_record_of_fact_is_never_undone_by_a_cancel_or_a_discard(services, function_client, auth, event_tap):
-    from shared.domain.intents import Intent
-    from shared.runtime.lifecycle import ExecutionLifecycleManager
-
     file_id = ingest(function_client, auth())
     journey_id = start(services, file_id, save="manual")["journey_id"]
     platform = Platform(services, event_tap)
@@ -287,12 +291,12 @@ def test_a_record_of_fact_is_never_undone_by_a_cancel_or_a_discard(services, fun
         saved = function_client("save", "save_http").post("/v1/intents/save_materialization", headers=auth(),
                                                           json={"parameters": {"artifact_id": artifact_id}})
         assert saved.status_code == 200, saved.get_json()
-    assert outcome_response(journeys.cancel_journey(services, ME, journey_id))[0] == 200
+    assert outcome_response(run(services, journeys.CANCEL, {"journey_id": journey_id}))[0] == 200
     done = platform.run_until(journey_id, lambda j: j.compensation == "done")
     assert done.step("parse").compensation == "kept"
     assert state(services, parsed_id) == LifecycleState.READY and derived_objects(services, parsed_id)
 
-    discard = ExecutionLifecycleManager(services).execute(Intent.create(
+    discard = messagebus(services).execute(Intent.create(
         journeys.DISCARD, tenant_id=TENANT, session_id="s", user_id="u", parameters={"artifact_id": parsed_id}))
     assert discard.ok and discard.result.data["outcome"] == "kept"  # the compensation itself refuses a record
     assert state(services, parsed_id) == LifecycleState.READY
@@ -301,7 +305,7 @@ def test_a_record_of_fact_is_never_undone_by_a_cancel_or_a_discard(services, fun
 def test_cancel_during_the_parse_discards_its_result_when_it_lands(services, function_client, auth, event_tap):
     file_id = ingest(function_client, auth())
     journey_id = start(services, file_id, save="auto")["journey_id"]
-    status, body = outcome_response(journeys.cancel_journey(services, ME, journey_id))  # the parse is still running
+    status, body = outcome_response(run(services, journeys.CANCEL, {"journey_id": journey_id}))  # the parse is still running
     assert status == 200 and body["steps"][2]["status"] == "running"
     assert body["steps"][2]["compensation"] == "awaiting_result"
     done = Platform(services, event_tap).run_until(journey_id, lambda j: j.compensation == "done")
@@ -316,7 +320,7 @@ def test_a_failed_parse_fails_the_journey_with_the_reason(services, function_cli
     failed = Platform(services, event_tap).run_until(journey_id, lambda j: j.status != "running")
     assert failed.status == JourneyStatus.FAILED and failed.error_code == "EMPTY_FILE" and failed.error
     assert failed.compensation == "done" and not failed.active
-    view = journeys.get_journey(services, ME, journey_id)
+    view = messagebus(services).handle(Query("get_journey", ME, {"journey_id": journey_id}))
     assert view["error_code"] == "EMPTY_FILE" and view["steps"][2]["status"] == "failed"
 
 
@@ -361,8 +365,8 @@ def test_a_crash_at_a_step_boundary_is_repaired_and_nothing_runs_twice(services,
     if manual:
         platform.run_until(journey_id, lambda j: j.status == "awaiting_approval")
         with pytest.raises(SimulatedCrash):
-            journeys.approve_journey(crashing, ME, journey_id)
-        assert journeys.approve_journey(crashing, ME, journey_id).ok  # the client retries
+            run(crashing, journeys.APPROVE, {"journey_id": journey_id})
+        assert run(crashing, journeys.APPROVE, {"journey_id": journey_id}).ok  # the client retries
     journey = platform.run_until(journey_id, lambda j: j.status not in ("running", "awaiting_approval"))
     assert_completed_with_real_executions(services, journey)
     assert len(crashing.crashed) == 1  # the process really died at that boundary, once
@@ -378,8 +382,8 @@ def test_the_sweep_redrives_a_journey_whose_step_request_was_lost(services, func
     for _ in range(3):
         platform.pump()
     assert services.store.get_journey(TENANT, journey_id).version == stuck.version  # lost: nothing moves by itself
-    assert journeys.redrive_journeys(services, idle_seconds=3600) == {}  # not idle long enough yet
-    assert journeys.redrive_journeys(services, idle_seconds=0) == {"running": 1}
+    assert messagebus(services).handle(RedriveJourneys(idle_seconds=3600)) == {}  # not idle long enough yet
+    assert messagebus(services).handle(RedriveJourneys(idle_seconds=0)) == {"running": 1}
     journey = platform.run_until(journey_id, lambda j: j.status != "running")
     assert_completed_with_real_executions(services, journey)
     assert journey.step("save_file").round == 2 and any(e.what == "redriven" for e in journey.history)

@@ -6,11 +6,11 @@ import base64
 
 import pytest
 
+from dev.bus_calls import finalize, react
 from shared.bootstrap import Services
+from shared.domain.messages import MessagePublished, StorageObjectData
 from shared.domain.states import IntentStatus
 from shared.runtime.outbox import OutboxRelay
-from shared.usecases.finalize import StorageObjectData, handle_finalize
-from shared.usecases.reactions import MessagePublished, handle_event_message
 
 GRACE = 60  # the sweep leaves records younger than this to the process that committed them
 
@@ -34,13 +34,12 @@ def crashing_services(services: Services, point: str) -> Services:
 
 
 def _ingest(services: Services, content: bytes = b"a,b\n1,2\n"):
+    from shared.bootstrap import messagebus
     from shared.domain.intents import Intent
-    from shared.runtime.lifecycle import ExecutionLifecycleManager
-    from shared.usecases import ingest_file  # noqa: F401
 
     intent = Intent(intent_id="i", intent_type="ingest_file", tenant_id="tenant-a", session_id="s1", user_id="u",
                     parameters={"ui_name": "a.csv", "file_content": content.hex()})
-    return ExecutionLifecycleManager(services).execute(intent)
+    return messagebus(services).execute(intent)
 
 
 def _outbox(services: Services):
@@ -74,14 +73,13 @@ def test_relay_crash_loses_no_event_and_the_sweep_completes_delivery(services, e
 
 def test_consumer_processes_a_redelivered_event_once(services, event_tap):
     """A crash after publish means the event arrives twice; the reaction runs once."""
+    from shared.bootstrap import messagebus
     from shared.domain.intents import Intent
-    from shared.runtime.lifecycle import ExecutionLifecycleManager
-    from shared.usecases import request_upload  # noqa: F401
 
-    outcome = ExecutionLifecycleManager(services).execute(Intent(
+    outcome = messagebus(services).execute(Intent(
         intent_id="i", intent_type="request_upload", tenant_id="tenant-a", session_id="s1", user_id="u",
         parameters={"ui_name": "a.csv", "file_size": 8, "mime_type": "text/csv", "ingestion_profile": "structured"}))
-    assert outcome.ok and outcome.success_status == 201 and outcome.result is not None
+    assert outcome.ok and outcome.result is not None
     body = outcome.result.data
     services.blobs.write_bytes_if_absent(services.settings.uploads_bucket, body["object_name"], b"a,b\n1,2\n", "text/csv")
     info = services.blobs.stat(services.settings.uploads_bucket, body["object_name"])
@@ -89,12 +87,12 @@ def test_consumer_processes_a_redelivered_event_once(services, event_tap):
 
     crashing = crashing_services(services, "after_publish")
     with pytest.raises(SimulatedCrash):
-        handle_finalize(crashing, "ce-1", "//storage.googleapis.com/projects/_/buckets/local-uploads", obj)
+        finalize(crashing, "ce-1", "//storage.googleapis.com/projects/_/buckets/local-uploads", obj)
     services.relay.sweep(grace_seconds=0)
 
     deliveries = [e for e in event_tap.pull(timeout=3, min_count=3) if e.event_type == "artifact_ingested"]
     assert len(deliveries) == 2 and deliveries[0].event_id == deliveries[1].event_id
-    results = [handle_event_message(services, MessagePublished.model_validate(
+    results = [react(services, MessagePublished.model_validate(
         {"message": {"data": base64.b64encode(d.data).decode(), "attributes": d.attributes}}))
         for d in deliveries]
     assert results == ["dispatched", "duplicate"]

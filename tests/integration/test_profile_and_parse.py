@@ -9,10 +9,11 @@ from datetime import timedelta
 import pyarrow.parquet as pq
 import pytest
 
+from shared.bootstrap import messagebus
 from shared.domain.errors import TransientError
+from shared.domain.messages import ParseTask, RunParseTask
 from shared.domain.models import utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus, LifecycleState
-from shared.usecases.parse_worker import ParseTask, handle_parse_task
 
 INGEST = ("ingest", "ingest_http")
 PROFILE = ("profile_selection", "profile_selection_http")
@@ -43,7 +44,7 @@ def pending_tasks(services) -> list[ParseTask]:
 
 def run_worker(services, task: ParseTask | None = None):
     task = task or pending_tasks(services)[-1]
-    return handle_parse_task(services, task)
+    return messagebus(services).handle(RunParseTask(task))
 
 
 def stages(services, tenant, execution_id) -> list[str]:
@@ -253,7 +254,7 @@ def test_attempts_run_out_into_failed_with_intent_failed_event(services, functio
 
 
 def test_sweep_redispatches_a_lapsed_lease_then_gives_up(services, function_client, auth):
-    from shared.usecases.sweep import run_sweep
+    from shared.domain.messages import RunSweep
 
     file_id = ingest(function_client, auth())
     submit(function_client, auth(), file_id, ingestion_profile="structured")
@@ -261,12 +262,12 @@ def test_sweep_redispatches_a_lapsed_lease_then_gives_up(services, function_clie
     intent = services.store.get_intent("tenant-a", intent_id)
     lapsed = intent.model_copy(update={"attempts": 1, "lease_owner": "worker_dead", "lease_expires_at": utcnow() - timedelta(seconds=1)})
     services.store.run_in_transaction(lambda tx: tx.put_intent(lapsed))
-    assert run_sweep(services)["leases"] == {"redispatched": 1}
+    assert messagebus(services).handle(RunSweep())["leases"] == {"redispatched": 1}
     assert len({t.command_id for t in pending_tasks(services)}) == 2  # a new task name for the new round
     final = services.store.get_intent("tenant-a", intent_id).model_copy(update={
         "attempts": services.settings.max_parse_attempts, "lease_expires_at": utcnow() - timedelta(seconds=1)})
     services.store.run_in_transaction(lambda tx: tx.put_intent(final))
-    assert run_sweep(services)["leases"] == {"failed": 1}
+    assert messagebus(services).handle(RunSweep())["leases"] == {"failed": 1}
     assert services.store.get_intent("tenant-a", intent_id).status == IntentStatus.FAILED
 
 
@@ -315,26 +316,25 @@ def test_upload_with_a_profile_is_dispatched_when_it_is_ingested(services, funct
 
     import requests
 
-    from shared.usecases.finalize import StorageObjectData, handle_finalize
-    from shared.usecases.reactions import MessagePublished, handle_event_message
+    from shared.domain.messages import IngestUploadedObject, MessagePublished, StorageObjectData
 
     upload = function_client(*INGEST).post("/v1/intents/request_upload", headers=auth(), json={"parameters": {
         "ui_name": "orders.csv", "file_size": len(CSV), "mime_type": "text/csv", "ingestion_profile": "structured"}}).get_json()
     assert upload["pending_intent_id"]
     requests.put(upload["upload_url"], data=CSV, headers=upload["headers"], timeout=30).raise_for_status()
     info = services.blobs.stat(upload["bucket"], upload["object_name"])
-    result = handle_finalize(services, "ce-9", "//storage.googleapis.com/projects/_/buckets/local-uploads",
-                             StorageObjectData(bucket=info.bucket, name=info.name, generation=info.generation, size=info.size))
+    result = messagebus(services).handle(IngestUploadedObject("ce-9", "//storage.googleapis.com/projects/_/buckets/local-uploads",
+                             StorageObjectData(bucket=info.bucket, name=info.name, generation=info.generation, size=info.size)))
     ingested = next(r for r in services.store.outbox_records() if r.payload.get("event_type") == "artifact_ingested")
     message = MessagePublished.model_validate({"message": {
         "data": base64.b64encode(json.dumps(ingested.payload).encode()).decode(), "attributes": {}}})
     from dev.firestore_meter import FirestoreMeter
 
     with FirestoreMeter() as meter:
-        assert handle_event_message(services, message) == "dispatched"
+        assert messagebus(services).handle(message.event()) == "dispatched"
     # The waiting intent is found through the upload record, by id: no query inside the transaction.
     assert meter.queries_in_transaction == 0 and meter.transactions == 1
-    assert handle_event_message(services, message) == "duplicate"
+    assert messagebus(services).handle(message.event()) == "duplicate"
     intent = services.store.get_intent("tenant-a", upload["pending_intent_id"])
     assert intent.status == IntentStatus.IN_PROGRESS and intent.target_artifact_id == result.file_id
     assert run_worker(services).status == "completed"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from shared.bootstrap import messagebus
 from shared.domain.intents import Intent
 from shared.domain.lineage import derived_lineage, root_lineage, walk_provenance
 from shared.domain.models import Artifact, PendingIntent, ProducedBy
 from shared.domain.states import ExecutionStatus, IntentStatus
 from shared.edges.http import outcome_response
-from shared.runtime.lifecycle import ExecutionLifecycleManager
 
 INGEST = ("ingest", "ingest_http")
 
@@ -43,7 +43,7 @@ def test_execution_log_records_every_stage_of_a_successful_intent(services, func
 
 def test_unknown_intent_type_is_a_404_and_is_logged(services):
     intent = Intent(intent_id="i1", intent_type="teleport", tenant_id="tenant-a", session_id="s", user_id="u")
-    status, body = outcome_response(ExecutionLifecycleManager(services).execute(intent))
+    status, body = outcome_response(messagebus(services).execute(intent))
     assert status == 404 and body["error_code"] == "UNKNOWN_INTENT_TYPE"
     execution, stages = _stages(services, "tenant-a", body["execution_id"])
     assert stages == ["accept_intent", "create_execution", "failed"] and execution.error_code == "UNKNOWN_INTENT_TYPE"
@@ -139,8 +139,8 @@ def test_lineage_and_provenance_walk_three_generations_in_firestore(services):
 def test_sweep_fails_an_abandoned_execution_but_not_a_live_parse(services):
     from datetime import timedelta
 
+    from dev.bus_calls import sweep
     from shared.domain.models import Execution, StageEntry, utcnow
-    from shared.usecases.sweep import run_sweep
 
     long_ago = utcnow() - timedelta(seconds=services.settings.abandoned_after_seconds + 60)
     live_intent = PendingIntent(intent_id="intent_live", tenant_id="tenant-a", session_id="s", target_artifact_id="f",
@@ -148,17 +148,17 @@ def test_sweep_fails_an_abandoned_execution_but_not_a_live_parse(services):
                                 lease_expires_at=utcnow() + timedelta(minutes=5))
     services.store.run_in_transaction(lambda tx: tx.put_intent(live_intent))
     for execution_id, intent_id in (("exec_dead", None), ("exec_parse", "intent_live")):
-        services.store.create_execution(Execution(
-            execution_id=execution_id, tenant_id="tenant-a", intent_type="parse_content" if intent_id else "ingest_file",
-            intent_id=intent_id, status=ExecutionStatus.RUNNING, updated_at=long_ago,
-            stages=[StageEntry(stage="accepted", at=long_ago), StageEntry(stage="started", at=long_ago)]))
+        services.store.write_batch(lambda tx, e=execution_id, i=intent_id: tx.create_execution(Execution(
+            execution_id=e, tenant_id="tenant-a", intent_type="parse_content" if i else "ingest_file",
+            intent_id=i, status=ExecutionStatus.RUNNING, updated_at=long_ago,
+            stages=[StageEntry(stage="accepted", at=long_ago), StageEntry(stage="started", at=long_ago)])))
     fresh = Execution(execution_id="exec_fresh", tenant_id="tenant-a", intent_type="ingest_file", status=ExecutionStatus.RUNNING)
-    services.store.create_execution(fresh)
+    services.store.write_batch(lambda tx: tx.create_execution(fresh))
 
-    summary = run_sweep(services)
+    summary = sweep(services)
     assert summary["executions"] == {"abandoned": 1, "alive": 1}
     dead = services.store.get_execution("tenant-a", "exec_dead")
     assert dead.status == ExecutionStatus.FAILED and dead.error_code == "ABANDONED" and dead.stages[-1].stage == "failed"
     assert services.store.get_execution("tenant-a", "exec_parse").status == ExecutionStatus.RUNNING
     assert services.store.get_execution("tenant-a", "exec_fresh").status == ExecutionStatus.RUNNING
-    assert run_sweep(services)["executions"] == {"alive": 1}  # nothing is failed twice
+    assert sweep(services)["executions"] == {"alive": 1}  # nothing is failed twice

@@ -7,15 +7,15 @@ from datetime import timedelta
 
 import pytest
 
+from dev.bus_calls import sweep
 from dev.token import mint_token
+from shared.bootstrap import messagebus
 from shared.domain.events import artifact_event
 from shared.domain.lineage import root_lineage
 from shared.domain.models import utcnow
 from shared.domain.states import LifecycleState, PayloadState
 from shared.runtime.context import Result
 from shared.runtime.data_brain import DataBrain
-from shared.runtime.lifecycle import ExecutionLifecycleManager
-from shared.usecases.sweep import run_sweep
 
 INGEST = ("ingest", "ingest_http")
 PROFILE = ("profile_selection", "profile_selection_http")
@@ -74,8 +74,8 @@ def test_the_unit_of_work_commits_state_outbox_and_log_together_or_not_at_all(se
     source = services.store.get_artifact("tenant-a", created["file_id"])
     relay = RecordingRelay()
     wired = Services(services.settings, relay=relay)
-    manager = ExecutionLifecycleManager(wired)
-    uow = manager.resume("tenant-a", created["execution_id"], "ingest_file", session_id="session-1", user_id="user-1")
+    uow = messagebus(wired).unit_of_work().resume("tenant-a", created["execution_id"], "ingest_file",
+                                                  session_id="session-1", user_id="user-1")
     copy = source.model_copy(update={"artifact_id": "file_twin", "ui_name": "twin", "lineage": root_lineage("file_twin")})
     event = artifact_event("artifact_ingested", copy, created["execution_id"])
     before = len(list(services.store.outbox_records()))
@@ -152,7 +152,7 @@ def test_the_sweep_expires_artifacts_past_their_retention_and_leaves_a_tombstone
     old = services.store.get_artifact("tenant-a", expiring)
     past = old.model_copy(update={"expires_at": utcnow() - timedelta(minutes=1)})
     services.store.run_in_transaction(lambda tx: tx.put_artifact(past))
-    summary = run_sweep(services)
+    summary = sweep(services)
     assert summary["retention"] == {"expired": 1}
     tombstone = services.store.get_artifact("tenant-a", expiring)
     assert tombstone.lifecycle_state == LifecycleState.DELETED and tombstone.payload_state == PayloadState.EXPIRED
@@ -160,7 +160,7 @@ def test_the_sweep_expires_artifacts_past_their_retention_and_leaves_a_tombstone
     assert services.blobs.stat(*old.storage_location[5:].split("/", 1)) is None
     assert DataBrain.get_reference(services.store, "tenant-a", old.storage_location) is None
     assert services.store.get_artifact("tenant-a", kept).lifecycle_state == LifecycleState.PENDING
-    assert run_sweep(services)["retention"] == {}  # a tombstone is not expired twice
+    assert sweep(services)["retention"] == {}  # a tombstone is not expired twice
 
 
 def test_save_honours_the_boundary_contract_and_materialization_type_of_its_context(services, function_client, auth):

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from shared.domain.lineage import root_lineage
+from shared.domain.lineage import derived_lineage, root_lineage
 from shared.domain.models import ARTIFACT_TYPES, Artifact, Materialization, ProducedBy, register_artifact_type
 from shared.domain.retention import record_expiry, tombstone_purge_at, working_expiry
-from shared.runtime.artifact_plane import register_lineage, with_registry_fields
+from shared.runtime.artifact_plane import with_registry_fields
 from shared.runtime.data_brain import reference_id_for, references_for
 
 
@@ -63,8 +63,8 @@ def test_artifact_types_are_open_to_registration_and_closed_to_typos():
 
 def test_lineage_is_a_root_without_parents_and_one_generation_past_them_with():
     parent = _file()
-    assert register_lineage([], "ingest_file", "e", "file_1").generation == 0
-    child = register_lineage([parent], "parse_content", "exec_2", "parsed_1")
+    assert root_lineage("file_1").generation == 0
+    child = derived_lineage([parent], "parse_content", "exec_2")
     assert (child.derived_from, child.generation, child.root_artifact_id, child.derivation_run_id) == (
         ["file_1"], 1, "file_1", "exec_2")
 

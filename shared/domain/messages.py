@@ -1,0 +1,150 @@
+"""The messages the bus handles (after cosmicpython's commands.py and events.py).
+
+A command asks one handler to do something; an event (`shared.domain.models.Event`, by its `event_type`) is offered
+to every handler that reacts to it; a query reads. The edges build these from what arrives and call
+`bus.handle(message)`; bootstrap's COMMAND_HANDLERS, EVENT_HANDLERS and QUERY_HANDLERS say who handles each."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.intents import Intent
+from shared.domain.models import Artifact, Event, Execution, PendingIntent
+
+# ---- inbound payloads ---------------------------------------------------------------------------------------------
+
+
+class StorageObjectData(BaseModel):
+    """The object resource Eventarc delivers with google.cloud.storage.object.v1.finalized."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    bucket: str
+    name: str
+    generation: str
+    size: int = 0
+    content_type: str | None = Field(default=None, alias="contentType")
+    metageneration: str | None = None
+
+
+class ParseTask(BaseModel):
+    """The body Cloud Tasks delivers: a Command whose payload names the intent."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    command_id: str
+    tenant_id: str
+    execution_id: str
+    payload: dict[str, Any]
+
+    @property
+    def intent_id(self) -> str:
+        return str(self.payload.get("intent_id", ""))
+
+
+class PubSubMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    data: str = ""
+    attributes: dict[str, str] = {}
+    messageId: str | None = None
+
+
+class MessagePublished(BaseModel):
+    """The data of google.cloud.pubsub.topic.v1.messagePublished."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message: PubSubMessage
+    subscription: str | None = None
+
+    def event(self) -> Event:
+        return Event.model_validate(json.loads(base64.b64decode(self.message.data or "")))
+
+
+# ---- commands -----------------------------------------------------------------------------------------------------
+
+
+class Message:
+    """Marker base of every command and query (events are `Event` models)."""
+
+
+@dataclass(frozen=True)
+class SubmitIntent(Message):
+    """A client's intent: accepted or refused, executed, and logged as one execution."""
+
+    intent: Intent
+    execution_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestUploadedObject(Message):
+    """An object finalized in the uploads bucket (Eventarc)."""
+
+    event_id: str
+    source: str
+    object: StorageObjectData
+
+
+@dataclass(frozen=True)
+class RunParseTask(Message):
+    task: ParseTask
+
+
+@dataclass(frozen=True)
+class RenewParseLease(Message):
+    """The worker's heartbeat: extend the lease it holds."""
+
+    tenant_id: str
+    intent_id: str
+    worker_id: str
+
+
+@dataclass(frozen=True)
+class RunSweep(Message):
+    limit: int = 200
+
+
+@dataclass(frozen=True)
+class RedispatchParse(Message):
+    intent: PendingIntent
+
+
+@dataclass(frozen=True)
+class AbandonExecution(Message):
+    execution: Execution
+
+
+@dataclass(frozen=True)
+class ExpireArtifact(Message):
+    artifact: Artifact
+
+
+@dataclass(frozen=True)
+class RedriveJourneys(Message):
+    idle_seconds: int | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class ResumeUpload(Message):
+    principal: Any  # shared.ports.Principal, from the verified token
+    upload_id: str
+    origin: str | None = None  # the browser's allowed Origin: a resumable session answers CORS for its creator's
+
+
+# ---- queries ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query(Message):
+    """A read: `name` picks the handler in QUERY_HANDLERS; `args` are its keyword arguments."""
+
+    name: str
+    principal: Any  # shared.ports.Principal, from the verified token
+    args: dict[str, Any] = field(default_factory=dict)
