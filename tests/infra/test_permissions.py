@@ -16,8 +16,14 @@ from infra_support import INFRA, TfDir
 pytestmark = pytest.mark.infra
 
 IAM = INFRA / "iam"
-SCOPE_KIND = {"firestore": "project", "events_topic": "topic", "dead_letter_subscription": "subscription", "commands_queue": "queue", "tasks_invoker": "service_account",
-              "own_account": "service_account"}
+SCOPE_KIND = {
+    "firestore": "project",
+    "events_topic": "topic",
+    "dead_letter_subscription": "subscription",
+    "commands_queue": "queue",
+    "tasks_invoker": "service_account",
+    "own_account": "service_account",
+}
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -54,8 +60,13 @@ def granted_roles(platform: TfDir) -> dict[str, dict[str, set[str]]]:
         "tasks_invoker": platform.resource("google_service_account_iam_member", "function_acts_as_tasks_invoker")["role"],
         "own_account": platform.resource("google_service_account_iam_member", "function_signs_with_own_account")["role"],
     }
-    flag_of = {"events_topic": "publish_events", "dead_letter_subscription": "read_dead_letters", "commands_queue": "enqueue_commands", "tasks_invoker": "enqueue_commands",
-               "own_account": "sign_urls"}
+    flag_of = {
+        "events_topic": "publish_events",
+        "dead_letter_subscription": "read_dead_letters",
+        "commands_queue": "enqueue_commands",
+        "tasks_invoker": "enqueue_commands",
+        "own_account": "sign_urls",
+    }
     granted: dict[str, dict[str, set[str]]] = {}
     for fn, a in access.items():
         if fn in NO_DATA_ADAPTERS:
