@@ -152,22 +152,38 @@ class FirestoreTx:
         self._deadline = deadline
         self._staged: list[OutboxRecord] = []
         self._owner: tuple[str, str] | None = None
+        self._read: dict[str, dict[str, Any] | None] = {}  # path -> what this transaction read there
+        self._pointed: set[tuple[str, str]] = set()  # (intent id, slot id): a live intent its slot already points at
+        self._slots: dict[str, tuple[PendingIntent | None, PendingIntent | None]] = {}  # slot id -> (pending, running)
 
-    # reads
+    # reads (each document at most once per transaction: a second read returns the first, as Firestore would)
     def _get(self, ref: firestore.DocumentReference | None) -> dict[str, Any] | None:
         if ref is None:
             return None
+        if ref.path in self._read:
+            return self._read[ref.path]
         self._s.gate.enter(ref.path, self._deadline)
         snap = ref.get(transaction=self._t)
-        return snap.to_dict() if snap.exists else None
+        self._read[ref.path] = data = snap.to_dict() if snap.exists else None
+        return data
 
     def get_artifact(self, tenant_id: str, artifact_id: str) -> Artifact | None:
         data = self._get(self._s.ref(tenant_id, "artifacts", artifact_id))
         return Artifact.model_validate(data) if data else None
 
+    def already_read(self, tenant_id: str, artifact_id: str) -> Artifact | None:
+        """The version of an artifact this transaction has read, without reading it (None when it has not)."""
+        ref = self._s.ref(tenant_id, "artifacts", artifact_id)
+        data = self._read.get(ref.path) if ref is not None else None
+        return Artifact.model_validate(data) if data else None
+
     def get_intent(self, tenant_id: str, intent_id: str) -> PendingIntent | None:
         data = self._get(self._s.ref(tenant_id, "intents", intent_id))
-        return PendingIntent.model_validate(data) if data else None
+        intent = PendingIntent.model_validate(data) if data else None
+        if intent is not None and intent.status in LIVE_SLOTS and intent.target_artifact_id:
+            # Every live intent with a target is pointed at by its slot (put_intent keeps that true).
+            self._pointed.add((intent.intent_id, slot_id(intent.intent_type, intent.target_artifact_id)))
+        return intent
 
     def get_upload(self, tenant_id: str, upload_id: str) -> Upload | None:
         data = self._get(self._s.ref(tenant_id, "uploads", upload_id))
@@ -204,23 +220,40 @@ class FirestoreTx:
 
     def intents_of(self, tenant_id: str, intent_type: str, target_artifact_id: str) -> tuple[PendingIntent | None, PendingIntent | None]:
         """The pending and the running intent of one file, read by id through its slot document: no query inside a
-        transaction (a query locks a key range and makes unrelated writers contend)."""
-        slot = self._get(self._s.ref(tenant_id, "intent_slots", slot_id(intent_type, target_artifact_id))) or {}
-        found: list[PendingIntent | None] = []
-        for field, status in (("pending_intent_id", IntentStatus.PENDING), ("running_intent_id", IntentStatus.IN_PROGRESS)):
-            intent = self.get_intent(tenant_id, slot[field]) if slot.get(field) else None
-            # A pointer outlives its intent's state (the intent moved on); only an intent still in that state counts.
-            found.append(intent if intent is not None and intent.status == status else None)
-        return found[0], found[1]
+        transaction (a query locks a key range and makes unrelated writers contend). The slot's two pointers are
+        resolved by each intent's own status, so an intent that moves from pending to running needs no slot write."""
+        key = slot_id(intent_type, target_artifact_id)
+        slot = self._get(self._s.ref(tenant_id, "intent_slots", key)) or {}
+        pending: PendingIntent | None = None
+        running: PendingIntent | None = None
+        for intent_id in dict.fromkeys(slot.get(f) for f in ("pending_intent_id", "running_intent_id")):
+            intent = self.get_intent(tenant_id, intent_id) if intent_id else None
+            # A pointer outlives its intent's state (the intent moved on); only a live intent counts.
+            if intent is not None and intent.status == IntentStatus.PENDING and pending is None:
+                pending = intent
+            elif intent is not None and intent.status == IntentStatus.IN_PROGRESS and running is None:
+                running = intent
+        self._slots[key] = (pending, running)
+        return pending, running
 
     def put_intent(self, intent: PendingIntent) -> None:
         self._t.set(self._s.ref_required(intent.tenant_id, "intents", intent.intent_id), _doc(intent))
         field = LIVE_SLOTS.get(intent.status)
-        if field and intent.target_artifact_id:
-            # Every writer keeps the slot in step, in the same transaction, with a blind write (no extra read).
-            ref = self._s.ref(intent.tenant_id, "intent_slots", slot_id(intent.intent_type, intent.target_artifact_id))
-            if ref is not None:
-                self._t.set(ref, {field: intent.intent_id, "updated_at": utcnow()}, merge=True)
+        if not field or not intent.target_artifact_id:
+            return
+        key = slot_id(intent.intent_type, intent.target_artifact_id)
+        ref = self._s.ref(intent.tenant_id, "intent_slots", key)
+        if ref is None or (intent.intent_id, key) in self._pointed:
+            return  # the slot points at it already; its status says whether it is the pending or the running one
+        pointers: dict[str, Any] = {field: intent.intent_id, "updated_at": utcnow()}
+        if key in self._slots:
+            # The slot was read in this transaction: keep the other live intent pointed at, whichever field held it.
+            pending, running = self._slots[key]
+            other = running if field == "pending_intent_id" else pending
+            pointers[next(f for f in LIVE_SLOTS.values() if f != field)] = other.intent_id if other else None
+        # Every writer keeps the slot in step, in the same transaction, with a blind write (no extra read).
+        self._t.set(ref, pointers, merge=True)
+        self._pointed.add((intent.intent_id, key))
 
     def put_upload(self, upload: Upload) -> None:
         upload = _in_journey(upload)

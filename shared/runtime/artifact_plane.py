@@ -39,6 +39,7 @@ class ArtifactPlane:
         if artifact.lineage.root_artifact_id != artifact.artifact_id and not artifact.lineage.derived_from:
             raise IllegalTransition(f"artifact {artifact.artifact_id} names a root but no parent", code="INVALID_LINEAGE")
         stored = with_registry_fields(artifact, solution_id=solution_id)
+        previous = tx.already_read(stored.tenant_id, stored.artifact_id)
         tx.put_artifact(stored)
-        self.brain.track_provenance(tx, stored)
+        self.brain.track_provenance(tx, stored, previous)
         return stored
