@@ -112,6 +112,10 @@ class OutboxRecord:
     document_id: str = ""  # the commit's one outbox document, which carries all of that commit's messages
 
 
+class AlreadyStored(Exception):
+    """A create-only write found its document there: the commit wrote nothing."""
+
+
 class Tx(Protocol):
     """One Firestore transaction: reads first, then buffered writes, committed together."""
 

@@ -31,7 +31,7 @@ from shared.domain.journeys import Journey
 from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus
 from shared.logs import current_origin, current_traceparent, get_logger
-from shared.ports import OutboxRecord, Page, Tx
+from shared.ports import AlreadyStored, OutboxRecord, Page, Tx
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -366,7 +366,10 @@ class FirestoreStore:
                 if not nested:
                     self.gate.leave()
 
-        result = self._with_backoff(attempt, deadline)
+        try:
+            result = self._with_backoff(attempt, deadline)
+        except gexc.AlreadyExists as exc:  # a create-only write found its document: nothing was committed
+            raise AlreadyStored(str(exc)) from exc
         return result, holder["tx"].staged
 
     def write_batch(self, fn: Callable[[Tx], T]) -> tuple[T, list[OutboxRecord]]:

@@ -12,7 +12,7 @@ from shared.domain.messages import IngestUploadedObject, StorageObjectData
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import IntentStatus, UploadStatus
 from shared.logs import adopt_trace, get_logger
-from shared.ports import Tx
+from shared.ports import AlreadyStored, Tx
 from shared.runtime.context import Result
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.ingestion import (
@@ -150,19 +150,22 @@ def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeR
     )
     candidate = build_file_artifact(spec, facts, detected_format, detected_mime)
 
-    def step(tx: Tx) -> Result:
+    def step(tx: Tx, assume_new: bool) -> Result:
         # The upload record is the exactly-once guard: only the delivery that moves it out of awaiting_upload
         # ingests; a racing one finds it moved, and a redelivery finds the generation it took.
         current = tx.get_upload(tenant_id, upload_id)
         if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
             raise Duplicate()
-        artifact, _, result = register_file(tx, candidate, announce_duplicate=True)
+        artifact, _, result = register_file(tx, candidate, announce_duplicate=True, assume_new=assume_new)
         tx.put_upload(current.model_copy(update={"status": UploadStatus.INGESTED, "file_id": artifact.artifact_id,
                                                  "generation": obj.generation, "updated_at": utcnow()}))
         return result
 
     try:
-        result = uow.commit(step)
+        try:  # new bytes, the usual case: the file is created without reading it first (one read in all)
+            result = uow.commit(lambda tx: step(tx, True))
+        except AlreadyStored:  # the same bytes are known in this session (or a tombstone holds the id): read it
+            result = uow.commit(lambda tx: step(tx, False))
     except Duplicate:
         return FinalizeResult("duplicate")
     file_id = str(result.detail["artifact_id"])
