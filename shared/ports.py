@@ -112,6 +112,23 @@ class OutboxRecord:
     document_id: str = ""  # the commit's one outbox document, which carries all of that commit's messages
 
 
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """What the HTTP edge keeps for one Idempotency-Key; the policy over it lives in shared.edges.idempotency."""
+
+    request_hash: str
+    started_at: datetime
+    expire_at: datetime
+    completed: bool = False
+    status_code: int | None = None
+    body: dict[str, Any] | None = None
+    version: Any = None  # the store's own version of the record as read (a conditional put names it)
+
+
+class RecordChanged(Exception):
+    """A conditional put found the record other than the one it meant to replace (another request moved first)."""
+
+
 class AlreadyStored(Exception):
     """A create-only write found its document there: the commit wrote nothing."""
 
@@ -178,9 +195,10 @@ class Store(Protocol):
     def seen_and_upload(self, keys: list[str], tenant_id: str | None, upload_id: str | None) -> tuple[bool, Upload | None]: ...
     def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None: ...
     # idempotency of HTTP submissions
-    def begin_idempotent(self, tenant_id: str, key: str, request_hash: str, ttl_days: int) -> dict[str, Any] | None: ...
-    def finish_idempotent(self, tenant_id: str, key: str, status: int, body: dict[str, Any]) -> None: ...
-    def abandon_idempotent(self, tenant_id: str, key: str) -> None: ...
+    def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None: ...
+    def put_idempotency(self, tenant_id: str, key: str, record: IdempotencyRecord, *,
+                        replacing: IdempotencyRecord | None = None, conditional: bool = False) -> None: ...
+    def delete_idempotency(self, tenant_id: str, key: str) -> None: ...
     # outbox
     def claim_outbox(self, document_id: str, lease_seconds: int) -> list[OutboxRecord] | None: ...
     def mark_delivered(self, record_id: str, ttl_days: int) -> None: ...

@@ -26,17 +26,16 @@ from google.api_core.retry import exponential_sleep_generator
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.domain.errors import BadRequest, Conflict, TransientError, ValidationFailed
+from shared.domain.errors import BadRequest, TransientError
 from shared.domain.journeys import Journey
 from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus
 from shared.logs import current_origin, current_traceparent, get_logger
-from shared.ports import AlreadyStored, OutboxRecord, Page, Tx
+from shared.ports import AlreadyStored, IdempotencyRecord, OutboxRecord, Page, RecordChanged, Tx
 
 T = TypeVar("T")
 log = get_logger(__name__)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
-IDEMPOTENCY_STALE_AFTER = timedelta(minutes=5)
 # The outbox is one top-level collection written at event rate; a shard field ahead of created_at in its index
 # spreads those writes over 16 key ranges instead of one ever-increasing one (~500 writes/s each).
 OUTBOX_SHARDS = 16
@@ -495,39 +494,37 @@ class FirestoreStore:
         data = self._read(self.ref(tenant_id, "executions", execution_id))
         return Execution.model_validate(data) if data else None
 
-    # idempotency of HTTP submissions
-    def begin_idempotent(self, tenant_id: str, key: str, request_hash: str, ttl_days: int) -> dict[str, Any] | None:
-        ref = self.ref_required(tenant_id, "idempotency", key)
-
-        @firestore.transactional
-        def _begin(transaction: firestore.Transaction) -> dict[str, Any] | None:
-            snap = ref.get(transaction=transaction)
-            now = utcnow()
-            if snap.exists:
-                data = snap.to_dict() or {}
-                if data.get("request_hash") != request_hash:
-                    raise ValidationFailed(
-                        "This Idempotency-Key was already used with a different request.",
-                        code="IDEMPOTENCY_KEY_REUSED",
-                    )
-                if data.get("state") == "completed":
-                    return {"status": data["status"], "body": data["body"]}
-                if now - data["started_at"] < IDEMPOTENCY_STALE_AFTER:
-                    raise Conflict("A request with this Idempotency-Key is still in progress.", code="IDEMPOTENCY_IN_PROGRESS")
-            transaction.set(ref, {
-                "state": "in_progress", "request_hash": request_hash, "started_at": now,
-                "expire_at": now + timedelta(days=ttl_days),
-            })
+    # idempotency of HTTP submissions: records only (the policy is shared.edges.idempotency)
+    def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None:
+        ref = self.ref(tenant_id, "idempotency", key)
+        snap = ref.get() if ref is not None else None
+        if snap is None or not snap.exists:
             return None
+        data = snap.to_dict() or {}
+        return IdempotencyRecord(
+            request_hash=data.get("request_hash", ""), started_at=data["started_at"], expire_at=data["expire_at"],
+            completed=data.get("state") == "completed", status_code=data.get("status"), body=data.get("body"),
+            version=snap.update_time)
 
-        return self._with_backoff(lambda: _begin(self.client.transaction(max_attempts=_COMMIT_ATTEMPTS)))
+    def put_idempotency(self, tenant_id: str, key: str, record: IdempotencyRecord, *,
+                        replacing: IdempotencyRecord | None = None, conditional: bool = False) -> None:
+        """A conditional put is a create when nothing was there, else an update that holds only while the record is
+        still the version read (Firestore preconditions: no transaction, one write); RecordChanged otherwise."""
+        ref = self.ref_required(tenant_id, "idempotency", key)
+        doc = {"state": "completed" if record.completed else "in_progress", "request_hash": record.request_hash,
+               "started_at": record.started_at, "expire_at": record.expire_at, "status": record.status_code,
+               "body": record.body}
+        try:
+            if not conditional:
+                ref.set(doc)
+            elif replacing is None:
+                ref.create(doc)
+            else:
+                ref.update(doc, option=self.client.write_option(last_update_time=replacing.version))
+        except (gexc.AlreadyExists, gexc.FailedPrecondition, gexc.NotFound) as exc:
+            raise RecordChanged(str(exc)) from exc
 
-    def finish_idempotent(self, tenant_id: str, key: str, status: int, body: dict[str, Any]) -> None:
-        self.ref_required(tenant_id, "idempotency", key).update(
-            {"state": "completed", "status": status, "body": body, "completed_at": utcnow()}
-        )
-
-    def abandon_idempotent(self, tenant_id: str, key: str) -> None:
+    def delete_idempotency(self, tenant_id: str, key: str) -> None:
         self.ref_required(tenant_id, "idempotency", key).delete()
 
     # outbox

@@ -68,7 +68,7 @@ def test_use_cases_build_no_http_status():
 # Writes that are not state changes of a use case: the relay's delivery marks and leases on outbox records, and the
 # HTTP edge's Idempotency-Key records. Each is a single-document write of its own machinery; nothing else may write.
 STORE_WRITES_OUTSIDE_THE_UNIT_OF_WORK = {
-    "claim_outbox", "mark_delivered", "release_outbox", "begin_idempotent", "finish_idempotent", "abandon_idempotent",
+    "claim_outbox", "mark_delivered", "release_outbox", "put_idempotency", "delete_idempotency",
 }
 
 
