@@ -120,7 +120,7 @@ def compare_small_file(repeat: int) -> dict[str, Any]:
     for i in range(repeat + 1):  # the first round warms both paths up and is not counted
         upload = ingest.post("/v1/intents/request_upload", headers=auth, json={
             "parameters": {"ui_name": f"small-{i}.csv", "file_size": 1024, "mime_type": "text/csv"}}).get_json()
-        body = (b"a,b\n" + b"1,2\n" * 256)[:1024]
+        body = (b"a,b\n%d,0\n" % i + b"1,2\n" * 256)[:1024]  # new bytes each time: an ingest, not a dedup
         put = requests.put(upload["upload_url"], data=body, headers=upload["headers"], timeout=30)
         put.raise_for_status()
         obj = put.json()
