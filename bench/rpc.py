@@ -6,6 +6,8 @@ It starts its own emulators and drives one whole journey through the deployed fu
 functions-framework apps, fed the same HTTP requests, CloudEvent and Cloud Tasks body that production delivers):
 request_upload -> signed PUT -> finalize -> choose a profile -> parse_content -> parse worker -> save file -> save
 parsed. Every call the real Firestore client makes is counted (dev/firestore_meter.py); nothing is simulated.
+Then it times the small-file finalize handler against a bare single-document Firestore transaction on the same
+emulator, side by side (`--compare N`, medians).
 
 The script uses only those public entry points, so the same file runs against any commit of the project: that is how
 the before/after figures in the README were taken (run it in a checkout of the older commit).
@@ -84,15 +86,74 @@ def run_journey() -> list[dict[str, Any]]:
     return steps
 
 
+def compare_small_file(repeat: int) -> dict[str, Any]:
+    """The 1 KB finalize handler against a bare single-document Firestore transaction (read one document, write it
+    back) on the same emulator, alternating so both see the same machine; medians in milliseconds."""
+    import statistics
+    import time
+
+    import requests
+    from google.cloud import firestore
+
+    from dev.bus_calls import finalize
+    from dev.token import mint_token
+    from shared.bootstrap import get_services
+    from shared.domain.messages import StorageObjectData
+
+    services = get_services()
+    auth = {"Authorization": f"Bearer {mint_token('tenant-cmp', 'user-1', 'session-1')}"}
+    ingest = _client("ingest", "ingest_http")
+    client = services.store.client
+    handler_ms: list[float] = []
+    bare_ms: list[float] = []
+
+    def bare(i: int) -> None:
+        ref = client.collection("bench_bare").document(f"doc-{i % 4}")
+
+        @firestore.transactional
+        def step(transaction: firestore.Transaction) -> None:
+            snap = ref.get(transaction=transaction)
+            transaction.set(ref, {"n": int((snap.to_dict() or {}).get("n", 0)) + 1})
+
+        step(client.transaction())
+
+    for i in range(repeat + 1):  # the first round warms both paths up and is not counted
+        upload = ingest.post("/v1/intents/request_upload", headers=auth, json={
+            "parameters": {"ui_name": f"small-{i}.csv", "file_size": 1024, "mime_type": "text/csv"}}).get_json()
+        body = (b"a,b\n%d,0\n" % i + b"1,2\n" * 256)[:1024]  # new bytes each time: an ingest, not a dedup
+        put = requests.put(upload["upload_url"], data=body, headers=upload["headers"], timeout=30)
+        put.raise_for_status()
+        obj = put.json()
+        data = StorageObjectData(bucket=obj["bucket"], name=obj["name"], generation=str(obj["generation"]),
+                                 size=int(obj["size"]))
+        source = f"//storage.googleapis.com/projects/_/buckets/{obj['bucket']}"
+        runs = [("bare", lambda i=i: bare(i)),  # type: ignore[misc]
+                ("handler", lambda i=i, source=source, data=data: finalize(services, f"cmp-{i}", source, data))]
+        for name, call in runs if i % 2 else runs[::-1]:
+            start = time.perf_counter()
+            outcome = call()
+            elapsed = (time.perf_counter() - start) * 1000
+            if name == "handler" and outcome.outcome != "ingested":
+                raise SystemExit(f"the small file was not ingested: {outcome}")
+            if i:
+                (handler_ms if name == "handler" else bare_ms).append(elapsed)
+    handler, bare_tx = statistics.median(handler_ms), statistics.median(bare_ms)
+    return {"repeat": repeat, "handler_ms": round(handler, 1), "bare_transaction_ms": round(bare_tx, 1),
+            "ratio": round(handler / bare_tx, 2), "target_ratio": 3.0}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.rpc", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write the figures as JSON here as well")
+    parser.add_argument("--compare", type=int, default=15, metavar="N",
+                        help="1 KB finalize runs timed against as many bare transactions (0 skips it)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT))
     from bench.common import in_process_emulators
 
     with in_process_emulators("bench-rpc-"):
         steps = run_journey()
+        small = compare_small_file(args.compare) if args.compare else None
     total = {k: sum(s[k] for s in steps) for k in ("reads", "writes", "transactions")}
     total["rpcs"] = sum(sum(s["rpcs"].values()) for s in steps)
     for s in steps:
@@ -100,8 +161,12 @@ def main(argv: list[str] | None = None) -> int:
               f"transactions {s['transactions']}  {s['rpcs']}")
     print(f"{'journey':<22} rpcs {total['rpcs']:>3}  reads {total['reads']:>3}  writes {total['writes']:>3}  "
           f"transactions {total['transactions']}")
+    if small:
+        print(f"small-file finalize {small['handler_ms']} ms against a bare single-document transaction "
+              f"{small['bare_transaction_ms']} ms: {small['ratio']}x (target {small['target_ratio']}x, "
+              f"medians of {small['repeat']})")
     if args.out:
-        args.out.write_text(json.dumps({"steps": steps, "total": total}, indent=2) + "\n")
+        args.out.write_text(json.dumps({"steps": steps, "total": total, "small_file": small}, indent=2) + "\n")
     return 0
 
 

@@ -9,16 +9,11 @@ Layout (every tenant's data lives under its tenant):
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
-import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
@@ -26,256 +21,30 @@ from google.api_core.retry import exponential_sleep_generator
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.domain.errors import BadRequest, Conflict, TransientError, ValidationFailed
+from shared.adapters.firestore_tx import OUTBOX_SHARDS, DocumentGate, FirestoreTx
+from shared.domain.errors import BadRequest, TransientError
 from shared.domain.journeys import Journey
-from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
-from shared.domain.states import ExecutionStatus, IntentStatus
-from shared.logs import current_origin, current_traceparent, get_logger
-from shared.ports import OutboxRecord, Page, Tx
+from shared.domain.models import Artifact, Execution, PendingIntent, Reference, Upload, utcnow
+from shared.domain.states import IntentStatus
+from shared.logs import get_logger
+from shared.ports import AlreadyStored, IdempotencyRecord, OutboxRecord, Page, RecordChanged, Tx
 
 T = TypeVar("T")
 log = get_logger(__name__)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
-IDEMPOTENCY_STALE_AFTER = timedelta(minutes=5)
-# The outbox is one top-level collection written at event rate; a shard field ahead of created_at in its index
-# spreads those writes over 16 key ranges instead of one ever-increasing one (~500 writes/s each).
-OUTBOX_SHARDS = 16
 # Contention is retried inside the request's budget with jittered exponential backoff, then answered 503.
 TRANSACTION_BUDGET_SECONDS = 15.0
 _COMMIT_ATTEMPTS = 3  # commits the client retries at once (keeping its place in line) before we back off
 _EXCEEDED = "Failed to commit transaction in"  # the client's ValueError once its commit attempts are spent
 _CONTENTION = (gexc.Aborted, gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError)
-LIVE_SLOTS = {IntentStatus.PENDING: "pending_intent_id", IntentStatus.IN_PROGRESS: "running_intent_id"}
-
-
-def slot_id(intent_type: str, target_artifact_id: str) -> str:
-    return f"{intent_type}:{target_artifact_id}"
-
-
-class _DocumentGate:
-    """In-process single flight per document: transactions of this instance that start by reading the same document
-    take turns, instead of all locking it in Firestore and aborting one another (each abort costs seconds on the
-    emulator). Transactions on different documents never wait for each other. One gate per transaction at most,
-    so gates cannot deadlock."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
-        self._held = threading.local()
-
-    def enter(self, path: str, deadline: float) -> None:
-        if getattr(self._held, "lock", None) is not None:
-            return
-        with self._guard:
-            lock = self._locks.get(path)
-            if lock is None:
-                lock = threading.Lock()
-                self._locks[path] = lock
-        if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise TransientError(f"{path} is busy with concurrent changes")
-        self._held.lock = lock
-
-    def holding(self) -> bool:
-        return getattr(self._held, "lock", None) is not None
-
-    def leave(self) -> None:
-        lock = getattr(self._held, "lock", None)
-        self._held.lock = None
-        if lock is not None:
-            lock.release()
 
 
 def _is_contention(exc: BaseException) -> bool:
     return isinstance(exc, _CONTENTION) or (isinstance(exc, ValueError) and str(exc).startswith(_EXCEEDED))
 
 
-def outbox_shard(record_id: str) -> int:
-    return int(hashlib.sha256(record_id.encode()).hexdigest()[:8], 16) % OUTBOX_SHARDS
-
-
-
 def safe_id(value: str | None) -> bool:
     return bool(value) and bool(_SAFE_ID.match(value or "")) and ".." not in (value or "")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _doc(model: Any) -> dict[str, Any]:
-    return _plain(model.model_dump(mode="python", by_alias=True))
-
-
-def _in_journey[J: (Event, Command, Upload)](record: J) -> J:
-    """What this invocation stages or creates carries its trace and the journey's first execution, unless it
-    already does (an update keeps the journey it was created in)."""
-    if record.trace_context and record.origin_execution_id:
-        return record
-    return record.model_copy(update={"trace_context": record.trace_context or current_traceparent(),
-                                     "origin_execution_id": record.origin_execution_id or current_origin()})
-
-
-def _stage_doc(entry: StageEntry) -> dict[str, Any]:
-    return _plain(entry.model_dump(mode="python"))
-
-
-def _exec_update(
-    entry: StageEntry | list[StageEntry], status: ExecutionStatus | None, error: str | None, error_code: str | None,
-    result: dict[str, Any] | None, intent_id: str | None = None,
-) -> dict[str, Any]:
-    entries = entry if isinstance(entry, list) else [entry]
-    data: dict[str, Any] = {"stages": firestore.ArrayUnion([_stage_doc(e) for e in entries]), "updated_at": entries[-1].at}
-    if status is not None:
-        data["status"] = status.value
-    if error is not None:
-        data["error"] = error
-        data["error_code"] = error_code
-    if result is not None:
-        data["result"] = _plain(result)
-    if intent_id is not None:
-        data["intent_id"] = intent_id
-    return data
-
-
-class FirestoreTx:
-    """Implements the Tx port over one firestore.Transaction."""
-
-    def __init__(self, store: FirestoreStore, transaction: firestore.Transaction, deadline: float = float("inf")):
-        self._s = store
-        self._t = transaction
-        self._deadline = deadline
-        self._staged: list[OutboxRecord] = []
-        self._owner: tuple[str, str] | None = None
-
-    # reads
-    def _get(self, ref: firestore.DocumentReference | None) -> dict[str, Any] | None:
-        if ref is None:
-            return None
-        self._s.gate.enter(ref.path, self._deadline)
-        snap = ref.get(transaction=self._t)
-        return snap.to_dict() if snap.exists else None
-
-    def get_artifact(self, tenant_id: str, artifact_id: str) -> Artifact | None:
-        data = self._get(self._s.ref(tenant_id, "artifacts", artifact_id))
-        return Artifact.model_validate(data) if data else None
-
-    def get_intent(self, tenant_id: str, intent_id: str) -> PendingIntent | None:
-        data = self._get(self._s.ref(tenant_id, "intents", intent_id))
-        return PendingIntent.model_validate(data) if data else None
-
-    def get_upload(self, tenant_id: str, upload_id: str) -> Upload | None:
-        data = self._get(self._s.ref(tenant_id, "uploads", upload_id))
-        return Upload.model_validate(data) if data else None
-
-    def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None:
-        data = self._get(self._s.ref(tenant_id, "executions", execution_id))
-        return Execution.model_validate(data) if data else None
-
-    def seen(self, key: str) -> bool:
-        ref = self._s.client.collection("dedup").document(key)
-        self._s.gate.enter(ref.path, self._deadline)
-        return bool(ref.get(transaction=self._t).exists)
-
-    def get_journey(self, tenant_id: str, journey_id: str) -> Journey | None:
-        data = self._get(self._s.ref(tenant_id, "journeys", journey_id))
-        return Journey.model_validate(data) if data else None
-
-    # writes (buffered until commit)
-    def put_artifact(self, artifact: Artifact) -> None:
-        self._t.set(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
-
-    def put_reference(self, reference: Reference) -> None:
-        self._t.set(self._s.ref_required(reference.tenant_id, "references", reference.reference_id), _doc(reference))
-
-    def delete_reference(self, tenant_id: str, reference_id: str) -> None:
-        self._t.delete(self._s.ref_required(tenant_id, "references", reference_id))
-
-    def create_artifact(self, artifact: Artifact) -> None:
-        self._t.create(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
-
-    def create_execution(self, execution: Execution) -> None:
-        self._t.create(self._s.ref_required(execution.tenant_id, "executions", execution.execution_id), _doc(execution))
-
-    def intents_of(self, tenant_id: str, intent_type: str, target_artifact_id: str) -> tuple[PendingIntent | None, PendingIntent | None]:
-        """The pending and the running intent of one file, read by id through its slot document: no query inside a
-        transaction (a query locks a key range and makes unrelated writers contend)."""
-        slot = self._get(self._s.ref(tenant_id, "intent_slots", slot_id(intent_type, target_artifact_id))) or {}
-        found: list[PendingIntent | None] = []
-        for field, status in (("pending_intent_id", IntentStatus.PENDING), ("running_intent_id", IntentStatus.IN_PROGRESS)):
-            intent = self.get_intent(tenant_id, slot[field]) if slot.get(field) else None
-            # A pointer outlives its intent's state (the intent moved on); only an intent still in that state counts.
-            found.append(intent if intent is not None and intent.status == status else None)
-        return found[0], found[1]
-
-    def put_intent(self, intent: PendingIntent) -> None:
-        self._t.set(self._s.ref_required(intent.tenant_id, "intents", intent.intent_id), _doc(intent))
-        field = LIVE_SLOTS.get(intent.status)
-        if field and intent.target_artifact_id:
-            # Every writer keeps the slot in step, in the same transaction, with a blind write (no extra read).
-            ref = self._s.ref(intent.tenant_id, "intent_slots", slot_id(intent.intent_type, intent.target_artifact_id))
-            if ref is not None:
-                self._t.set(ref, {field: intent.intent_id, "updated_at": utcnow()}, merge=True)
-
-    def put_upload(self, upload: Upload) -> None:
-        upload = _in_journey(upload)
-        self._t.set(self._s.ref_required(upload.tenant_id, "uploads", upload.upload_id), _doc(upload))
-
-    def put_journey(self, journey: Journey) -> None:
-        self._t.set(self._s.ref_required(journey.tenant_id, "journeys", journey.journey_id), _doc(journey))
-
-    def mark_seen(self, key: str, info: dict[str, Any]) -> None:
-        expire = utcnow() + timedelta(days=self._s.dedup_ttl_days)
-        self._t.set(self._s.client.collection("dedup").document(key), {**_plain(info), "seen_at": utcnow(), "expire_at": expire})
-
-    def _stage(self, record_id: str, kind: str, tenant_id: str, execution_id: str, payload: dict[str, Any]) -> None:
-        """Buffered until the step ends: then ONE outbox document carries every message of the commit (`flush`)."""
-        if any(r.record_id == record_id for r in self._staged):
-            return  # the same stable id staged twice in one commit is one message
-        self._staged.append(OutboxRecord(record_id=record_id, kind=kind, status="pending", payload=payload, attempts=0,
-                                         created_at=utcnow(), lease_until=None))
-        self._owner = self._owner or (tenant_id, execution_id)
-
-    def flush(self) -> None:
-        """Write the commit's outbox document. Its id is the message's id when there is one (stable across a retried
-        commit), else a hash of all of them; the committer delivers it right after commit, the sweep after its grace."""
-        if not self._staged:
-            return
-        ids = [r.record_id for r in self._staged]
-        document_id = ids[0] if len(ids) == 1 else "batch_" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40]
-        self._staged = [replace(r, document_id=document_id) for r in self._staged]
-        first = self._staged[0]
-        tenant_id, execution_id = self._owner or ("", "")
-        self._t.set(self._s.client.collection("outbox").document(document_id), {
-            "record_id": document_id, "status": "pending", "attempts": 0, "created_at": first.created_at,
-            "lease_until": None, "tenant_id": tenant_id, "execution_id": execution_id,
-            "shard": outbox_shard(document_id),
-            "messages": [{"record_id": r.record_id, "kind": r.kind, "payload": r.payload} for r in self._staged]})
-
-    def stage_event(self, event: Event) -> None:
-        event = _in_journey(event)
-        self._stage(event.event_id, "event", event.tenant_id, event.execution_id, event.model_dump(mode="json"))
-
-    def stage_command(self, command: Command) -> None:
-        command = _in_journey(command)
-        self._stage(command.command_id, "command", command.tenant_id, command.execution_id, command.model_dump(mode="json"))
-
-    def log_stage(
-        self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
-        error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,
-        intent_id: str | None = None,
-    ) -> None:
-        ref = self._s.ref_required(tenant_id, "executions", execution_id)
-        self._t.update(ref, _exec_update(entry, status, error, error_code, result, intent_id))
-
-    @property
-    def staged(self) -> list[OutboxRecord]:
-        return list(self._staged)
 
 
 class FirestoreStore:
@@ -284,7 +53,7 @@ class FirestoreStore:
         self.client = client
         self.dedup_ttl_days = dedup_ttl_days
         self.transaction_budget = transaction_budget
-        self.gate = _DocumentGate()
+        self.gate = DocumentGate()
 
     # references
     def tenant(self, tenant_id: str) -> firestore.DocumentReference:
@@ -333,7 +102,10 @@ class FirestoreStore:
                 if not nested:
                     self.gate.leave()
 
-        result = self._with_backoff(attempt, deadline)
+        try:
+            result = self._with_backoff(attempt, deadline)
+        except gexc.AlreadyExists as exc:  # a create-only write found its document: nothing was committed
+            raise AlreadyStored(str(exc)) from exc
         return result, holder["tx"].staged
 
     def write_batch(self, fn: Callable[[Tx], T]) -> tuple[T, list[OutboxRecord]]:
@@ -459,39 +231,37 @@ class FirestoreStore:
         data = self._read(self.ref(tenant_id, "executions", execution_id))
         return Execution.model_validate(data) if data else None
 
-    # idempotency of HTTP submissions
-    def begin_idempotent(self, tenant_id: str, key: str, request_hash: str, ttl_days: int) -> dict[str, Any] | None:
-        ref = self.ref_required(tenant_id, "idempotency", key)
-
-        @firestore.transactional
-        def _begin(transaction: firestore.Transaction) -> dict[str, Any] | None:
-            snap = ref.get(transaction=transaction)
-            now = utcnow()
-            if snap.exists:
-                data = snap.to_dict() or {}
-                if data.get("request_hash") != request_hash:
-                    raise ValidationFailed(
-                        "This Idempotency-Key was already used with a different request.",
-                        code="IDEMPOTENCY_KEY_REUSED",
-                    )
-                if data.get("state") == "completed":
-                    return {"status": data["status"], "body": data["body"]}
-                if now - data["started_at"] < IDEMPOTENCY_STALE_AFTER:
-                    raise Conflict("A request with this Idempotency-Key is still in progress.", code="IDEMPOTENCY_IN_PROGRESS")
-            transaction.set(ref, {
-                "state": "in_progress", "request_hash": request_hash, "started_at": now,
-                "expire_at": now + timedelta(days=ttl_days),
-            })
+    # idempotency of HTTP submissions: records only (the policy is shared.edges.idempotency)
+    def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None:
+        ref = self.ref(tenant_id, "idempotency", key)
+        snap = ref.get() if ref is not None else None
+        if snap is None or not snap.exists:
             return None
+        data = snap.to_dict() or {}
+        return IdempotencyRecord(
+            request_hash=data.get("request_hash", ""), started_at=data["started_at"], expire_at=data["expire_at"],
+            completed=data.get("state") == "completed", status_code=data.get("status"), body=data.get("body"),
+            version=snap.update_time)
 
-        return self._with_backoff(lambda: _begin(self.client.transaction(max_attempts=_COMMIT_ATTEMPTS)))
+    def put_idempotency(self, tenant_id: str, key: str, record: IdempotencyRecord, *,
+                        replacing: IdempotencyRecord | None = None, conditional: bool = False) -> None:
+        """A conditional put is a create when nothing was there, else an update that holds only while the record is
+        still the version read (Firestore preconditions: no transaction, one write); RecordChanged otherwise."""
+        ref = self.ref_required(tenant_id, "idempotency", key)
+        doc = {"state": "completed" if record.completed else "in_progress", "request_hash": record.request_hash,
+               "started_at": record.started_at, "expire_at": record.expire_at, "status": record.status_code,
+               "body": record.body}
+        try:
+            if not conditional:
+                ref.set(doc)
+            elif replacing is None:
+                ref.create(doc)
+            else:
+                ref.update(doc, option=self.client.write_option(last_update_time=replacing.version))
+        except (gexc.AlreadyExists, gexc.FailedPrecondition, gexc.NotFound) as exc:
+            raise RecordChanged(str(exc)) from exc
 
-    def finish_idempotent(self, tenant_id: str, key: str, status: int, body: dict[str, Any]) -> None:
-        self.ref_required(tenant_id, "idempotency", key).update(
-            {"state": "completed", "status": status, "body": body, "completed_at": utcnow()}
-        )
-
-    def abandon_idempotent(self, tenant_id: str, key: str) -> None:
+    def delete_idempotency(self, tenant_id: str, key: str) -> None:
         self.ref_required(tenant_id, "idempotency", key).delete()
 
     # outbox

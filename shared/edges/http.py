@@ -3,7 +3,6 @@ error shape `{error, error_code, execution_id, intent_type}`."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -27,9 +26,10 @@ from shared.domain.errors import (
     ValidationFailed,
     echo,
 )
-from shared.domain.ids import new_id, stable_key
+from shared.domain.ids import new_id
 from shared.domain.intents import Intent, IntentEnvelope
 from shared.domain.messages import Query, RunSweep, SubmitIntent
+from shared.edges.idempotency import idempotent
 from shared.edges.presenters import SUCCESS_STATUS, success_body
 from shared.logs import TraceContext, get_logger, log_context, trace_from_headers
 from shared.messagebus import ExecutionOutcome, MessageBus
@@ -308,29 +308,11 @@ def idempotency_key(call: Call) -> str | None:
     return key
 
 
+@idempotent(lambda call: call.services.store, lambda call: call.services.settings.dedup_ttl_days)
 def execute_once(call: Call, intent: Intent, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """Run an intent on the bus; with an Idempotency-Key, the same key from the same tenant returns the first answer
     with no second side effect (the same key with another request is 422 IDEMPOTENCY_KEY_REUSED)."""
-    bus = call.bus
-    key = intent.idempotency_key
-    if key is None:
-        return outcome_response(bus.handle(SubmitIntent(intent, call.request_id)))
-    store, tenant = call.services.store, intent.tenant_id
-    doc_key = stable_key("idempotency", intent.intent_type, key)
-    request_hash = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
-    replay = store.begin_idempotent(tenant, doc_key, request_hash, call.services.settings.dedup_ttl_days)
-    if replay is not None:
-        return int(replay["status"]), dict(replay["body"])
-    try:
-        status, body = outcome_response(bus.handle(SubmitIntent(intent, call.request_id)))
-    except BaseException:
-        store.abandon_idempotent(tenant, doc_key)
-        raise
-    if status >= 500:
-        store.abandon_idempotent(tenant, doc_key)  # a fault of ours: let the retry run again
-    else:
-        store.finish_idempotent(tenant, doc_key, status, body)
-    return status, body
+    return outcome_response(call.bus.handle(SubmitIntent(intent, call.request_id)))
 
 
 def submit_intent(intent_type: str) -> Handler:

@@ -34,11 +34,17 @@ class ArtifactPlane:
     def __init__(self, brain: DataBrain | None = None):
         self.brain = brain or DataBrain()
 
-    def create_artifact(self, tx: Tx, artifact: Artifact, *, solution_id: str | None = None) -> Artifact:
-        """Write (or rewrite) an artifact with its registry fields and the references of its materializations."""
+    def create_artifact(self, tx: Tx, artifact: Artifact, *, solution_id: str | None = None,
+                        create_only: bool = False) -> Artifact:
+        """Write (or rewrite) an artifact with its registry fields and the references of its materializations;
+        `create_only` writes it only if it does not exist (the commit fails with AlreadyStored otherwise)."""
         if artifact.lineage.root_artifact_id != artifact.artifact_id and not artifact.lineage.derived_from:
             raise IllegalTransition(f"artifact {artifact.artifact_id} names a root but no parent", code="INVALID_LINEAGE")
         stored = with_registry_fields(artifact, solution_id=solution_id)
-        tx.put_artifact(stored)
-        self.brain.track_provenance(tx, stored)
+        previous = tx.already_read(stored.tenant_id, stored.artifact_id)
+        if create_only:
+            tx.create_artifact(stored)
+        else:
+            tx.put_artifact(stored)
+        self.brain.track_provenance(tx, stored, previous)
         return stored

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from shared.domain.ids import stable_key
 from shared.domain.lineage import walk_provenance
 from shared.domain.models import Artifact, Reference
+from shared.domain.states import LifecycleState
 
 if TYPE_CHECKING:
     from shared.ports import Store, Tx
@@ -45,6 +46,10 @@ def provenance_entry(artifact: Artifact) -> dict[str, Any]:
             "generation": lineage.generation, "root_artifact_id": lineage.root_artifact_id}
 
 
+def _content(reference: Reference) -> dict[str, Any]:
+    return reference.model_dump(exclude={"created_at"})
+
+
 class DataBrain:
     """register_reference / get_reference / list_references, track_provenance / get_provenance (the seed's names)."""
 
@@ -52,11 +57,15 @@ class DataBrain:
     def register_reference(tx: Tx, reference: Reference) -> None:
         tx.put_reference(reference)
 
-    def track_provenance(self, tx: Tx, artifact: Artifact) -> list[Reference]:
-        """Register every materialization of the artifact; its lineage is the provenance edge."""
+    def track_provenance(self, tx: Tx, artifact: Artifact, previous: Artifact | None = None) -> list[Reference]:
+        """Register every materialization of the artifact; its lineage is the provenance edge. A reference the stored
+        `previous` version (read in this transaction) already holds unchanged is not written again."""
         refs = references_for(artifact)
+        kept = [_content(r) for r in references_for(previous)] \
+            if previous is not None and previous.lifecycle_state != LifecycleState.DELETED else []
         for ref in refs:
-            self.register_reference(tx, ref)
+            if _content(ref) not in kept:
+                self.register_reference(tx, ref)
         return refs
 
     @staticmethod

@@ -81,7 +81,8 @@ class ExecutionLifecycleManager:
         check_two_phase(ctx.intent.intent_type, result.artifacts)  # before any write is buffered
         if not result.artifacts:
             return []
-        stored = [self.plane.create_artifact(tx, a, solution_id=ctx.solution_id) for a in result.artifacts]
+        stored = [self.plane.create_artifact(tx, a, solution_id=ctx.solution_id, create_only=result.create_only)
+                  for a in result.artifacts]
         result.artifacts[:] = stored
         return [StageEntry(stage=Stage.HANDLE_ARTIFACTS, detail={"artifact_ids": [a.artifact_id for a in stored]})]
 

@@ -12,7 +12,7 @@ from shared.domain.messages import IngestUploadedObject, StorageObjectData
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import IntentStatus, UploadStatus
 from shared.logs import adopt_trace, get_logger
-from shared.ports import Tx
+from shared.ports import AlreadyStored, Tx
 from shared.runtime.context import Result
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.ingestion import (
@@ -41,7 +41,11 @@ def _keys(obj: StorageObjectData, source: str, event_id: str) -> tuple[str, str]
 
 
 def _record_ignored(uow: UnitOfWork, keys: tuple[str, str], obj: StorageObjectData, reason: str) -> FinalizeResult:
-    """Not an upload of ours: the dedup keys remember why, so a redelivery costs one read. No execution is opened."""
+    """Not an upload we wait for: dedup keys remember why, so a redelivery is a read and no write. No execution is
+    opened. (An upload's own outcome needs no key: its record holds the status and the generation it took.)"""
+    seen, _ = uow.services.store.seen_and_upload(list(keys), None, None)
+    if seen:
+        return FinalizeResult("duplicate")
 
     def step(tx: Tx) -> None:
         for key in keys:
@@ -61,7 +65,7 @@ def _ingest_intent(upload: Upload, obj: StorageObjectData) -> Intent:
                                    **({"boundary_contract_id": upload.boundary_contract_id} if upload.boundary_contract_id else {})})
 
 
-def _reject(uow: UnitOfWork, keys: tuple[str, str], upload: Upload, obj: StorageObjectData, reason: str) -> FinalizeResult:
+def _reject(uow: UnitOfWork, upload: Upload, obj: StorageObjectData, reason: str) -> FinalizeResult:
     """The upload says why; a waiting intent fails with the same reason; the object is not kept. The execution ends
     failed with the reason, so the client reading it learns why."""
     intent = _ingest_intent(upload, obj)
@@ -80,8 +84,6 @@ def _reject(uow: UnitOfWork, keys: tuple[str, str], upload: Upload, obj: Storage
                                                "error_code": "UPLOAD_REJECTED", "updated_at": utcnow()})
             tx.put_intent(failed)
             events.append(intent_event("intent_failed", failed, upload.execution_id, reason=reason))
-        for key in keys:
-            tx.mark_seen(key, {"kind": "finalize", "outcome": "rejected", "reason": reason, "object": obj.name})
         return Result(events=events, failure=(reason, "UPLOAD_REJECTED"), detail={"upload_id": upload.upload_id})
 
     try:
@@ -101,11 +103,11 @@ def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeR
     keys = _keys(obj, message.source, message.event_id)
     where = parse_upload_object(obj.name)
     tenant_id, session_id, upload_id = where if where else (None, None, None)
-    seen, upload = services.store.seen_and_upload(list(keys), tenant_id, upload_id)
+    # One read: the upload record is the guard, and it keeps the generation it took, so a redelivery of an upload's
+    # event is answered from it; only objects that are no upload of ours read dedup keys.
+    upload = services.store.get_upload(tenant_id, upload_id) if tenant_id and upload_id else None
     if upload is not None:  # the storage event carries no trace: continue the journey that asked for the upload
         adopt_trace(upload.trace_context, upload.origin_execution_id)
-    if seen:
-        return FinalizeResult("duplicate")
     if tenant_id is None or session_id is None or upload_id is None:
         return _record_ignored(uow, keys, obj, "object is outside the uploads layout")
     if upload is None or upload.session_id != session_id or upload.object_name != obj.name:
@@ -117,19 +119,19 @@ def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeR
         return _record_ignored(uow, keys, obj, f"upload {upload_id} was already {upload.status.value}; "
                                f"generation {obj.generation} ignored")
     if obj.size <= 0:
-        return _reject(uow, keys, upload, obj, "The uploaded file is empty.")
+        return _reject(uow, upload, obj, "The uploaded file is empty.")
     if obj.size > settings.max_upload_bytes:
-        return _reject(uow, keys, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
+        return _reject(uow, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
     if upload.upload_protocol == "resumable" and obj.size != upload.declared_size:
         # GCS pins the size in the session; a store that does not (the local emulator) is caught here.
-        return _reject(uow, keys, upload, obj, f"The upload was opened for {upload.declared_size} bytes; "
+        return _reject(uow, upload, obj, f"The upload was opened for {upload.declared_size} bytes; "
                        f"{obj.size} arrived.")
 
     sink = FactsSink(session_id, settings.max_upload_bytes)
     try:
         found = services.blobs.download_into(obj.bucket, obj.name, obj.generation, sink)
     except ContentTooLarge:
-        return _reject(uow, keys, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
+        return _reject(uow, upload, obj, "File size exceeds 100MB limit. Maximum allowed size is 100MB.")
     if not found:
         return _record_ignored(uow, keys, obj, f"generation {obj.generation} no longer exists")
     facts = sink.facts()
@@ -148,21 +150,22 @@ def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeR
     )
     candidate = build_file_artifact(spec, facts, detected_format, detected_mime)
 
-    def step(tx: Tx) -> Result:
+    def step(tx: Tx, assume_new: bool) -> Result:
         # The upload record is the exactly-once guard: only the delivery that moves it out of awaiting_upload
-        # ingests; a racing one finds it moved. The dedup keys, written in the same commit, answer redeliveries.
+        # ingests; a racing one finds it moved, and a redelivery finds the generation it took.
         current = tx.get_upload(tenant_id, upload_id)
         if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
             raise Duplicate()
-        artifact, _, result = register_file(tx, candidate, announce_duplicate=True)
+        artifact, _, result = register_file(tx, candidate, announce_duplicate=True, assume_new=assume_new)
         tx.put_upload(current.model_copy(update={"status": UploadStatus.INGESTED, "file_id": artifact.artifact_id,
                                                  "generation": obj.generation, "updated_at": utcnow()}))
-        for key in keys:
-            tx.mark_seen(key, {"kind": "finalize", "outcome": "ingested", "file_id": artifact.artifact_id})
         return result
 
     try:
-        result = uow.commit(step)
+        try:  # new bytes, the usual case: the file is created without reading it first (one read in all)
+            result = uow.commit(lambda tx: step(tx, True))
+        except AlreadyStored:  # the same bytes are known in this session (or a tombstone holds the id): read it
+            result = uow.commit(lambda tx: step(tx, False))
     except Duplicate:
         return FinalizeResult("duplicate")
     file_id = str(result.detail["artifact_id"])

@@ -119,15 +119,18 @@ def _ids(artifact: Artifact, deduplicated: bool) -> dict[str, Any]:
     return {"file_id": artifact.artifact_id, "artifact_id": artifact.artifact_id, "deduplicated": deduplicated}
 
 
-def register_file(tx: Tx, candidate: Artifact, *, announce_duplicate: bool = False) -> tuple[Artifact, bool, Result]:
+def register_file(tx: Tx, candidate: Artifact, *, announce_duplicate: bool = False,
+                  assume_new: bool = False) -> tuple[Artifact, bool, Result]:
     """Create the file artifact unless the same bytes already exist in this session. Call after the tx's other reads.
 
     A tombstone does not block: ingesting deleted bytes again brings the file back as new working material.
+    `assume_new` reads nothing: the artifact is created with a create-only write, and the commit fails with
+    AlreadyStored if the bytes are known after all (the caller then registers again, reading).
     `announce_duplicate`: a second upload of known bytes still announces itself (with its upload id), so whatever
     waits on that upload, such as an auto-dispatch intent, is not left waiting."""
     execution_id = candidate.produced_by.execution_id
     upload_id = candidate.source_metadata.get("upload_id")
-    existing = tx.get_artifact(candidate.tenant_id, candidate.artifact_id)
+    existing = None if assume_new else tx.get_artifact(candidate.tenant_id, candidate.artifact_id)
     if existing is not None and existing.lifecycle_state == LifecycleState.DELETED:
         existing = None  # the same bytes after a delete are a new ingestion; the tombstone gives way
     if existing is not None:
@@ -138,4 +141,5 @@ def register_file(tx: Tx, candidate: Artifact, *, announce_duplicate: bool = Fal
     event = artifact_event("artifact_ingested", candidate, execution_id, ingestion_type=candidate.ingestion_type,
                            file_size=candidate.file_size, upload_id=upload_id, deduplicated=False)
     return candidate, False, Result(_ids(candidate, False), subject=candidate, artifacts=[candidate], events=[event],
-                                    detail={"artifact_id": candidate.artifact_id, "deduplicated": False})
+                                    detail={"artifact_id": candidate.artifact_id, "deduplicated": False},
+                                    create_only=assume_new)

@@ -222,9 +222,11 @@ def test_finalize_commits_in_one_transaction_and_a_redelivery_writes_nothing(ser
         assert finalize(services, "evt-1", SOURCE, data).outcome == "ingested"
     assert first.transactions == 1 and first.commits_in_transaction == 1
     # One commit holds the execution (opened with it), the state change, its outbox record and the Data Brain
-    # reference; the other is the delivery mark. No claim transaction, no separate write to open the execution.
+    # reference; the other is the delivery mark. No claim transaction, no separate write to open the execution, no
+    # dedup keys: the upload record keeps the generation it took, so a redelivery is answered from it. New bytes are
+    # created with a create-only write, so the file is not read first: the upload before and inside the transaction.
     assert first.rpcs["commit"] == 2
-    assert first.reads == 5 and first.writes == 8
+    assert first.reads == 2 and first.writes == 6
     for event_id in ("evt-1", "evt-2"):
         with FirestoreMeter() as again:
             assert finalize(services, event_id, SOURCE, data).outcome == "duplicate"

@@ -1,0 +1,284 @@
+"""Firestore adapter, the transaction side: what one unit of work's commit reads and buffers (FirestoreTx), and how
+models become documents. The store that runs it is shared/adapters/firestore_store.py."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import weakref
+from dataclasses import replace
+from datetime import timedelta
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from google.cloud import firestore
+
+from shared.domain.errors import TransientError
+from shared.domain.journeys import Journey
+from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
+from shared.domain.states import ExecutionStatus, IntentStatus
+from shared.logs import current_origin, current_traceparent
+from shared.ports import OutboxRecord
+
+if TYPE_CHECKING:
+    from shared.adapters.firestore_store import FirestoreStore
+
+# The outbox is one top-level collection written at event rate; a shard field ahead of created_at in its index
+# spreads those writes over 16 key ranges instead of one ever-increasing one (~500 writes/s each).
+OUTBOX_SHARDS = 16
+LIVE_SLOTS = {IntentStatus.PENDING: "pending_intent_id", IntentStatus.IN_PROGRESS: "running_intent_id"}
+
+
+class DocumentGate:
+    """In-process single flight per document: transactions of this instance that start by reading the same document
+    take turns, instead of all locking it in Firestore and aborting one another (each abort costs seconds on the
+    emulator). Transactions on different documents never wait for each other. One gate per transaction at most,
+    so gates cannot deadlock."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+        self._held = threading.local()
+
+    def enter(self, path: str, deadline: float) -> None:
+        if getattr(self._held, "lock", None) is not None:
+            return
+        with self._guard:
+            lock = self._locks.get(path)
+            if lock is None:
+                lock = threading.Lock()
+                self._locks[path] = lock
+        if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise TransientError(f"{path} is busy with concurrent changes")
+        self._held.lock = lock
+
+    def holding(self) -> bool:
+        return getattr(self._held, "lock", None) is not None
+
+    def leave(self) -> None:
+        lock = getattr(self._held, "lock", None)
+        self._held.lock = None
+        if lock is not None:
+            lock.release()
+
+
+def slot_id(intent_type: str, target_artifact_id: str) -> str:
+    return f"{intent_type}:{target_artifact_id}"
+
+
+def outbox_shard(record_id: str) -> int:
+    return int(hashlib.sha256(record_id.encode()).hexdigest()[:8], 16) % OUTBOX_SHARDS
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _doc(model: Any) -> dict[str, Any]:
+    return _plain(model.model_dump(mode="python", by_alias=True))
+
+
+def _in_journey[J: (Event, Command, Upload)](record: J) -> J:
+    """What this invocation stages or creates carries its trace and the journey's first execution, unless it
+    already does (an update keeps the journey it was created in)."""
+    if record.trace_context and record.origin_execution_id:
+        return record
+    return record.model_copy(update={"trace_context": record.trace_context or current_traceparent(),
+                                     "origin_execution_id": record.origin_execution_id or current_origin()})
+
+
+def _stage_doc(entry: StageEntry) -> dict[str, Any]:
+    return _plain(entry.model_dump(mode="python"))
+
+
+def _exec_update(
+    entry: StageEntry | list[StageEntry], status: ExecutionStatus | None, error: str | None, error_code: str | None,
+    result: dict[str, Any] | None, intent_id: str | None = None,
+) -> dict[str, Any]:
+    entries = entry if isinstance(entry, list) else [entry]
+    data: dict[str, Any] = {"stages": firestore.ArrayUnion([_stage_doc(e) for e in entries]), "updated_at": entries[-1].at}
+    if status is not None:
+        data["status"] = status.value
+    if error is not None:
+        data["error"] = error
+        data["error_code"] = error_code
+    if result is not None:
+        data["result"] = _plain(result)
+    if intent_id is not None:
+        data["intent_id"] = intent_id
+    return data
+
+
+class FirestoreTx:
+    """Implements the Tx port over one firestore.Transaction."""
+
+    def __init__(self, store: FirestoreStore, transaction: firestore.Transaction, deadline: float = float("inf")):
+        self._s = store
+        self._t = transaction
+        self._deadline = deadline
+        self._staged: list[OutboxRecord] = []
+        self._owner: tuple[str, str] | None = None
+        self._read: dict[str, dict[str, Any] | None] = {}  # path -> what this transaction read there
+        self._pointed: set[tuple[str, str]] = set()  # (intent id, slot id): a live intent its slot already points at
+        self._slots: dict[str, tuple[PendingIntent | None, PendingIntent | None]] = {}  # slot id -> (pending, running)
+
+    # reads (each document at most once per transaction: a second read returns the first, as Firestore would)
+    def _get(self, ref: firestore.DocumentReference | None) -> dict[str, Any] | None:
+        if ref is None:
+            return None
+        if ref.path in self._read:
+            return self._read[ref.path]
+        self._s.gate.enter(ref.path, self._deadline)
+        snap = ref.get(transaction=self._t)
+        self._read[ref.path] = data = snap.to_dict() if snap.exists else None
+        return data
+
+    def get_artifact(self, tenant_id: str, artifact_id: str) -> Artifact | None:
+        data = self._get(self._s.ref(tenant_id, "artifacts", artifact_id))
+        return Artifact.model_validate(data) if data else None
+
+    def already_read(self, tenant_id: str, artifact_id: str) -> Artifact | None:
+        """The version of an artifact this transaction has read, without reading it (None when it has not)."""
+        ref = self._s.ref(tenant_id, "artifacts", artifact_id)
+        data = self._read.get(ref.path) if ref is not None else None
+        return Artifact.model_validate(data) if data else None
+
+    def get_intent(self, tenant_id: str, intent_id: str) -> PendingIntent | None:
+        data = self._get(self._s.ref(tenant_id, "intents", intent_id))
+        intent = PendingIntent.model_validate(data) if data else None
+        if intent is not None and intent.status in LIVE_SLOTS and intent.target_artifact_id:
+            # Every live intent with a target is pointed at by its slot (put_intent keeps that true).
+            self._pointed.add((intent.intent_id, slot_id(intent.intent_type, intent.target_artifact_id)))
+        return intent
+
+    def get_upload(self, tenant_id: str, upload_id: str) -> Upload | None:
+        data = self._get(self._s.ref(tenant_id, "uploads", upload_id))
+        return Upload.model_validate(data) if data else None
+
+    def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None:
+        data = self._get(self._s.ref(tenant_id, "executions", execution_id))
+        return Execution.model_validate(data) if data else None
+
+    def seen(self, key: str) -> bool:
+        ref = self._s.client.collection("dedup").document(key)
+        self._s.gate.enter(ref.path, self._deadline)
+        return bool(ref.get(transaction=self._t).exists)
+
+    def get_journey(self, tenant_id: str, journey_id: str) -> Journey | None:
+        data = self._get(self._s.ref(tenant_id, "journeys", journey_id))
+        return Journey.model_validate(data) if data else None
+
+    # writes (buffered until commit)
+    def put_artifact(self, artifact: Artifact) -> None:
+        self._t.set(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
+
+    def put_reference(self, reference: Reference) -> None:
+        self._t.set(self._s.ref_required(reference.tenant_id, "references", reference.reference_id), _doc(reference))
+
+    def delete_reference(self, tenant_id: str, reference_id: str) -> None:
+        self._t.delete(self._s.ref_required(tenant_id, "references", reference_id))
+
+    def create_artifact(self, artifact: Artifact) -> None:
+        self._t.create(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
+
+    def create_execution(self, execution: Execution) -> None:
+        self._t.create(self._s.ref_required(execution.tenant_id, "executions", execution.execution_id), _doc(execution))
+
+    def intents_of(self, tenant_id: str, intent_type: str, target_artifact_id: str) -> tuple[PendingIntent | None, PendingIntent | None]:
+        """The pending and the running intent of one file, read by id through its slot document: no query inside a
+        transaction (a query locks a key range and makes unrelated writers contend). The slot's two pointers are
+        resolved by each intent's own status, so an intent that moves from pending to running needs no slot write."""
+        key = slot_id(intent_type, target_artifact_id)
+        slot = self._get(self._s.ref(tenant_id, "intent_slots", key)) or {}
+        pending: PendingIntent | None = None
+        running: PendingIntent | None = None
+        for intent_id in dict.fromkeys(slot.get(f) for f in ("pending_intent_id", "running_intent_id")):
+            intent = self.get_intent(tenant_id, intent_id) if intent_id else None
+            # A pointer outlives its intent's state (the intent moved on); only a live intent counts.
+            if intent is not None and intent.status == IntentStatus.PENDING and pending is None:
+                pending = intent
+            elif intent is not None and intent.status == IntentStatus.IN_PROGRESS and running is None:
+                running = intent
+        self._slots[key] = (pending, running)
+        return pending, running
+
+    def put_intent(self, intent: PendingIntent) -> None:
+        self._t.set(self._s.ref_required(intent.tenant_id, "intents", intent.intent_id), _doc(intent))
+        field = LIVE_SLOTS.get(intent.status)
+        if not field or not intent.target_artifact_id:
+            return
+        key = slot_id(intent.intent_type, intent.target_artifact_id)
+        ref = self._s.ref(intent.tenant_id, "intent_slots", key)
+        if ref is None or (intent.intent_id, key) in self._pointed:
+            return  # the slot points at it already; its status says whether it is the pending or the running one
+        pointers: dict[str, Any] = {field: intent.intent_id, "updated_at": utcnow()}
+        if key in self._slots:
+            # The slot was read in this transaction: keep the other live intent pointed at, whichever field held it.
+            pending, running = self._slots[key]
+            other = running if field == "pending_intent_id" else pending
+            pointers[next(f for f in LIVE_SLOTS.values() if f != field)] = other.intent_id if other else None
+        # Every writer keeps the slot in step, in the same transaction, with a blind write (no extra read).
+        self._t.set(ref, pointers, merge=True)
+        self._pointed.add((intent.intent_id, key))
+
+    def put_upload(self, upload: Upload) -> None:
+        upload = _in_journey(upload)
+        self._t.set(self._s.ref_required(upload.tenant_id, "uploads", upload.upload_id), _doc(upload))
+
+    def put_journey(self, journey: Journey) -> None:
+        self._t.set(self._s.ref_required(journey.tenant_id, "journeys", journey.journey_id), _doc(journey))
+
+    def mark_seen(self, key: str, info: dict[str, Any]) -> None:
+        expire = utcnow() + timedelta(days=self._s.dedup_ttl_days)
+        self._t.set(self._s.client.collection("dedup").document(key), {**_plain(info), "seen_at": utcnow(), "expire_at": expire})
+
+    def _stage(self, record_id: str, kind: str, tenant_id: str, execution_id: str, payload: dict[str, Any]) -> None:
+        """Buffered until the step ends: then ONE outbox document carries every message of the commit (`flush`)."""
+        if any(r.record_id == record_id for r in self._staged):
+            return  # the same stable id staged twice in one commit is one message
+        self._staged.append(OutboxRecord(record_id=record_id, kind=kind, status="pending", payload=payload, attempts=0,
+                                         created_at=utcnow(), lease_until=None))
+        self._owner = self._owner or (tenant_id, execution_id)
+
+    def flush(self) -> None:
+        """Write the commit's outbox document. Its id is the message's id when there is one (stable across a retried
+        commit), else a hash of all of them; the committer delivers it right after commit, the sweep after its grace."""
+        if not self._staged:
+            return
+        ids = [r.record_id for r in self._staged]
+        document_id = ids[0] if len(ids) == 1 else "batch_" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40]
+        self._staged = [replace(r, document_id=document_id) for r in self._staged]
+        first = self._staged[0]
+        tenant_id, execution_id = self._owner or ("", "")
+        self._t.set(self._s.client.collection("outbox").document(document_id), {
+            "record_id": document_id, "status": "pending", "attempts": 0, "created_at": first.created_at,
+            "lease_until": None, "tenant_id": tenant_id, "execution_id": execution_id,
+            "shard": outbox_shard(document_id),
+            "messages": [{"record_id": r.record_id, "kind": r.kind, "payload": r.payload} for r in self._staged]})
+
+    def stage_event(self, event: Event) -> None:
+        event = _in_journey(event)
+        self._stage(event.event_id, "event", event.tenant_id, event.execution_id, event.model_dump(mode="json"))
+
+    def stage_command(self, command: Command) -> None:
+        command = _in_journey(command)
+        self._stage(command.command_id, "command", command.tenant_id, command.execution_id, command.model_dump(mode="json"))
+
+    def log_stage(
+        self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
+        error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,
+        intent_id: str | None = None,
+    ) -> None:
+        ref = self._s.ref_required(tenant_id, "executions", execution_id)
+        self._t.update(ref, _exec_update(entry, status, error, error_code, result, intent_id))
+
+    @property
+    def staged(self) -> list[OutboxRecord]:
+        return list(self._staged)
