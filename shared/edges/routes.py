@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from shared.domain.holds import CLEAR_HOLD, RELEASE, SET_HOLD
 from shared.domain.messages import ResumeUpload
-from shared.domain.roles import require_operator
+from shared.domain.roles import require_operator, require_tenant_admin
 from shared.edges.http import Call, Handler, Route, command, query, run_intent, submit_intent
 
 START_JOURNEY, APPROVE_JOURNEY, CANCEL_JOURNEY = "start_journey", "approve_journey", "cancel_journey"
@@ -24,6 +25,11 @@ def _body_intent(intent_type: str) -> Handler:
 def _replay_dead_letters(call: Call) -> tuple[int, dict]:
     require_operator(call.principal)  # the claim is the token's, so it is checked before the intent runs
     return run_intent(call, REPLAY_DEAD_LETTERS, call.json_body())
+
+
+def _release(call: Call) -> tuple[int, dict]:
+    require_tenant_admin(call.principal)  # the claim is the verified token's, checked before the intent runs
+    return run_intent(call, RELEASE, {"artifact_id": call.params["artifact_id"]})
 
 
 def _resume(call: Call) -> ResumeUpload:
@@ -54,6 +60,9 @@ PROFILE_SELECTION_ROUTES = [
 SAVE_ROUTES = [
     Route("POST", "/v1/intents/save_materialization", submit_intent("save_materialization"), "save_materialization"),
     Route("DELETE", "/v1/artifacts/{artifact_id}", _path_intent(DELETE_ARTIFACT, "artifact_id"), DELETE_ARTIFACT),
+    Route("POST", "/v1/artifacts/{artifact_id}/hold", _path_intent(SET_HOLD, "artifact_id"), SET_HOLD),
+    Route("DELETE", "/v1/artifacts/{artifact_id}/hold", _path_intent(CLEAR_HOLD, "artifact_id"), CLEAR_HOLD),
+    Route("POST", "/v1/artifacts/{artifact_id}/release", _release, RELEASE),
 ]
 
 READ_ROUTES = [

@@ -33,6 +33,7 @@ from shared.ports import Services, Tx
 from shared.runtime.context import Result
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.objects import gs_uri, parsed_prefix, split_gs_uri
+from shared.usecases.payload_facts import hashing_outputs, structured_statistics
 from shared.usecases.pending_intents import update_intent_status
 
 log = get_logger(__name__)
@@ -178,19 +179,23 @@ def _parse_to_derived(services: Services, source: Artifact, intent: PendingInten
     options = dict(intent.context.get("parse_options") or {})
     if services.blobs.stat(bucket, name) is None:
         raise PermanentError("The source file's payload no longer exists (it expired or was deleted).", code="SOURCE_MISSING")
+    open_output, digests = hashing_outputs(
+        lambda out_name, content_type: services.blobs.open_write(derived, prefix + out_name, content_type))
     try:
         with services.blobs.open_read(bucket, name, generation) as stream:
             detected = sniff_stream(stream, source.filename)
-            result = parse(stream, detected, profile, options,
-                           lambda out_name, content_type: services.blobs.open_write(derived, prefix + out_name, content_type))
+            result = parse(stream, detected, profile, options, open_output)
     except ParseError as exc:
         raise PermanentError(exc.message, code=exc.code) from None
-    return result, derived, prefix
+    return result, derived, prefix, digests
 
 
 def _build_parsed(source: Artifact, intent: PendingIntent, parsed_id: str, result: Any, derived: str, prefix: str,
-                  execution_id: str, ttl_days: int) -> Artifact:
-    outputs = [{**o.model_dump(mode="json"), "uri": gs_uri(derived, prefix + o.name)} for o in result.outputs]
+                  execution_id: str, ttl_days: int, digests: dict[str, str] | None = None,
+                  column_stats: dict[str, Any] | None = None) -> Artifact:
+    digests = digests or {}
+    outputs = [{**o.model_dump(mode="json"), "uri": gs_uri(derived, prefix + o.name),
+                **({"sha256": digests[o.name]} if o.name in digests else {})} for o in result.outputs]
     mats = [Materialization(materialization_id=f"mat_{parsed_id}_{i}", uri=o["uri"], format=o["format"],
                             persistent=False, size_bytes=o.get("bytes_written")) for i, o in enumerate(outputs)]
     now = utcnow()
@@ -207,7 +212,9 @@ def _build_parsed(source: Artifact, intent: PendingIntent, parsed_id: str, resul
             "ingestion_profile": intent.context.get("ingestion_profile"), "chunk_count": result.chunk_count,
             "page_count": result.page_count, "warnings": list(result.warnings),
             # What the parser guessed (encoding, delimiter, header, types), how sure it was, and the option that overrides it.
-            "guesses": dict(result.guesses)}),
+            "guesses": dict(result.guesses),
+            # Per-column statistics of the structured output: what a summary record keeps.
+            **({"column_stats": column_stats} if column_stats else {})}),
         lineage=derived_lineage([source], "parse_content", execution_id), parent_artifacts=[source.artifact_id],
         retention_policy="working_material", regenerable=True, expires_at=now + timedelta(days=ttl_days),
         ui_name=source.ui_name, filename=source.filename, detected_type=result.detected_format, outputs=outputs,
@@ -237,7 +244,9 @@ def handle_parse_task(message: RunParseTask, uow: UnitOfWork) -> WorkResult:
         parsed_id = parsed_id_for(task.tenant_id, intent.intent_id)
         try:
             with Heartbeat(uow, task, worker_id):
-                result, derived, prefix = _parse_to_derived(services, source, intent, parsed_id)
+                result, derived, prefix, digests = _parse_to_derived(services, source, intent, parsed_id)
+                stats = next((structured_statistics(services.blobs, derived, prefix + o.name)
+                              for o in result.outputs if o.format == "parquet"), None)
         except PermanentError as exc:
             return _finish_failure(uow, task, exc.message, exc.code)
         except Exception as exc:
@@ -246,7 +255,7 @@ def handle_parse_task(message: RunParseTask, uow: UnitOfWork) -> WorkResult:
                 _release(uow, task, worker_id, str(exc))
             return WorkResult("retry", {"error": "transient failure; retried with backoff"})
         parsed = _build_parsed(source, intent, parsed_id, result, derived, prefix, execution_id,
-                               services.settings.working_material_ttl_days)
+                               services.settings.working_material_ttl_days, digests, stats)
 
         def complete(tx: Tx) -> Result:
             current = tx.get_intent(task.tenant_id, intent.intent_id)

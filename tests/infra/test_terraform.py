@@ -426,7 +426,9 @@ def test_function_grants_come_only_from_the_least_privilege_access_table(
         assert a["firestore"] in {"roles/datastore.user", "roles/datastore.viewer", None}, fn
         assert a["firestore"] is not None or a["cap_costs"], fn  # only the cost guard works without Firestore
         for roles in a["buckets"].values():
-            assert set(roles) <= {"roles/storage.objectViewer", "roles/storage.objectCreator", "roles/storage.objectUser"}, fn
+            # objectAdmin only where Object Retention Lock is set (storage.objects.setRetention; test_permissions.py)
+            assert set(roles) <= {"roles/storage.objectViewer", "roles/storage.objectCreator", "roles/storage.objectUser",
+                                  "roles/storage.objectAdmin"}, fn
 
     # Each grant resource that names a function's account iterates over the table, nothing else.
     granted = {key: r for key, r in platform.resources.items() if "local.function_member" in str(r.get("member", ""))}

@@ -187,6 +187,21 @@ def _journey(plain: Services, log: OperationLog, client: Callable[..., Any], aut
     with log.running("read-api"):
         ok(read.get(f"/v1/artifacts/{file1}?include_payload=true", headers=h))
 
+    # Retention that holds: a regulatory record locked in storage, a legal hold set and cleared, a reference record.
+    with log.running("ingest-http"):
+        kept, referenced = (ok(ingest.post("/v1/intents/ingest_file", headers=h, json={"parameters": {
+            "ui_name": name, "filename": name, "file_content": body.hex()}}))["file_id"]
+            for name, body in (("ledger.csv", b"a,b\n1,2\n"), ("ref.csv", b"a,c\n3,4\n")))
+    with log.running("save"):
+        ok(save.post("/v1/intents/save_materialization", headers=h, json={"parameters": {
+            "artifact_id": kept, "retention_policy": "regulatory_7y"}}))
+        ok(save.post(f"/v1/artifacts/{kept}/hold", headers=h))
+        ok(save.delete(f"/v1/artifacts/{kept}/hold", headers=h))
+        ok(save.post("/v1/intents/save_materialization", headers=h, json={"parameters": {
+            "artifact_id": referenced, "materialization_type": "reference"}}))
+    with log.running("read-api"):
+        ok(read.get(f"/v1/artifacts/{referenced}?include_payload=true", headers=h))
+
     # Journeys (sagas): the consumer runs their steps, a save with auto-save and a discard when one is cancelled.
     log.published.clear()
 

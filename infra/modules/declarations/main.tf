@@ -90,6 +90,7 @@ locals {
     DEDUP_TTL_DAYS                = tostring(var.dedup_ttl_days)
     ABANDONED_AFTER_SECONDS       = tostring(var.abandoned_after_seconds)
     JOURNEY_REDRIVE_SECONDS       = tostring(var.journey_redrive_seconds)
+    REFERENCE_SAMPLE_SIZE         = tostring(var.reference_sample_size)
     CORS_ALLOWED_ORIGINS          = jsonencode(var.cors_origins)
     LOG_LEVEL                     = var.log_level
     # The cost guard caps every function but itself (it must stay up to be told the caps may go).

@@ -53,13 +53,14 @@ locals {
       cap_costs        = false
     }
     "save" = {
-      summary        = "turns working material into records and deletes the payloads it replaces"
+      summary        = "turns working material into records, locks regulatory records, holds, and deletes payloads it replaces"
       firestore      = "roles/datastore.user"
       publish_events = true
       buckets = {
         uploads = ["roles/storage.objectUser"]
         derived = ["roles/storage.objectUser"]
-        records = ["roles/storage.objectUser"]
+        # objectAdmin: the least predefined role with storage.objects.setRetention (Object Retention Lock).
+        records = ["roles/storage.objectAdmin"]
       }
       enqueue_commands = false
       sign_urls        = false
