@@ -166,6 +166,7 @@ def intent_catalog() -> IntentCatalog:
         SaveMaterializationParams,
     )
     from shared.domain.journeys import JourneyRef, StartJourneyParams
+    from shared.domain.reproduction import REGENERATE
     from shared.runtime.registry import IntentCatalog, Registration
     from shared.usecases import (
         dead_letters,
@@ -176,6 +177,7 @@ def intent_catalog() -> IntentCatalog:
         journeys,
         parse_content,
         pending_intents,
+        regenerate,
         request_upload,
         save,
     )
@@ -205,6 +207,9 @@ def intent_catalog() -> IntentCatalog:
                      "Clear an artifact's legal hold; its suspended expiry applies again.", exposed=False),
         Registration(RELEASE, holds.ArtifactRef, holds.handle_release,
                      "Release a permanent record (a tenant admin's decision) so that it may be deleted.", exposed=False),
+        Registration(REGENERATE, regenerate.RegenerateParams, regenerate.handle_regenerate,
+                     "Rebuild an expired regenerable derived artifact from its recorded intent, options and inputs; "
+                     "the result must hash to the recorded content hashes.", exposed=False),
         Registration(journeys.START, StartJourneyParams, journey_handlers.handle_start,
                      "Start the journey journey_content_file_upload_materialization for a file or an upload.",
                      exposed=False),

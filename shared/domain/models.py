@@ -41,11 +41,18 @@ class Lineage(Strict):
     derivation_run_id: str | None = None
     generation: int = 0
     root_artifact_id: str
+    # A regeneration of an expired derived artifact: the original, and whether the outputs hashed the same.
+    regenerated_from: str | None = None
+    reproduced: bool | None = None
 
 
 class ProducedBy(Strict):
     intent: str
     execution_id: str
+    # What a regeneration re-runs: the producing intent, its recorded options, and the producer's version.
+    intent_id: str | None = None
+    parameters: dict[str, Any] | None = None
+    version: str | None = None
 
 
 class SemanticDescriptor(BaseModel):

@@ -12,7 +12,7 @@ from shared.runtime.context import Result
 # What an HTTP edge answers when an intent succeeds (200 unless named).
 SUCCESS_STATUS: dict[str, int] = {
     "ingest_file": 201, "request_upload": 201, "create_pending_intent": 201, "start_journey": 201,
-    "parse_content": 202,
+    "parse_content": 202, "regenerate_artifact": 202,
 }
 
 

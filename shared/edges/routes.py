@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.domain.holds import CLEAR_HOLD, RELEASE, SET_HOLD
 from shared.domain.messages import ResumeUpload
+from shared.domain.reproduction import REGENERATE
 from shared.domain.roles import require_operator, require_tenant_admin
 from shared.edges.http import Call, Handler, Route, command, query, run_intent, submit_intent
 
@@ -50,6 +51,7 @@ PROFILE_SELECTION_ROUTES = [
         "target_artifact_id", "status", "page_size", "page_token")), "list_pending_intents"),
     Route("DELETE", "/v1/pending-intents/{intent_id}", _path_intent("cancel_pending_intent", "intent_id"),
           "cancel_pending_intent"),
+    Route("POST", "/v1/artifacts/{artifact_id}/regenerate", _path_intent(REGENERATE, "artifact_id"), REGENERATE),
     Route("POST", "/v1/journeys", _body_intent(START_JOURNEY), START_JOURNEY),
     Route("GET", "/v1/journeys", query("list_journeys", params=("status", "limit")), "list_journeys"),
     Route("GET", "/v1/journeys/{journey_id}", query("get_journey", path=("journey_id",)), "get_journey"),

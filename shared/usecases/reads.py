@@ -244,6 +244,8 @@ def lineage_entry(artifact: Artifact) -> dict[str, Any]:
         "derivation_run_id": artifact.lineage.derivation_run_id,
         "generation": artifact.lineage.generation,
         "root_artifact_id": artifact.lineage.root_artifact_id,
+        "regenerated_from": artifact.lineage.regenerated_from,
+        "reproduced": artifact.lineage.reproduced,
     }
 
 

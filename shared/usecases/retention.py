@@ -26,7 +26,9 @@ def expired_tombstone(artifact: Artifact) -> Artifact:
     return artifact.model_copy(update={
         "lifecycle_state": LifecycleState.DELETED, "payload_state": PayloadState.EXPIRED, "deleted_at": now,
         "updated_at": now, "materializations": [], "materialization_pending": False, "storage_location": "",
-        "outputs": [], "expires_at": None, "purge_at": tombstone_purge_at(now),
+        # A regenerable artifact keeps its outputs' names and sha256s: what a regeneration must reproduce.
+        "outputs": artifact.outputs if artifact.regenerable else [], "expires_at": None,
+        "purge_at": tombstone_purge_at(now),
     })
 
 

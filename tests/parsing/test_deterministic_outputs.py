@@ -81,3 +81,12 @@ def test_the_parquet_footer_carries_no_timestamp_that_would_change_the_bytes() -
     assert metadata.created_by.startswith("parquet-cpp-arrow version")
     footer = metadata.metadata or {}
     assert not any(b"time" in key.lower() and key != b"ARROW:schema" for key in footer), footer.keys()
+
+
+def test_the_recorded_producer_version_names_the_installed_parquet_writer():
+    """A regeneration is refused across producer versions, so the version must change when the writer does."""
+    import pyarrow
+
+    from shared.domain.reproduction import PARSE_PRODUCER_VERSION
+
+    assert f"pyarrow/{pyarrow.__version__}" in PARSE_PRODUCER_VERSION.split()
