@@ -103,6 +103,14 @@ def _finalize_event(obj: dict[str, Any], event_id: str) -> tuple[dict[str, Any],
     return data, headers
 
 
+def _deleted_event(bucket: str, name: str, generation: str, event_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    data = {"bucket": bucket, "name": name, "generation": generation, "metageneration": "1", "kind": "storage#object"}
+    headers = {"ce-id": event_id, "ce-specversion": "1.0", "ce-type": "google.cloud.storage.object.v1.deleted",
+               "ce-source": f"//storage.googleapis.com/projects/_/buckets/{bucket}",
+               "ce-subject": f"objects/{name}", "Content-Type": "application/json"}
+    return data, headers
+
+
 def _pubsub_event(payload: dict[str, Any], message_id: str) -> tuple[dict[str, Any], dict[str, str]]:
     data = {"message": {"data": base64.b64encode(json.dumps(payload).encode()).decode(), "attributes": {},
                         "messageId": message_id}, "subscription": "projects/p/subscriptions/consumer"}
@@ -233,6 +241,17 @@ def _journey(plain: Services, log: OperationLog, client: Callable[..., Any], aut
             with log.running("profile-selection"):
                 ok(profile.post(f"/v1/journeys/{journey_id}/cancel", headers=h))
             pump("tenant-a", journey_id, lambda j: j.compensation == "done")
+
+    # The working buckets' lifecycle deletes the saved file's and parsed artifact's working copies: each bucket's
+    # consumer forgets their references.
+    for fn, artifact_id in (("references-uploads", file1), ("references-derived", parsed1)):
+        working = next(m.uri for m in plain.store.get_artifact("tenant-a", artifact_id).materializations if not m.persistent)
+        bucket, name = working.removeprefix("gs://").split("/", 1)
+        generation = plain.blobs.stat(bucket, name).generation
+        plain.blobs.delete(bucket, name)
+        data, headers = _deleted_event(bucket, name, generation, f"deleted-{fn}")
+        with log.running(fn):
+            ok(client("outbox_relay", "on_object_deleted", "cloudevent").post("/", json=data, headers=headers), 200, 204)
 
     # Retention runs out on the saved file and its parsed artifact: the sweep deletes their payloads in every bucket.
     past = datetime.now(UTC) - timedelta(days=1)

@@ -136,3 +136,21 @@ def test_expiry_by_the_sweep_leaves_no_reference_behind(stack, fresh_state, emul
         sweep(stack)
         assert time.monotonic() < deadline
     assert api("GET", "/v1/references", params={"uri": uri}).json()["references"] == []
+
+
+def test_an_object_the_bucket_lifecycle_deletes_is_forgotten_through_the_storage_delete_trigger(stack, fresh_state, emulators):
+    """fake-gcs-server publishes OBJECT_DELETE (-event.list finalize,delete); the local Eventarc bridge turns it into
+    google.cloud.storage.object.v1.deleted for the references-uploads consumer, as the deployed trigger does."""
+    from dev.provision import storage_client
+
+    api = Api(stack.gateway_url, mint_token("gone-t", "ann", "s1"))
+    file_id = ingest(api)
+    uri = api("GET", f"/v1/artifacts/{file_id}").json()["storage_location"]
+    assert api("GET", "/v1/references", params={"uri": uri}).json()["references"]
+    bucket, name = uri.removeprefix("gs://").split("/", 1)
+    storage_client(emulators.topology).bucket(bucket).blob(name).delete()  # what the lifecycle rule does, unasked
+
+    deadline = time.monotonic() + 60
+    while api("GET", "/v1/references", params={"uri": uri}).json()["references"]:
+        assert time.monotonic() < deadline, "the deletion consumer never forgot the reference"
+        time.sleep(0.5)

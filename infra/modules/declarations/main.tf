@@ -19,6 +19,7 @@ locals {
       source          = f.source
       entry_point     = f.entry_point
       trigger         = f.trigger
+      bucket          = try(f.bucket, null) # a storage trigger's bucket, by role
       public          = f.public
       memory          = f.memory
       cpu             = f.cpu
@@ -41,7 +42,7 @@ locals {
   services     = { for name, f in local.functions : name => f if f.trigger != "task" }
 
   by_trigger = {
-    for trigger in ["http", "storage_finalize", "pubsub", "task", "scheduler", "budget"] :
+    for trigger in ["http", "storage_finalize", "storage_delete", "pubsub", "task", "scheduler", "budget"] :
     trigger => sort([for name, f in local.functions : name if f.trigger == trigger])
   }
 

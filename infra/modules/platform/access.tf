@@ -97,6 +97,24 @@ locals {
       sign_urls        = false
       cap_costs        = false
     }
+    "references-uploads" = {
+      summary          = "forgets the references of uploads the bucket lifecycle deleted"
+      firestore        = "roles/datastore.user"
+      buckets          = { uploads = ["roles/storage.objectViewer"] } # confirms the object is gone before forgetting it
+      publish_events   = false
+      enqueue_commands = false
+      sign_urls        = false
+      cap_costs        = false
+    }
+    "references-derived" = {
+      summary          = "forgets the references of parse output the bucket lifecycle deleted"
+      firestore        = "roles/datastore.user"
+      buckets          = { derived = ["roles/storage.objectViewer"] }
+      publish_events   = false
+      enqueue_commands = false
+      sign_urls        = false
+      cap_costs        = false
+    }
     "cost-guard" = {
       summary          = "caps the parse queue and the functions when the billing budget is spent"
       firestore        = null
