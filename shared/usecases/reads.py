@@ -244,8 +244,9 @@ def lineage_entry(artifact: Artifact) -> dict[str, Any]:
         "derivation_run_id": artifact.lineage.derivation_run_id,
         "generation": artifact.lineage.generation,
         "root_artifact_id": artifact.lineage.root_artifact_id,
-        "regenerated_from": artifact.lineage.regenerated_from,
-        "reproduced": artifact.lineage.reproduced,
+        # Only a regeneration names its original, and whether its bytes reproduced it.
+        **({"regenerated_from": artifact.lineage.regenerated_from, "reproduced": artifact.lineage.reproduced}
+           if artifact.lineage.regenerated_from else {}),
     }
 
 
