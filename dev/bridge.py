@@ -1,9 +1,11 @@
-"""The local Eventarc: Cloud Storage notifications in, `google.cloud.storage.object.v1.finalized` CloudEvents out.
+"""The local Eventarc: Cloud Storage notifications in, `google.cloud.storage.object.v1.finalized` (or `.deleted`)
+CloudEvents out.
 
     python -m dev.bridge --subscription projects/P/subscriptions/S --bucket UPLOADS --target URL [--ready-file F]
+        [--event deleted]
 
-It pulls the notification subscription that fake-gcs-server publishes to, keeps only OBJECT_FINALIZE of the uploads
-bucket (the Eventarc trigger's filter), and POSTs each as a binary-mode CloudEvent. A 2xx acks the notification;
+It pulls the notification subscription that fake-gcs-server publishes to, keeps only OBJECT_FINALIZE (or
+OBJECT_DELETE) of its one bucket (the Eventarc trigger's filters), and POSTs each as a binary-mode CloudEvent. A 2xx acks the notification;
 anything else leaves it to be redelivered after a growing delay, as Eventarc retries with backoff.
 
 Event ids are unique across restarts, as Eventarc's are: derived from what the event is about (bucket, object,
@@ -34,6 +36,9 @@ from google.api_core import exceptions as gexc
 from google.cloud import pubsub_v1
 
 FINALIZED_TYPE = "google.cloud.storage.object.v1.finalized"
+DELETED_TYPE = "google.cloud.storage.object.v1.deleted"
+# The Pub/Sub notification's eventType for each CloudEvent type Eventarc delivers.
+NOTIFICATION_OF = {FINALIZED_TYPE: "OBJECT_FINALIZE", DELETED_TYPE: "OBJECT_DELETE"}
 DATA_SCHEMA = "https://googleapis.github.io/google-cloudevents/jsonschema/google/events/cloud/storage/v1/StorageObjectData.json"
 MAX_BACKOFF_SECONDS = 60
 API_ROOT = "https://www.googleapis.com"
@@ -94,19 +99,20 @@ def event_id(event_type: str, resource: Mapping[str, Any]) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def to_cloudevent(attributes: Mapping[str, str], payload: bytes, uploads_bucket: str) -> tuple[dict[str, str], bytes]:
+def to_cloudevent(attributes: Mapping[str, str], payload: bytes, uploads_bucket: str,
+                  event_type: str = FINALIZED_TYPE) -> tuple[dict[str, str], bytes]:
     """Headers and body of the binary-mode CloudEvent Eventarc would deliver for this notification."""
-    if attributes.get("eventType") != "OBJECT_FINALIZE":
+    if attributes.get("eventType") != NOTIFICATION_OF[event_type]:
         raise NotForTrigger(f"event type {attributes.get('eventType')!r} is filtered out")
     if attributes.get("bucketId") != uploads_bucket:
-        raise NotForTrigger(f"bucket {attributes.get('bucketId')!r} is not the uploads bucket")
+        raise NotForTrigger(f"bucket {attributes.get('bucketId')!r} is not the trigger's bucket")
     resource = object_resource(attributes, payload)
     headers = {
         "Content-Type": "application/json",
         "ce-specversion": "1.0",
-        "ce-id": event_id(FINALIZED_TYPE, resource),
+        "ce-id": event_id(event_type, resource),
         "ce-source": f"//storage.googleapis.com/projects/_/buckets/{resource['bucket']}",
-        "ce-type": FINALIZED_TYPE,
+        "ce-type": event_type,
         "ce-subject": f"objects/{resource['name']}",
         "ce-time": resource["updated"] or attributes.get("eventTime", ""),
         "ce-dataschema": DATA_SCHEMA,
@@ -116,9 +122,11 @@ def to_cloudevent(attributes: Mapping[str, str], payload: bytes, uploads_bucket:
 
 
 class Bridge:
-    def __init__(self, subscription: str, uploads_bucket: str, target: str, timeout: float, workers: int = 8) -> None:
+    def __init__(self, subscription: str, uploads_bucket: str, target: str, timeout: float, workers: int = 8,
+                 event_type: str = FINALIZED_TYPE) -> None:
         self.subscription = subscription
         self.uploads_bucket = uploads_bucket
+        self.event_type = event_type
         self.target = target
         self.timeout = timeout
         self.subscriber = pubsub_v1.SubscriberClient()
@@ -150,7 +158,8 @@ class Bridge:
         try:
             message = received.message
             try:
-                headers, body = to_cloudevent(dict(message.attributes), message.data, self.uploads_bucket)
+                headers, body = to_cloudevent(dict(message.attributes), message.data, self.uploads_bucket,
+                                              self.event_type)
             except NotForTrigger as reason:
                 log.debug("skip %s: %s", message.message_id, reason)
                 self._ack(received.ack_id)
@@ -203,13 +212,16 @@ class Bridge:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dev.bridge", description=__doc__.splitlines()[0])
     parser.add_argument("--subscription", required=True, help="projects/P/subscriptions/S on gcs-notifications")
-    parser.add_argument("--bucket", required=True, help="the uploads bucket (the trigger's bucket filter)")
-    parser.add_argument("--target", required=True, help="URL of the ingest-finalize function")
+    parser.add_argument("--bucket", required=True, help="the trigger's bucket filter (uploads for ingest-finalize)")
+    parser.add_argument("--target", required=True, help="URL of the triggered function")
+    parser.add_argument("--event", choices=("finalized", "deleted"), default="finalized",
+                        help="google.cloud.storage.object.v1.<event> (OBJECT_FINALIZE or OBJECT_DELETE)")
     parser.add_argument("--timeout", type=float, default=540, help="seconds to wait for the function")
     parser.add_argument("--ready-file", type=Path, help="touched once the subscription is attached")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    bridge = Bridge(args.subscription, args.bucket, args.target, args.timeout)
+    event_type = DELETED_TYPE if args.event == "deleted" else FINALIZED_TYPE
+    bridge = Bridge(args.subscription, args.bucket, args.target, args.timeout, event_type=event_type)
     try:
         bridge.attach()
     except gexc.GoogleAPIError as exc:

@@ -115,6 +115,19 @@ def ensure_topics_and_pull_subscriptions(topology: Topology) -> None:
         subscriber.close()
 
 
+def ensure_notification_subscription(topology: Topology, name: str) -> str:
+    """A pull subscription of its own on the storage notifications, for one more bridge (an Eventarc trigger each)."""
+    subscriber = pubsub_v1.SubscriberClient()
+    try:
+        with contextlib.suppress(gexc.AlreadyExists):
+            subscriber.create_subscription(request={
+                "name": topology.subscription_path(name), "topic": topology.topic_path(topology.notifications_topic),
+                "ack_deadline_seconds": BRIDGE_ACK_DEADLINE_SECONDS})
+    finally:
+        subscriber.close()
+    return topology.subscription_path(name)
+
+
 def ensure_queue(topology: Topology, tasks_host: str) -> None:
     client = tasks_client(tasks_host)
     with contextlib.suppress(gexc.AlreadyExists):

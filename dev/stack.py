@@ -64,6 +64,7 @@ SIGNATURE_BY_TRIGGER = {
     "task": "http",
     "scheduler": "http",
     "storage_finalize": "cloudevent",
+    "storage_delete": "cloudevent",  # references of objects a bucket's lifecycle deleted (one function per bucket)
     "pubsub": "cloudevent",
     "budget": "cloudevent",  # the cost guard: billing budgets have no local emulator; tests publish notifications
 }
@@ -284,6 +285,7 @@ class FunctionSpec:
     entry_point: str
     trigger: str
     timeout_seconds: int
+    bucket: str | None = None  # a storage trigger's bucket, by role (uploads, derived)
 
     @property
     def signature_type(self) -> str:
@@ -303,7 +305,8 @@ def load_functions(manifest: Path = FUNCTIONS_MANIFEST, functions_dir: Path = FU
         source = functions_dir / entry["source"] / "main.py"
         if not source.is_file():
             missing.append(f"{entry['name']} ({source})")
-        specs.append(FunctionSpec(entry["name"], source, entry["entry_point"], entry["trigger"], int(entry.get("timeout_seconds", 60))))
+        specs.append(FunctionSpec(entry["name"], source, entry["entry_point"], entry["trigger"],
+                                  int(entry.get("timeout_seconds", 60)), entry.get("bucket")))
     if missing:
         raise StackError("function sources are missing: " + ", ".join(missing))
     return specs
@@ -385,6 +388,9 @@ def launch_bridge(
     env: Mapping[str, str],
     log_dir: Path,
     ready_file: Path,
+    bucket: str | None = None,
+    event: str = "finalized",
+    name: str = "eventarc-bridge",
 ) -> Probe:
     ready_file.unlink(missing_ok=True)
     argv = [
@@ -394,18 +400,20 @@ def launch_bridge(
         "--subscription",
         subscription,
         "--bucket",
-        topology.uploads_bucket,
+        bucket or topology.uploads_bucket,
         "--target",
         target_url,
         "--timeout",
         str(timeout_seconds),
         "--ready-file",
         str(ready_file),
+        "--event",
+        event,
     ]
     proc = start_process(
-        "eventarc-bridge",
+        name,
         argv,
-        log_dir / "eventarc-bridge.log",
+        log_dir / f"{name}.log",
         {**env, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"},
         cwd=REPO_ROOT,
     )
@@ -491,7 +499,11 @@ def start_services(
     emulator_probes: emulators just spawned and not yet waited for; their start-up then overlaps the functions'
     imports, and they are provisioned here.
     """
-    from dev.provision import delete_push_subscriptions, ensure_consumer_push_subscription
+    from dev.provision import (
+        delete_push_subscriptions,
+        ensure_consumer_push_subscription,
+        ensure_notification_subscription,
+    )
 
     ports, gw_port = plan_ports(functions, gateway_port, function_ports, avoid=emulators.ports())
     urls = {spec.name: function_url(ports[spec.name]) for spec in functions}
@@ -531,6 +543,16 @@ def start_services(
                     state_dir / f"bridge-{spec.name}.ready",
                 )
             )
+            processes.append(probes[-1][0])
+        for spec in (s for s in functions if s.trigger == "storage_delete"):
+            # Each deletion trigger filters one bucket, so each bridge pulls a subscription of its own.
+            with scoped_env(emulators.env()):
+                subscription = ensure_notification_subscription(topo, f"eventarc-{spec.name}")
+            bucket = {"uploads": topo.uploads_bucket, "derived": topo.derived_bucket,
+                      "records": topo.records_bucket}[spec.bucket or "uploads"]
+            probes.append(launch_bridge(topo, subscription, urls[spec.name] + "/", spec.timeout_seconds, env, log_dir,
+                                        state_dir / f"bridge-{spec.name}.ready", bucket, "deleted",
+                                        f"eventarc-bridge-{spec.name}"))
             processes.append(probes[-1][0])
         scheduled = {s.name: urls[s.name] + "/" for s in functions if s.trigger == "scheduler"}
         if scheduled:

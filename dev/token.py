@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", required=True)
     parser.add_argument("--session", default=None, help="session id; a new one is made when omitted")
     parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
-    parser.add_argument("--role", action="append", default=[], help="a role claim (operator: dead letters); repeatable")
+    parser.add_argument("--role", action="append", default=[], help="a role claim (operator, tenant_admin); repeatable")
     args = parser.parse_args(argv)
     extra = {"roles": sorted(set(args.role))} if args.role else None
     sys.stdout.write(mint_token(args.tenant, args.user, args.session, args.ttl, extra_claims=extra) + "\n")

@@ -157,6 +157,7 @@ def messagebus(services: ServicesPort) -> MessageBus:
 
 def intent_catalog() -> IntentCatalog:
     """Every intent a client (or a journey) submits, with its strict parameter model."""
+    from shared.domain.holds import CLEAR_HOLD, RELEASE, SET_HOLD
     from shared.domain.intents import (
         CreatePendingIntentBody,
         IngestFileParams,
@@ -165,15 +166,18 @@ def intent_catalog() -> IntentCatalog:
         SaveMaterializationParams,
     )
     from shared.domain.journeys import JourneyRef, StartJourneyParams
+    from shared.domain.reproduction import REGENERATE
     from shared.runtime.registry import IntentCatalog, Registration
     from shared.usecases import (
         dead_letters,
         delete_artifact,
+        holds,
         ingest_file,
         journey_handlers,
         journeys,
         parse_content,
         pending_intents,
+        regenerate,
         request_upload,
         save,
     )
@@ -196,6 +200,16 @@ def intent_catalog() -> IntentCatalog:
         Registration(delete_artifact.INTENT_TYPE, delete_artifact.DeleteArtifactParams, delete_artifact.handle_delete,
                      "Delete an artifact's payloads and leave a tombstone; refused while derived artifacts are live.",
                      exposed=False),
+        Registration(SET_HOLD, holds.ArtifactRef, holds.handle_set_hold,
+                     "Put a legal hold on an artifact: its objects cannot be deleted, replaced or expired.",
+                     exposed=False),
+        Registration(CLEAR_HOLD, holds.ArtifactRef, holds.handle_clear_hold,
+                     "Clear an artifact's legal hold; its suspended expiry applies again.", exposed=False),
+        Registration(RELEASE, holds.ArtifactRef, holds.handle_release,
+                     "Release a permanent record (a tenant admin's decision) so that it may be deleted.", exposed=False),
+        Registration(REGENERATE, regenerate.RegenerateParams, regenerate.handle_regenerate,
+                     "Rebuild an expired regenerable derived artifact from its recorded intent, options and inputs; "
+                     "the result must hash to the recorded content hashes.", exposed=False),
         Registration(journeys.START, StartJourneyParams, journey_handlers.handle_start,
                      "Start the journey journey_content_file_upload_materialization for a file or an upload.",
                      exposed=False),
@@ -215,7 +229,7 @@ def intent_catalog() -> IntentCatalog:
 def command_handlers() -> dict[type, Callable[[Any, Any], Any]]:
     """COMMAND_HANDLERS: each platform command and its one handler."""
     from shared.domain import messages as m
-    from shared.usecases import finalize, journey_reactions, parse_worker, retention, sweep, uploads
+    from shared.usecases import finalize, journey_reactions, parse_worker, reference_hygiene, retention, sweep, uploads
 
     return {
         m.IngestUploadedObject: finalize.handle_finalize,
@@ -227,6 +241,8 @@ def command_handlers() -> dict[type, Callable[[Any, Any], Any]]:
         m.ExpireArtifact: retention.expire_artifact,
         m.RedriveJourneys: journey_reactions.redrive_journeys,
         m.ResumeUpload: uploads.resume_upload,
+        m.ForgetDeletedObject: reference_hygiene.forget_deleted_object,
+        m.ReconcileReferences: reference_hygiene.reconcile_references,
     }
 
 

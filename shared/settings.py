@@ -94,6 +94,10 @@ class Settings(BaseSettings):
         default=300, ge=1, description="A journey that owes work and made no progress for this long is re-driven by the sweep."
     )
 
+    reference_sample_size: int = Field(
+        default=50, ge=0, le=1000, description="Data Brain references the sweep checks against storage each run."
+    )
+
     cors_allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins (scheme://host[:port]) allowed to call the API; JSON list."
     )

@@ -1,4 +1,4 @@
-"""Save: `save_materialization` (working material becomes a record of fact) and artifact deletion."""
+"""Save: `save_materialization` (working material becomes a record of fact), deletion, legal holds and release."""
 
 import functions_framework
 

@@ -174,6 +174,18 @@ class FirestoreStore:
         query = self.tenant(tenant_id).collection("references").where(filter=FieldFilter("artifact_id", "==", artifact_id))
         return [Reference.model_validate(s.to_dict()) for s in query.limit(limit).stream()]
 
+    def sample_references(self, start_at: str, limit: int) -> list[Reference]:
+        """Up to `limit` references of any tenant from `start_at` on, in reference_id order (ids are hashes, so a
+        random start is a fair sample); wraps to the beginning when the end comes first."""
+        group = self.client.collection_group("references").order_by("reference_id")
+        found = [Reference.model_validate(s.to_dict()) for s in
+                 group.where(filter=FieldFilter("reference_id", ">=", start_at)).limit(limit).stream()]
+        if len(found) < limit:
+            seen = {r.reference_id for r in found}
+            found += [r for r in (Reference.model_validate(s.to_dict()) for s in group.limit(limit - len(found)).stream())
+                      if r.reference_id not in seen]
+        return found
+
     # intents
     def get_intent(self, tenant_id: str, intent_id: str) -> PendingIntent | None:
         data = self._read(self.ref(tenant_id, "intents", intent_id))

@@ -86,6 +86,7 @@ def _display_name(value: str | None) -> str | None:
 
 DisplayName = Annotated[str, AfterValidator(_display_name)]
 IngestionProfile = Literal["structured", "unstructured", "hybrid"]
+MaterializationType = Literal["full_artifact", "reference", "summary"]
 RetentionPolicy = Literal["standard", "permanent", "ephemeral_30d", "regulatory_7y"]
 INTENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
 DEFAULT_SOLUTION = "default"
@@ -225,6 +226,7 @@ class SaveMaterializationParams(Params):
     artifact_id: str = Field(min_length=1, max_length=128)
     boundary_contract_id: str | None = Field(default=None, max_length=128)
     retention_policy: RetentionPolicy | None = None
+    materialization_type: MaterializationType | None = None
 
 
 class ParseContext(Params):

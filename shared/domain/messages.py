@@ -138,6 +138,21 @@ class ResumeUpload(Message):
     origin: str | None = None  # the browser's allowed Origin: a resumable session answers CORS for its creator's
 
 
+@dataclass(frozen=True)
+class ForgetDeletedObject(Message):
+    """An object deleted from a bucket (Eventarc's google.cloud.storage.object.v1.deleted): its reference goes."""
+
+    object: StorageObjectData
+
+
+@dataclass(frozen=True)
+class ReconcileReferences(Message):
+    """The sweep's check of a bounded sample of references against storage."""
+
+    sample: int
+    start_at: str | None = None
+
+
 # ---- queries ------------------------------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ class Strict(BaseModel):
 
 class Materialization(Strict):
     materialization_id: str
-    storage_type: Literal["gcs"] = "gcs"
+    storage_type: Literal["gcs", "firestore"] = "gcs"  # firestore: a summary kept on the artifact document itself
     uri: str
     format: str
     persistent: bool = False
@@ -28,6 +28,11 @@ class Materialization(Strict):
     compression: str | None = None
     size_bytes: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # A `reference` materialization points at an object it does not own: the generation and the storage-computed
+    # MD5 seen when its sha256 was verified at save, so a read can tell the object has not been replaced.
+    content_hash: str | None = None
+    object_generation: str | None = None
+    object_md5: str | None = None
 
 
 class Lineage(Strict):
@@ -36,11 +41,18 @@ class Lineage(Strict):
     derivation_run_id: str | None = None
     generation: int = 0
     root_artifact_id: str
+    # A regeneration of an expired derived artifact: the original, and whether the outputs hashed the same.
+    regenerated_from: str | None = None
+    reproduced: bool | None = None
 
 
 class ProducedBy(Strict):
     intent: str
     execution_id: str
+    # What a regeneration re-runs: the producing intent, its recorded options, and the producer's version.
+    intent_id: str | None = None
+    parameters: dict[str, Any] | None = None
+    version: str | None = None
 
 
 class SemanticDescriptor(BaseModel):
@@ -99,6 +111,14 @@ class Artifact(Strict):
     outputs: list[dict[str, Any]] = Field(default_factory=list)
     deleted_at: datetime | None = None
     purge_at: datetime | None = None  # a tombstone's document is removed by Firestore TTL after this
+    # Promises that outlive a request (shared/domain/holds.py): storage retention, legal hold, permanent release.
+    retain_until: datetime | None = None  # Object Retention Lock on the record's objects (regulatory_7y)
+    legal_hold: bool = False
+    legal_hold_since: datetime | None = None
+    legal_hold_by: str | None = None
+    held_expires_at: datetime | None = None  # the expiry a hold suspended; restored when the hold is cleared
+    released_at: datetime | None = None  # a permanent record may be deleted only once a tenant admin released it
+    released_by: str | None = None
     # The Artifact Plane registry fields (artifact-plane-plan.md). Those that restate other fields are computed from
     # them, so they can never disagree; they are stored too, so that they can be queried.
     realm: str = "content"

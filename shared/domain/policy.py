@@ -9,10 +9,13 @@ from shared.domain.models import Artifact
 from shared.domain.states import LifecycleState
 
 MATERIALIZING_INTENTS = frozenset({"save_materialization"})
+# Intents that rewrite the custody fields of an existing record (hold, release): they never
+# create one. Their handlers start from the stored artifact, read in the same transaction.
+CUSTODY_INTENTS = frozenset({"set_legal_hold", "clear_legal_hold", "release_artifact"})  # shared.domain.holds
 
 
 def check_two_phase(intent_type: str, artifacts: Iterable[Artifact]) -> None:
-    if intent_type in MATERIALIZING_INTENTS:
+    if intent_type in MATERIALIZING_INTENTS or intent_type in CUSTODY_INTENTS:
         return
     for artifact in artifacts:
         persistent = any(m.persistent for m in artifact.materializations)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.bootstrap import get_bus, get_services
 from shared.domain.errors import DomainError, PermanentError
-from shared.domain.messages import IngestUploadedObject, MessagePublished, StorageObjectData
+from shared.domain.messages import ForgetDeletedObject, IngestUploadedObject, MessagePublished, StorageObjectData
 from shared.logs import TraceContext, continue_trace, get_logger, log_context
 from shared.messagebus import MessageBus
 
@@ -61,6 +61,12 @@ def on_object_finalized(event: CloudEvent) -> Any:
     """google.cloud.storage.object.v1.finalized on the uploads bucket: ingest the object."""
     return run_cloud_event(event, StorageObjectData,
                            lambda obj: get_bus().handle(IngestUploadedObject(event["id"], event["source"], obj)))
+
+
+def on_object_deleted(event: CloudEvent) -> Any:
+    """google.cloud.storage.object.v1.deleted on a bucket whose objects the Data Brain references (the bucket
+    lifecycle's deletions, or an operator's): forget the object's reference."""
+    return run_cloud_event(event, StorageObjectData, lambda obj: get_bus().handle(ForgetDeletedObject(obj)))
 
 
 def on_message_published(event: CloudEvent) -> Any:

@@ -12,7 +12,7 @@ from shared.runtime.context import Result
 # What an HTTP edge answers when an intent succeeds (200 unless named).
 SUCCESS_STATUS: dict[str, int] = {
     "ingest_file": 201, "request_upload": 201, "create_pending_intent": 201, "start_journey": 201,
-    "parse_content": 202,
+    "parse_content": 202, "regenerate_artifact": 202,
 }
 
 
@@ -66,6 +66,15 @@ def delete_response(tombstone: Artifact) -> dict[str, Any]:
     }
 
 
+def custody_response(artifact: Artifact) -> dict[str, Any]:
+    """A hold, its clearing or a release: the custody fields, from the stored artifact."""
+    doc = artifact.to_json()
+    return {"artifact_id": artifact.artifact_id, "legal_hold": artifact.legal_hold,
+            "legal_hold_since": doc["legal_hold_since"], "retention_policy": artifact.retention_policy,
+            "retain_until": doc["retain_until"], "expires_at": doc["expires_at"], "released_at": doc["released_at"],
+            "artifact": doc}
+
+
 def _subject(result: Result) -> Artifact:
     if not isinstance(result.subject, Artifact):
         raise TypeError("this result carries no artifact")
@@ -76,6 +85,9 @@ PRESENTERS: dict[str, Callable[[Result], dict[str, Any]]] = {
     "ingest_file": lambda r: ingest_response(_subject(r), bool(r.detail.get("deduplicated"))),
     "save_materialization": lambda r: save_response(_subject(r)),
     "delete_artifact": lambda r: delete_response(_subject(r)),
+    "set_legal_hold": lambda r: custody_response(_subject(r)),
+    "clear_legal_hold": lambda r: custody_response(_subject(r)),
+    "release_artifact": lambda r: custody_response(_subject(r)),
 }
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from shared.domain.holds import CLEAR_HOLD, RELEASE, SET_HOLD
 from shared.domain.messages import ResumeUpload
-from shared.domain.roles import require_operator
+from shared.domain.reproduction import REGENERATE
+from shared.domain.roles import require_operator, require_tenant_admin
 from shared.edges.http import Call, Handler, Route, command, query, run_intent, submit_intent
 
 START_JOURNEY, APPROVE_JOURNEY, CANCEL_JOURNEY = "start_journey", "approve_journey", "cancel_journey"
@@ -26,6 +28,11 @@ def _replay_dead_letters(call: Call) -> tuple[int, dict]:
     return run_intent(call, REPLAY_DEAD_LETTERS, call.json_body())
 
 
+def _release(call: Call) -> tuple[int, dict]:
+    require_tenant_admin(call.principal)  # the claim is the verified token's, checked before the intent runs
+    return run_intent(call, RELEASE, {"artifact_id": call.params["artifact_id"]})
+
+
 def _resume(call: Call) -> ResumeUpload:
     return ResumeUpload(call.principal, call.params["upload_id"], call.allowed_origin)
 
@@ -44,6 +51,7 @@ PROFILE_SELECTION_ROUTES = [
         "target_artifact_id", "status", "page_size", "page_token")), "list_pending_intents"),
     Route("DELETE", "/v1/pending-intents/{intent_id}", _path_intent("cancel_pending_intent", "intent_id"),
           "cancel_pending_intent"),
+    Route("POST", "/v1/artifacts/{artifact_id}/regenerate", _path_intent(REGENERATE, "artifact_id"), REGENERATE),
     Route("POST", "/v1/journeys", _body_intent(START_JOURNEY), START_JOURNEY),
     Route("GET", "/v1/journeys", query("list_journeys", params=("status", "limit")), "list_journeys"),
     Route("GET", "/v1/journeys/{journey_id}", query("get_journey", path=("journey_id",)), "get_journey"),
@@ -57,6 +65,9 @@ PROFILE_SELECTION_ROUTES = [
 SAVE_ROUTES = [
     Route("POST", "/v1/intents/save_materialization", submit_intent("save_materialization"), "save_materialization"),
     Route("DELETE", "/v1/artifacts/{artifact_id}", _path_intent(DELETE_ARTIFACT, "artifact_id"), DELETE_ARTIFACT),
+    Route("POST", "/v1/artifacts/{artifact_id}/hold", _path_intent(SET_HOLD, "artifact_id"), SET_HOLD),
+    Route("DELETE", "/v1/artifacts/{artifact_id}/hold", _path_intent(CLEAR_HOLD, "artifact_id"), CLEAR_HOLD),
+    Route("POST", "/v1/artifacts/{artifact_id}/release", _release, RELEASE),
 ]
 
 READ_ROUTES = [

@@ -24,7 +24,9 @@ def references_for(artifact: Artifact) -> list[Reference]:
     """One reference per materialization: its uri, format, size and content hash, tied to the artifact."""
     refs: list[Reference] = []
     for mat in artifact.materializations:
-        content_hash = artifact.file_hash if artifact.artifact_type == "file" else None
+        if mat.storage_type != "gcs":
+            continue  # a summary is no object: nothing to look up by uri
+        content_hash = mat.content_hash or artifact.file_hash if artifact.artifact_type == "file" else None
         for output in artifact.outputs:
             if output.get("uri") == mat.uri or output.get("record_uri") == mat.uri:
                 content_hash = (output.get("sha256") and f"sha256:{output['sha256']}") or content_hash

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from shared.domain.errors import Conflict
 from shared.domain.events import artifact_event, intent_event
+from shared.domain.holds import check_deletable
 from shared.domain.intents import Params
 from shared.domain.models import Artifact, utcnow
 from shared.domain.states import (
@@ -57,6 +58,16 @@ def payload_objects(artifact: Artifact, blobs: BlobStore, settings: Settings) ->
     return sorted((b, n) for b, n in found if n.startswith(tenant_root))
 
 
+def delete_objects(blobs: BlobStore, artifact: Artifact, objects: list[tuple[str, str]]) -> None:
+    """Delete payload objects; absent already is fine (a retry passes here again). An object a `reference` record
+    held against the bucket's lifecycle has its hold released first, or Cloud Storage refuses the delete."""
+    referenced = {split_gs_uri(m.uri) for m in artifact.materializations if m.materialization_type == "reference"}
+    for bucket, name in objects:
+        if (bucket, name) in referenced:
+            blobs.set_temporary_hold(bucket, name, False)
+        blobs.delete(bucket, name)
+
+
 def live_children(children: list[Artifact]) -> list[Artifact]:
     return [c for c in children if c.lifecycle_state != LifecycleState.DELETED]
 
@@ -88,6 +99,7 @@ def handle_delete(params: DeleteArtifactParams, uow: UnitOfWork) -> Result:
         raise artifact_not_found(params.artifact_id)
     if artifact.lifecycle_state == LifecycleState.DELETED:
         return Result(subject=artifact, detail={"artifact_id": artifact.artifact_id, "already_deleted": True})
+    check_deletable(artifact, utcnow())  # retention, legal hold, permanent: before a single byte goes
     children = live_children(store.list_children(ctx.tenant_id, artifact.artifact_id))
     if children:
         raise _refuse_children(artifact.artifact_id, children)
@@ -98,8 +110,7 @@ def handle_delete(params: DeleteArtifactParams, uow: UnitOfWork) -> Result:
                        code="DERIVATION_IN_PROGRESS", details={"intent_id": running[0].intent_id})
 
     objects = payload_objects(artifact, services.blobs, services.settings)
-    for bucket, name in objects:
-        services.blobs.delete(bucket, name)  # absent already is fine: a retry passes here again
+    delete_objects(services.blobs, artifact, objects)
 
     def step(tx: Tx) -> Result:
         current = tx.get_artifact(ctx.tenant_id, params.artifact_id)
@@ -107,6 +118,7 @@ def handle_delete(params: DeleteArtifactParams, uow: UnitOfWork) -> Result:
             raise artifact_not_found(params.artifact_id)
         if current.lifecycle_state == LifecycleState.DELETED:
             return Result(subject=current, detail={"artifact_id": current.artifact_id, "already_deleted": True})
+        check_deletable(current, utcnow())
         pending, running = tx.intents_of(ctx.tenant_id, "parse_content", current.artifact_id)
         if running is not None:
             raise Conflict(f"A derivation from artifact {current.artifact_id} is in progress; retry when it ends.",

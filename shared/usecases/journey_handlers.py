@@ -10,6 +10,7 @@ from pydantic import Field
 
 from shared.domain.errors import Conflict, NotFound, ValidationFailed
 from shared.domain.events import artifact_event
+from shared.domain.holds import deletion_refusal
 from shared.domain.ids import new_id
 from shared.domain.intents import Params
 from shared.domain.journeys import (
@@ -27,6 +28,7 @@ from shared.domain.states import IntentStatus, LifecycleState, UploadStatus
 from shared.logs import get_logger
 from shared.ports import Services, Tx
 from shared.runtime.context import Result
+from shared.runtime.data_brain import DataBrain
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.delete_artifact import live_children, payload_objects, tombstone_of
 from shared.usecases.journeys import (
@@ -149,8 +151,8 @@ def handle_discard(params: DiscardParams, uow: UnitOfWork) -> Result:
         return Result(_discarded(params.artifact_id, "absent"), detail={"outcome": "absent"})
     if artifact.lifecycle_state == LifecycleState.DELETED:
         return Result(_discarded(artifact.artifact_id, "already_discarded"), detail={"outcome": "already_discarded"})
-    if artifact.lifecycle_state == LifecycleState.READY or live_children(
-            services.store.list_children(ctx.tenant_id, artifact.artifact_id)):
+    if artifact.lifecycle_state == LifecycleState.READY or deletion_refusal(artifact, utcnow()) is not None \
+            or live_children(services.store.list_children(ctx.tenant_id, artifact.artifact_id)):
         return Result(_discarded(artifact.artifact_id, "kept"), detail={"outcome": "kept"})
     records = services.settings.records_bucket
     objects = [(b, n) for b, n in payload_objects(artifact, services.blobs, services.settings) if b != records]
@@ -161,8 +163,9 @@ def handle_discard(params: DiscardParams, uow: UnitOfWork) -> Result:
         current = tx.get_artifact(ctx.tenant_id, params.artifact_id)
         if current is None or current.lifecycle_state == LifecycleState.DELETED:
             return Result(_discarded(params.artifact_id, "already_discarded"), detail={"outcome": "already_discarded"})
-        if current.lifecycle_state == LifecycleState.READY:
+        if current.lifecycle_state == LifecycleState.READY or deletion_refusal(current, utcnow()) is not None:
             return Result(_discarded(params.artifact_id, "kept"), detail={"outcome": "kept"})
+        DataBrain.forget_references(tx, current)  # the bytes are gone: so are their references, in this commit
         tombstone = tombstone_of(current)
         event = artifact_event("artifact_deleted", tombstone, ctx.execution_id, deleted_objects=len(objects),
                                reason="journey_compensation")

@@ -27,13 +27,16 @@ from shared.domain.models import (
     StageEntry,
     utcnow,
 )
+from shared.domain.reproduction import PARSE_PRODUCER_VERSION
 from shared.domain.states import IntentStatus, LifecycleState, Stage
 from shared.logs import get_logger, log_context
 from shared.ports import Services, Tx
 from shared.runtime.context import Result
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.objects import gs_uri, parsed_prefix, split_gs_uri
+from shared.usecases.payload_facts import hashing_outputs, structured_statistics
 from shared.usecases.pending_intents import update_intent_status
+from shared.usecases.regenerate import reproduced_parse
 
 log = get_logger(__name__)
 
@@ -170,27 +173,34 @@ def _parse_to_derived(services: Services, source: Artifact, intent: PendingInten
     from shared.detection import sniff_stream
     from shared.parsing import ParseError, parse
 
-    bucket, name = split_gs_uri(source.storage_location)
-    generation = source.source_metadata.get("object_generation")
+    # A regeneration names the object that holds the recorded input now (a saved file's record copy, say).
+    bucket, name = split_gs_uri(str(intent.context.get("source_uri") or source.storage_location))
+    generation = intent.context.get("source_generation") or source.source_metadata.get("object_generation")
     derived = services.settings.derived_bucket
     prefix = parsed_prefix(source.tenant_id, parsed_id)
-    profile = ParseContext.model_validate(intent.context).ingestion_profile
+    # Only the client's choice is validated here; a regeneration's own keys (regenerates, source_*) are the platform's.
+    profile = ParseContext.model_validate({k: v for k, v in intent.context.items()
+                                           if k in ("ingestion_profile", "parse_options")}).ingestion_profile
     options = dict(intent.context.get("parse_options") or {})
     if services.blobs.stat(bucket, name) is None:
         raise PermanentError("The source file's payload no longer exists (it expired or was deleted).", code="SOURCE_MISSING")
+    open_output, digests = hashing_outputs(
+        lambda out_name, content_type: services.blobs.open_write(derived, prefix + out_name, content_type))
     try:
         with services.blobs.open_read(bucket, name, generation) as stream:
             detected = sniff_stream(stream, source.filename)
-            result = parse(stream, detected, profile, options,
-                           lambda out_name, content_type: services.blobs.open_write(derived, prefix + out_name, content_type))
+            result = parse(stream, detected, profile, options, open_output)
     except ParseError as exc:
         raise PermanentError(exc.message, code=exc.code) from None
-    return result, derived, prefix
+    return result, derived, prefix, digests
 
 
 def _build_parsed(source: Artifact, intent: PendingIntent, parsed_id: str, result: Any, derived: str, prefix: str,
-                  execution_id: str, ttl_days: int) -> Artifact:
-    outputs = [{**o.model_dump(mode="json"), "uri": gs_uri(derived, prefix + o.name)} for o in result.outputs]
+                  execution_id: str, ttl_days: int, digests: dict[str, str] | None = None,
+                  column_stats: dict[str, Any] | None = None) -> Artifact:
+    digests = digests or {}
+    outputs = [{**o.model_dump(mode="json"), "uri": gs_uri(derived, prefix + o.name),
+                **({"sha256": digests[o.name]} if o.name in digests else {})} for o in result.outputs]
     mats = [Materialization(materialization_id=f"mat_{parsed_id}_{i}", uri=o["uri"], format=o["format"],
                             persistent=False, size_bytes=o.get("bytes_written")) for i, o in enumerate(outputs)]
     now = utcnow()
@@ -199,7 +209,10 @@ def _build_parsed(source: Artifact, intent: PendingIntent, parsed_id: str, resul
         tenant_id=source.tenant_id, session_id=intent.session_id, user_id=intent.user_id,
         storage_location=outputs[0]["uri"] if outputs else gs_uri(derived, prefix),
         materializations=mats, materialization_pending=True, boundary_contract_id=source.boundary_contract_id,
-        produced_by=ProducedBy(intent="parse_content", execution_id=execution_id),
+        produced_by=ProducedBy(intent="parse_content", execution_id=execution_id, intent_id=intent.intent_id,
+                               parameters={"ingestion_profile": intent.context.get("ingestion_profile"),
+                                           "parse_options": dict(intent.context.get("parse_options") or {})},
+                               version=PARSE_PRODUCER_VERSION),
         semantic_descriptor=SemanticDescriptor.model_validate({
             "schema": [field.model_dump(mode="json") for field in result.schema] if result.schema else None,
             "record_count": result.record_count, "parser_type": result.parser_type,
@@ -207,7 +220,9 @@ def _build_parsed(source: Artifact, intent: PendingIntent, parsed_id: str, resul
             "ingestion_profile": intent.context.get("ingestion_profile"), "chunk_count": result.chunk_count,
             "page_count": result.page_count, "warnings": list(result.warnings),
             # What the parser guessed (encoding, delimiter, header, types), how sure it was, and the option that overrides it.
-            "guesses": dict(result.guesses)}),
+            "guesses": dict(result.guesses),
+            # Per-column statistics of the structured output: what a summary record keeps.
+            **({"column_stats": column_stats} if column_stats else {})}),
         lineage=derived_lineage([source], "parse_content", execution_id), parent_artifacts=[source.artifact_id],
         retention_policy="working_material", regenerable=True, expires_at=now + timedelta(days=ttl_days),
         ui_name=source.ui_name, filename=source.filename, detected_type=result.detected_format, outputs=outputs,
@@ -237,7 +252,9 @@ def handle_parse_task(message: RunParseTask, uow: UnitOfWork) -> WorkResult:
         parsed_id = parsed_id_for(task.tenant_id, intent.intent_id)
         try:
             with Heartbeat(uow, task, worker_id):
-                result, derived, prefix = _parse_to_derived(services, source, intent, parsed_id)
+                result, derived, prefix, digests = _parse_to_derived(services, source, intent, parsed_id)
+                stats = next((structured_statistics(services.blobs, derived, prefix + o.name)
+                              for o in result.outputs if o.format == "parquet"), None)
         except PermanentError as exc:
             return _finish_failure(uow, task, exc.message, exc.code)
         except Exception as exc:
@@ -246,20 +263,25 @@ def handle_parse_task(message: RunParseTask, uow: UnitOfWork) -> WorkResult:
                 _release(uow, task, worker_id, str(exc))
             return WorkResult("retry", {"error": "transient failure; retried with backoff"})
         parsed = _build_parsed(source, intent, parsed_id, result, derived, prefix, execution_id,
-                               services.settings.working_material_ttl_days)
+                               services.settings.working_material_ttl_days, digests, stats)
 
         def complete(tx: Tx) -> Result:
             current = tx.get_intent(task.tenant_id, intent.intent_id)
             if current is None or current.lease_owner != worker_id or current.status != IntentStatus.IN_PROGRESS:
                 raise Duplicate()  # the lease was lost; whoever holds it writes the same artifact
-            done = update_intent_status(current, IntentStatus.COMPLETED, result_artifact_id=parsed_id,
-                                        lease_owner=None, lease_expires_at=None, last_error=None)
+            produced, failure = reproduced_parse(tx, current, parsed, digests)
+            reason, code = failure or (None, None)
+            done = update_intent_status(current, IntentStatus.FAILED if failure else IntentStatus.COMPLETED,
+                                        result_artifact_id=parsed_id, lease_owner=None, lease_expires_at=None,
+                                        last_error=reason, error_code=code)
             tx.put_intent(done)
             body = {"artifact_id": parsed_id, "intent_id": intent.intent_id}
-            return Result(body, artifacts=[parsed], intent_id=intent.intent_id,
-                          events=[artifact_event("parse_completed", parsed, execution_id, source_artifact_id=source.artifact_id,
-                                                  intent_id=intent.intent_id, record_count=parsed.semantic_descriptor.record_count)],
-                          detail={"artifact_id": parsed_id, "record_count": parsed.semantic_descriptor.record_count})
+            events = [artifact_event("parse_completed", produced, execution_id, source_artifact_id=source.artifact_id,
+                                     intent_id=intent.intent_id, record_count=produced.semantic_descriptor.record_count)]
+            if failure:  # the artifact is kept beside the original: the lineage shows both
+                events.append(intent_event("intent_failed", done, execution_id, reason=reason, error_code=code))
+            return Result(body, artifacts=[produced], intent_id=intent.intent_id, events=events, failure=failure,
+                          detail={"artifact_id": parsed_id, "record_count": produced.semantic_descriptor.record_count})
 
         try:
             _uow(uow, task, execution_id).commit(complete)

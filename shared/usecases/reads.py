@@ -15,6 +15,7 @@ from shared.domain.models import ARTIFACT_TYPES, Artifact, Materialization, utcn
 from shared.domain.states import LifecycleState, PayloadState
 from shared.ports import BlobStore, Principal, Store
 from shared.settings import Settings
+from shared.usecases.materializations import reference_intact
 from shared.usecases.objects import split_gs_uri
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "api" / "openapi.json"
@@ -101,7 +102,18 @@ def _check_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str
 # GET /v1/artifacts/{id}
 
 def _objects_present(blobs: BlobStore, mats: list[Materialization]) -> bool:
-    return all(blobs.stat(*split_gs_uri(m.uri)) is not None for m in mats) if mats else False
+    objects = [m for m in mats if m.storage_type == "gcs"]
+    if not mats:
+        return False
+    return all(blobs.stat(*split_gs_uri(m.uri)) is not None for m in objects)
+
+
+def _summary_part(artifact: Artifact, mat: Materialization) -> dict[str, Any]:
+    """A summary record's whole content: its descriptor and statistics, served from the document itself."""
+    descriptor = artifact.semantic_descriptor.model_dump(mode="json", by_alias=True)
+    return {"name": "summary", "format": mat.format, "content_type": "application/json", "persistent": True,
+            "delivery": "inline", "encoding": "json", "content": descriptor,
+            "record_count": artifact.semantic_descriptor.record_count}
 
 
 def _output_for(artifact: Artifact, mat: Materialization) -> dict[str, Any]:
@@ -189,7 +201,13 @@ def get_artifact(
         )
     if not present:
         raise Conflict(f"The payload of artifact {echo(artifact_id)} is not available.", code="PAYLOAD_UNAVAILABLE")
-    body["payload"] = {"parts": [_payload_part(artifact, m, blobs, settings) for m in mats]}
+    for mat in mats:
+        if mat.materialization_type == "reference" and not reference_intact(blobs, mat):
+            raise Conflict(f"The object {mat.uri} that record {echo(artifact_id)} references is no longer the one "
+                           "verified at save (its generation or hash changed); it is not served.",
+                           code="REFERENCE_CHANGED")
+    body["payload"] = {"parts": [_summary_part(artifact, m) if m.storage_type != "gcs"
+                                 else _payload_part(artifact, m, blobs, settings) for m in mats]}
     return body
 
 
@@ -226,6 +244,9 @@ def lineage_entry(artifact: Artifact) -> dict[str, Any]:
         "derivation_run_id": artifact.lineage.derivation_run_id,
         "generation": artifact.lineage.generation,
         "root_artifact_id": artifact.lineage.root_artifact_id,
+        # Only a regeneration names its original, and whether its bytes reproduced it.
+        **({"regenerated_from": artifact.lineage.regenerated_from, "reproduced": artifact.lineage.reproduced}
+           if artifact.lineage.regenerated_from else {}),
     }
 
 

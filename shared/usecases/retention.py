@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from shared.domain.errors import Duplicate
 from shared.domain.events import artifact_event
+from shared.domain.holds import deletion_refusal
 from shared.domain.intents import Intent
 from shared.domain.messages import ExpireArtifact
 from shared.domain.models import Artifact, utcnow
@@ -17,7 +18,7 @@ from shared.ports import Tx
 from shared.runtime.context import Result
 from shared.runtime.data_brain import DataBrain
 from shared.runtime.uow import UnitOfWork
-from shared.usecases.delete_artifact import payload_objects
+from shared.usecases.delete_artifact import delete_objects, payload_objects
 
 
 def expired_tombstone(artifact: Artifact) -> Artifact:
@@ -25,7 +26,9 @@ def expired_tombstone(artifact: Artifact) -> Artifact:
     return artifact.model_copy(update={
         "lifecycle_state": LifecycleState.DELETED, "payload_state": PayloadState.EXPIRED, "deleted_at": now,
         "updated_at": now, "materializations": [], "materialization_pending": False, "storage_location": "",
-        "outputs": [], "expires_at": None, "purge_at": tombstone_purge_at(now),
+        # A regenerable artifact keeps its outputs' names and sha256s: what a regeneration must reproduce.
+        "outputs": artifact.outputs if artifact.regenerable else [], "expires_at": None,
+        "purge_at": tombstone_purge_at(now),
     })
 
 
@@ -34,8 +37,9 @@ def expire_artifact(message: ExpireArtifact, uow: UnitOfWork) -> str | None:
     stale, services = message.artifact, uow.services
     if stale.lifecycle_state == LifecycleState.DELETED or stale.expires_at is None or stale.expires_at > utcnow():
         return "skipped"
-    for bucket, name in payload_objects(stale, services.blobs, services.settings):
-        services.blobs.delete(bucket, name)  # absent already is fine
+    if deletion_refusal(stale, utcnow()) is not None:
+        return "held"  # a hold or a retention lock outranks an expiry date
+    delete_objects(services.blobs, stale, payload_objects(stale, services.blobs, services.settings))
     intent = Intent.for_platform("expire_artifact", tenant_id=stale.tenant_id, session_id=stale.session_id, user_id=None,
                                  metadata={"artifact_id": stale.artifact_id, "retention_policy": stale.retention_policy})
     uow.start(intent, detail=dict(intent.metadata))
@@ -43,7 +47,7 @@ def expire_artifact(message: ExpireArtifact, uow: UnitOfWork) -> str | None:
     def step(tx: Tx) -> Result:
         current = tx.get_artifact(stale.tenant_id, stale.artifact_id)
         if (current is None or current.lifecycle_state == LifecycleState.DELETED or current.expires_at is None
-                or current.expires_at > utcnow()):
+                or current.expires_at > utcnow() or deletion_refusal(current, utcnow()) is not None):
             raise Duplicate()  # saved or deleted meanwhile: its new state decides
         DataBrain.forget_references(tx, current)
         tombstone = expired_tombstone(current)

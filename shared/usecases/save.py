@@ -9,17 +9,30 @@ concurrent or repeated save that finds it READY returns the stored result withou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from shared.domain.errors import Conflict, NotFound, TransientError, echo
 from shared.domain.events import artifact_event
 from shared.domain.ids import stable_key
 from shared.domain.intents import SaveMaterializationParams
 from shared.domain.models import Artifact, Materialization, utcnow
-from shared.domain.retention import record_expiry
+from shared.domain.retention import REGULATORY_POLICY, record_expiry, retain_until
 from shared.domain.states import LifecycleState, PayloadState, check_lifecycle_transition
 from shared.ports import BlobStore, Tx
 from shared.runtime.context import Result
+from shared.runtime.data_brain import DataBrain
 from shared.runtime.uow import UnitOfWork
+from shared.usecases.materializations import (
+    FULL,
+    REFERENCE,
+    SUMMARY,
+    check_combination,
+    chosen_type,
+    hold_references,
+    lock_records,
+    summary_materialization,
+    verified_references,
+)
 from shared.usecases.objects import gs_uri, record_prefix, split_gs_uri
 from shared.usecases.reads import payload_expired
 
@@ -82,9 +95,12 @@ def check_sources(artifact: Artifact, parents: list[Artifact | None]) -> None:
 
 
 def saved_artifact(artifact: Artifact, copies: list[RecordCopy], sizes: dict[str, int | None],
-                   retention_policy: str, materialization_type: str = "full_artifact") -> Artifact:
+                   retention_policy: str, materialization_type: str = "full_artifact", *,
+                   now: datetime | None = None, kept: list[Materialization] | None = None) -> Artifact:
+    """The READY record. `kept` replaces the working materializations (reference, summary); else they stay beside
+    the record copies, which the bucket rule expires."""
     check_lifecycle_transition(artifact.lifecycle_state, LifecycleState.READY)
-    now = utcnow()
+    now = now or utcnow()
     records = [
         Materialization(
             materialization_id=f"rec_{stable_key('record', artifact.tenant_id, artifact.artifact_id, c.name)[:32]}",
@@ -95,16 +111,25 @@ def saved_artifact(artifact: Artifact, copies: list[RecordCopy], sizes: dict[str
     ]
     record_of = {c.source.uri: c.uri for c in copies}
     outputs = [{**o, "record_uri": record_of[o["uri"]]} if o.get("uri") in record_of else dict(o) for o in artifact.outputs]
+    if kept is not None:
+        mats = kept
+        location = kept[0].uri if kept else artifact.storage_location
+        if materialization_type == SUMMARY:
+            outputs = [{k: v for k, v in o.items() if k not in ("uri", "record_uri")} for o in outputs]
+    else:
+        mats = [*artifact.materializations, *records]
+        # The working copy expires by bucket rule; the record copy is where the payload now lives.
+        location = record_of.get(artifact.storage_location, records[0].uri if records else artifact.storage_location)
     return artifact.model_copy(update={
         "lifecycle_state": LifecycleState.READY,
-        "materializations": [*artifact.materializations, *records],
+        "materializations": mats,
         "materialization_pending": False,
-        # The working copy expires by bucket rule; the record copy is where the payload now lives.
-        "storage_location": record_of.get(artifact.storage_location, records[0].uri if records else artifact.storage_location),
+        "storage_location": location,
         "outputs": outputs,
         "retention_policy": retention_policy,
         "payload_state": PayloadState.LIVE,
         "expires_at": record_expiry(retention_policy, now),  # the sweep enforces it
+        "retain_until": retain_until(now) if retention_policy == REGULATORY_POLICY else None,
         "updated_at": now,
     })
 
@@ -143,28 +168,44 @@ def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
     ctx = uow.context
     services = uow.services
     ctx.materialization_backing_store  # noqa: B018 - refuses an unsupported backing store before any copy
+    ctx.materialization_type  # noqa: B018 - refuses an unknown type in the metadata, too
     if params.boundary_contract_id is None and ctx.boundary_contract_id:  # the seed reads it from the context too
         params = params.model_copy(update={"boundary_contract_id": ctx.boundary_contract_id})
     artifact = services.store.get_artifact(ctx.tenant_id, params.artifact_id)
     if artifact is None:
         raise artifact_not_found(params.artifact_id)
     check_saveable(artifact, params)
+    retention = params.retention_policy or DEFAULT_RETENTION
+    mtype = chosen_type(params.materialization_type, ctx.metadata.get("materialization_type"), artifact)
+    saved_at = utcnow()  # one moment for the record's expiry and its objects' retainUntilTime
+    kept: list[Materialization] | None = None
 
     if artifact.lifecycle_state == LifecycleState.PENDING:
+        check_combination(mtype, retention)
         parents = [services.store.get_artifact(ctx.tenant_id, pid) for pid in artifact.lineage.derived_from]
         check_sources(artifact, parents)
         copies = record_copies(artifact, services.settings.records_bucket)
         if not copies:
             raise Conflict(f"Artifact {artifact.artifact_id} has no payload to save.", code="NO_PAYLOAD")
-        if payload_expired(artifact, utcnow()) or _working_payload_gone(services.blobs, copies):
+        if payload_expired(artifact, saved_at) or _working_payload_gone(services.blobs, copies):
             raise Conflict(
                 f"The working material of artifact {artifact.artifact_id} has expired; ingest the file again to save it.",
                 code="PAYLOAD_EXPIRED",
             )
-        sizes = copy_to_records(services.blobs, copies)
+        sizes: dict[str, int | None] = {}
+        if mtype == FULL:
+            sizes = copy_to_records(services.blobs, copies)
+            if retention == REGULATORY_POLICY:  # locked in storage before the record says so
+                lock_records(services.blobs, [(c.bucket, c.name) for c in copies], retain_until(saved_at))
+        elif mtype == REFERENCE:
+            kept = verified_references(services.blobs, artifact, saved_at)
+        else:
+            kept = [summary_materialization(artifact, saved_at)]
+        if kept is not None:
+            copies = []
     else:  # already READY: no copy; the transaction returns the stored result
         copies, sizes = [], {}
-    retention = params.retention_policy or DEFAULT_RETENTION
+    working = [m for m in artifact.materializations if not m.persistent]
 
     def step(tx: Tx) -> Result:
         current = tx.get_artifact(ctx.tenant_id, params.artifact_id)
@@ -174,17 +215,30 @@ def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
         if current.lifecycle_state == LifecycleState.READY:
             return Result(subject=current, detail={"artifact_id": current.artifact_id, "already_saved": True})
         check_sources(current, [tx.get_artifact(ctx.tenant_id, pid) for pid in current.lineage.derived_from])
-        if [c.name for c in record_copies(current, services.settings.records_bucket)] != [c.name for c in copies]:
+        if [m.uri for m in current.materializations if not m.persistent] != [m.uri for m in working]:
             raise Conflict("The artifact changed while it was being saved; retry.", code="CONCURRENT_MODIFICATION")
-        saved = saved_artifact(current, copies, sizes, retention, ctx.materialization_type)
+        saved = saved_artifact(current, copies, sizes, retention, mtype, now=saved_at, kept=kept)
+        kept_uris = {m.uri for m in saved.materializations}
+        DataBrain.forget_references(tx, current.model_copy(update={
+            "materializations": [m for m in current.materializations if m.uri not in kept_uris]}))
         event = artifact_event(
             "artifact_saved", saved, ctx.execution_id, retention_policy=retention,
-            boundary_contract_id=saved.boundary_contract_id,
+            boundary_contract_id=saved.boundary_contract_id, materialization_type=mtype,
             record_uris=[m.uri for m in saved.materializations if m.persistent],
         )
         return Result(subject=saved, artifacts=[saved], events=[event], detail={
             "artifact_id": saved.artifact_id, "already_saved": False, "boundary_contract_id": saved.boundary_contract_id,
-            "retention_policy": retention})
+            "retention_policy": retention, "materialization_type": mtype})
 
-    return uow.commit(step)
+    result = uow.commit(step)
+    # After the commit, and again on every repeated save: a crash in between leaves the hold to the retry.
+    record: Artifact = result.subject
+    hold_references(services.blobs, [
+        m.uri for m in record.materializations if m.persistent and m.materialization_type == REFERENCE])
+    if mtype == SUMMARY and kept is not None and not result.detail.get("already_saved"):
+        # After the commit: the record no longer names these objects; a crash here leaves orphans the bucket rule
+        # removes, never a record whose payload vanished before it committed.
+        for mat in working:
+            services.blobs.delete(*split_gs_uri(mat.uri))
+    return result
 

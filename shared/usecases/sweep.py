@@ -9,7 +9,14 @@ from typing import Any
 
 from shared.domain.errors import Duplicate
 from shared.domain.events import intent_event, parse_command
-from shared.domain.messages import AbandonExecution, ExpireArtifact, RedispatchParse, RedriveJourneys, RunSweep
+from shared.domain.messages import (
+    AbandonExecution,
+    ExpireArtifact,
+    ReconcileReferences,
+    RedispatchParse,
+    RedriveJourneys,
+    RunSweep,
+)
 from shared.domain.models import StageEntry, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus, Stage
 from shared.logs import get_logger
@@ -98,11 +105,13 @@ def run_sweep(message: RunSweep, uow: UnitOfWork) -> dict[str, Any]:
     for stale_artifact in services.store.expired_artifacts(utcnow(), limit):
         _count(retention, uow.handle(ExpireArtifact(stale_artifact)), "skipped")
     journeys = uow.handle(RedriveJourneys(limit=limit))
+    references = uow.handle(ReconcileReferences(services.settings.reference_sample_size))
     # What is still undelivered after this sweep, by age: the outbox_oldest_pending metric and its alert.
     oldest = services.store.oldest_pending_outbox()
     oldest_age = (utcnow() - oldest).total_seconds() if oldest else 0.0
     summary = {"outbox": {"delivered": len(report.delivered), "failed": len(report.failed), "skipped": len(report.skipped),
                           "oldest_pending_seconds": round(max(oldest_age, 0.0), 3)},
-               "leases": leases, "executions": executions, "retention": retention, "journeys": journeys}
+               "leases": leases, "executions": executions, "retention": retention, "journeys": journeys,
+               "references": references}
     log.info("sweep finished", extra={"fields": summary})
     return summary

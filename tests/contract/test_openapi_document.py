@@ -46,8 +46,6 @@ def test_every_routed_path_but_the_document_describes_its_cors_preflight():
 OWED_BY_OPEN_ISSUES = {
     ("GET", "/v1/partners"), ("POST", "/v1/partners"), ("GET", "/v1/partners/{partner_id}"),
     ("DELETE", "/v1/partners/{partner_id}"), ("GET", "/v1/as2/identity"), ("GET", "/v1/acknowledgements"),
-    ("POST", "/v1/artifacts/{id}/hold"), ("DELETE", "/v1/artifacts/{id}/hold"),
-    ("POST", "/v1/artifacts/{id}/release"), ("POST", "/v1/artifacts/{id}/regenerate"),
 }
 
 

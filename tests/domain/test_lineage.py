@@ -22,7 +22,7 @@ def test_derived_lineage_counts_generations_and_keeps_the_root():
     grandchild = _artifact("p2", derived_lineage([child], "enrich", "exec_2"))
     assert child.lineage.model_dump() == {
         "derived_from": ["file_1"], "derivation_intent": "parse_content", "derivation_run_id": "exec_1",
-        "generation": 1, "root_artifact_id": "file_1",
+        "generation": 1, "root_artifact_id": "file_1", "regenerated_from": None, "reproduced": None,
     }
     assert grandchild.lineage.generation == 2
     assert grandchild.lineage.root_artifact_id == "file_1"

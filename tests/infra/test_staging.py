@@ -200,8 +200,8 @@ def test_every_staged_function_imports_its_entry_point_in_a_clean_virtualenv(tmp
     venvs = tmp_path_factory.mktemp("venvs")
     manifest = stage.stage_all(REPO_ROOT, out)
     declared = json.loads((REPO_ROOT / "infra" / "functions.json").read_text())["functions"]
-    expected_signature = {"http": "http", "task": "http", "scheduler": "http", "storage_finalize": "cloudevent", "pubsub": "cloudevent",
-                          "budget": "cloudevent"}
+    expected_signature = {"http": "http", "task": "http", "scheduler": "http", "storage_finalize": "cloudevent",
+                          "storage_delete": "cloudevent", "pubsub": "cloudevent", "budget": "cloudevent"}
 
     failures = []
     for fn in declared:

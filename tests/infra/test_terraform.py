@@ -15,7 +15,7 @@ from shared.settings import Settings
 pytestmark = pytest.mark.infra
 
 LOCAL_ONLY_SETTINGS = {"auth_dev_public_key_file", "signing_key_file"}
-KNOWN_TRIGGERS = {"http", "storage_finalize", "pubsub", "task", "scheduler", "budget"}
+KNOWN_TRIGGERS = {"http", "storage_finalize", "storage_delete", "pubsub", "task", "scheduler", "budget"}
 EVENT_TIMEOUT_CEILING = 540  # event-driven functions
 HTTP_TIMEOUT_CEILING = 3600
 TASKS_DISPATCH_CEILING = 1800
@@ -99,6 +99,15 @@ def test_every_declared_trigger_is_wired_to_its_event_source(
     assert content["service_account_email"] == "${event_trigger.value.service_account_email}"
     wiring = platform.module("functions")["storage_finalize_trigger"]
     assert 'each.value.trigger == "storage_finalize"' in wiring and "module.storage.uploads_bucket" in wiring
+
+    # storage_delete: the same module's second trigger, object.v1.deleted on the bucket each consumer declares.
+    deleted = infra_dirs["modules/function"].resource("google_cloudfunctions2_function", "this")["dynamic"][1]
+    content = deleted["event_trigger"]["content"][0]
+    assert content["event_type"] == "google.cloud.storage.object.v1.deleted"
+    assert content["event_filters"][0] == {"attribute": "bucket", "value": "${event_trigger.value.bucket}"}
+    wiring = platform.module("functions")["storage_delete_trigger"]
+    assert 'each.value.trigger == "storage_delete"' in wiring and "local.bucket_names[each.value.bucket]" in wiring
+    assert {f["bucket"] for f in declared_functions.values() if f["trigger"] == "storage_delete"} == {"uploads", "derived"}
 
     # pubsub: the consumer's push subscription targets the one pubsub-triggered function.
     assert platform.locals["consumer"] == '${one(module.declarations.by_trigger["pubsub"])}'
@@ -189,7 +198,8 @@ def test_parse_worker_timeout_fits_cloud_tasks_and_a_100_mb_parse(
         # The whole dispatch deadline is available to the parse, and no more than Cloud Tasks allows.
         assert worker["timeout_seconds"] == DISPATCH_DEADLINE_SECONDS <= TASKS_DISPATCH_CEILING
     for f in declared_functions.values():
-        ceiling = EVENT_TIMEOUT_CEILING if f["trigger"] in {"storage_finalize", "pubsub"} else HTTP_TIMEOUT_CEILING
+        ceiling = EVENT_TIMEOUT_CEILING if f["trigger"] in {"storage_finalize", "storage_delete", "pubsub"} \
+            else HTTP_TIMEOUT_CEILING
         assert f["timeout_seconds"] <= ceiling, f["name"]
         assert 0 <= f["min_instances"] <= f["max_instances"], f["name"]
 
@@ -298,7 +308,8 @@ def test_uploads_bucket_is_the_only_one_wired_to_ingest_finalize(
         for rtype, name in tf.resources:
             # Any of these would wire a bucket to something outside the one declared trigger.
             assert rtype not in {"google_storage_notification", "google_eventarc_trigger"}, (d, rtype, name)
-    # Exactly one event trigger exists: the function module's, filtered on one bucket.
+    # The only event triggers are the function module's two (object finalized, object deleted), each filtered on one
+    # bucket; a function's trigger kind selects at most one of them.
     triggers = [
         (d, n)
         for d, tf in infra_dirs.items()
@@ -306,7 +317,8 @@ def test_uploads_bucket_is_the_only_one_wired_to_ingest_finalize(
         for block in r.get("dynamic", [])
         if "event_trigger" in block
     ]
-    assert triggers == [("modules/function", "this")]
+    assert triggers == [("modules/function", "this")] * 2
+    assert 'each.value.trigger == "storage_delete"' in platform.module("functions")["storage_delete_trigger"]
     # And only one module call sets it: with the uploads bucket, for storage_finalize functions only.
     setters = {name for name, m in platform.modules.items() if "storage_finalize_trigger" in m}
     assert setters == {"functions"}
@@ -386,6 +398,7 @@ def test_every_function_is_invoked_only_by_its_dedicated_caller(
         'module.declarations.by_trigger["scheduler"]': "scheduler",
         'module.declarations.by_trigger["pubsub"]': "pubsub_push",
         'module.declarations.by_trigger["storage_finalize"]': "eventarc",
+        'module.declarations.by_trigger["storage_delete"]': "eventarc",
         'module.declarations.by_trigger["budget"]': "pubsub_push",  # the budget topic's push subscription
     }
     pairs = re.findall(r'for fn in ([^:]+?) : "(\w+)/\$\{fn\}"', invocations)
@@ -396,7 +409,7 @@ def test_every_function_is_invoked_only_by_its_dedicated_caller(
     assert invoker["member"] == "${local.platform_member[each.value.caller]}"
     # Every function has a caller, so nothing deployed is unreachable or reachable by a shared identity.
     callers = set(evaluated["public_functions"])
-    for trigger in ("task", "scheduler", "pubsub", "storage_finalize", "budget"):
+    for trigger in ("task", "scheduler", "pubsub", "storage_finalize", "storage_delete", "budget"):
         callers |= set(evaluated["by_trigger"][trigger])
     assert callers == set(declared_functions)
     # No other invoker grant exists anywhere.
@@ -426,7 +439,9 @@ def test_function_grants_come_only_from_the_least_privilege_access_table(
         assert a["firestore"] in {"roles/datastore.user", "roles/datastore.viewer", None}, fn
         assert a["firestore"] is not None or a["cap_costs"], fn  # only the cost guard works without Firestore
         for roles in a["buckets"].values():
-            assert set(roles) <= {"roles/storage.objectViewer", "roles/storage.objectCreator", "roles/storage.objectUser"}, fn
+            # objectAdmin only where Object Retention Lock is set (storage.objects.setRetention; test_permissions.py)
+            assert set(roles) <= {"roles/storage.objectViewer", "roles/storage.objectCreator", "roles/storage.objectUser",
+                                  "roles/storage.objectAdmin"}, fn
 
     # Each grant resource that names a function's account iterates over the table, nothing else.
     granted = {key: r for key, r in platform.resources.items() if "local.function_member" in str(r.get("member", ""))}

@@ -8,10 +8,21 @@ from pathlib import Path
 import functions_framework
 import pytest
 
+from shared import logs
 from shared.bootstrap import Services, get_services, set_services
 from shared.settings import get_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _log_labels_end_with_the_test() -> Iterator[None]:
+    """The bus binds a journey's origin and trace into its caller's context (an edge's own, in production); a test
+    that hands messages to the bus directly must not pass them on to the next test."""
+    labels, trace = logs._labels.set({}), logs._trace.set(None)
+    yield
+    logs._trace.reset(trace)
+    logs._labels.reset(labels)
 
 
 @pytest.fixture

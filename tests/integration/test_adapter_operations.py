@@ -108,6 +108,14 @@ def _finalize_event(obj: dict[str, Any], event_id: str) -> tuple[dict[str, Any],
     return data, headers
 
 
+def _deleted_event(bucket: str, name: str, generation: str, event_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    data = {"bucket": bucket, "name": name, "generation": generation, "metageneration": "1", "kind": "storage#object"}
+    headers = {"ce-id": event_id, "ce-specversion": "1.0", "ce-type": "google.cloud.storage.object.v1.deleted",
+               "ce-source": f"//storage.googleapis.com/projects/_/buckets/{bucket}",
+               "ce-subject": f"objects/{name}", "Content-Type": "application/json"}
+    return data, headers
+
+
 def _pubsub_event(payload: dict[str, Any], message_id: str) -> tuple[dict[str, Any], dict[str, str]]:
     data = {"message": {"data": base64.b64encode(json.dumps(payload).encode()).decode(), "attributes": {},
                         "messageId": message_id}, "subscription": "projects/p/subscriptions/consumer"}
@@ -192,6 +200,21 @@ def _journey(plain: Services, log: OperationLog, client: Callable[..., Any], aut
     with log.running("read-api"):
         ok(read.get(f"/v1/artifacts/{file1}?include_payload=true", headers=h))
 
+    # Retention that holds: a regulatory record locked in storage, a legal hold set and cleared, a reference record.
+    with log.running("ingest-http"):
+        kept, referenced = (ok(ingest.post("/v1/intents/ingest_file", headers=h, json={"parameters": {
+            "ui_name": name, "filename": name, "file_content": body.hex()}}))["file_id"]
+            for name, body in (("ledger.csv", b"a,b\n1,2\n"), ("ref.csv", b"a,c\n3,4\n")))
+    with log.running("save"):
+        ok(save.post("/v1/intents/save_materialization", headers=h, json={"parameters": {
+            "artifact_id": kept, "retention_policy": "regulatory_7y"}}))
+        ok(save.post(f"/v1/artifacts/{kept}/hold", headers=h))
+        ok(save.delete(f"/v1/artifacts/{kept}/hold", headers=h))
+        ok(save.post("/v1/intents/save_materialization", headers=h, json={"parameters": {
+            "artifact_id": referenced, "materialization_type": "reference"}}))
+    with log.running("read-api"):
+        ok(read.get(f"/v1/artifacts/{referenced}?include_payload=true", headers=h))
+
     # Journeys (sagas): the consumer runs their steps, a save with auto-save and a discard when one is cancelled.
     log.published.clear()
 
@@ -223,6 +246,17 @@ def _journey(plain: Services, log: OperationLog, client: Callable[..., Any], aut
             with log.running("profile-selection"):
                 ok(profile.post(f"/v1/journeys/{journey_id}/cancel", headers=h))
             pump("tenant-a", journey_id, lambda j: j.compensation == "done")
+
+    # The working buckets' lifecycle deletes the saved file's and parsed artifact's working copies: each bucket's
+    # consumer forgets their references.
+    for fn, artifact_id in (("references-uploads", file1), ("references-derived", parsed1)):
+        working = next(m.uri for m in plain.store.get_artifact("tenant-a", artifact_id).materializations if not m.persistent)
+        bucket, name = working.removeprefix("gs://").split("/", 1)
+        generation = plain.blobs.stat(bucket, name).generation
+        plain.blobs.delete(bucket, name)
+        data, headers = _deleted_event(bucket, name, generation, f"deleted-{fn}")
+        with log.running(fn):
+            ok(client("outbox_relay", "on_object_deleted", "cloudevent").post("/", json=data, headers=headers), 200, 204)
 
     # An event the consumer gave up on sits in the dead-letter subscription: an operator finds it and replays it.
     letter = Event.model_validate({**ingested, "event_id": "evt-dead-lettered"})

@@ -263,6 +263,7 @@ def test_cancel_while_awaiting_approval_discards_what_the_journey_derived(servic
     waiting = platform.run_until(journey_id, lambda j: j.status == "awaiting_approval")
     parsed_id = waiting.parsed_artifact_id
     assert derived_objects(services, parsed_id)
+    assert services.store.list_references(TENANT, parsed_id)  # the Data Brain knows the derived objects
 
     client = function_client(*PROFILE)
     cancelled = client.post(f"/v1/journeys/{journey_id}/cancel", headers=auth())
@@ -270,6 +271,7 @@ def test_cancel_while_awaiting_approval_discards_what_the_journey_derived(servic
     done = platform.run_until(journey_id, lambda j: j.compensation == "done")
     assert platform.crashes == ["journey after_step_executed " + f"{journey_id}:parse"]
     assert state(services, parsed_id) == LifecycleState.DELETED and derived_objects(services, parsed_id) == []
+    assert services.store.list_references(TENANT, parsed_id) == []  # discarded bytes leave no reference behind
     assert state(services, file_id) == LifecycleState.PENDING  # the user's upload is not the journey's to undo
     parse = done.step("parse")
     assert parse.compensation == "done"

@@ -153,7 +153,7 @@ def test_parse_resumes_the_pending_intent_in_another_session_and_writes_lineage(
     assert parsed.artifact_type == "parsed_content" and parsed.lifecycle_state == LifecycleState.PENDING
     assert parsed.lineage.model_dump() == {"derived_from": [file_id], "derivation_intent": "parse_content",
                                            "derivation_run_id": body["execution_id"], "generation": 1,
-                                           "root_artifact_id": file_id}
+                                           "root_artifact_id": file_id, "regenerated_from": None, "reproduced": None}
     assert parsed.parent_artifacts == [file_id]
     descriptor = parsed.semantic_descriptor.model_dump(by_alias=True)
     assert descriptor["record_count"] == 3

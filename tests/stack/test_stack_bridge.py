@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from dev import stack as devstack
-from dev.bridge import FINALIZED_TYPE, NotForTrigger, event_id, to_cloudevent
+from dev.bridge import DELETED_TYPE, FINALIZED_TYPE, NotForTrigger, event_id, to_cloudevent
 from dev.procs import free_ports, stop_processes
 
 # What fake-gcs-server publishes for an upload (captured from the running binary).
@@ -68,6 +68,20 @@ def test_finalize_notification_becomes_the_eventarc_cloudevent() -> None:
         "updated": "2026-11-21T22:31:57.524073Z",
         "timeStorageClassUpdated": "2026-11-21T22:31:57.524067Z",
     }
+
+
+def test_delete_notification_becomes_the_object_deleted_cloudevent_only_for_a_deletion_trigger() -> None:
+    deleted = {**FAKE_GCS_ATTRIBUTES, "eventType": "OBJECT_DELETE"}
+    payload = json.dumps(FAKE_GCS_DATA).encode()
+    headers, body = to_cloudevent(deleted, payload, "local-uploads", DELETED_TYPE)
+    assert headers["ce-type"] == DELETED_TYPE == "google.cloud.storage.object.v1.deleted"
+    assert headers["ce-id"] == event_id(DELETED_TYPE, json.loads(body)) != event_id(FINALIZED_TYPE, json.loads(body))
+    with pytest.raises(NotForTrigger):  # the finalize trigger never sees a deletion, nor the deletion trigger an upload
+        to_cloudevent(deleted, payload, "local-uploads")
+    with pytest.raises(NotForTrigger):
+        to_cloudevent(FAKE_GCS_ATTRIBUTES, payload, "local-uploads", DELETED_TYPE)
+    with pytest.raises(NotForTrigger):  # another bucket's deletion belongs to its own consumer
+        to_cloudevent(deleted, payload, "local-derived", DELETED_TYPE)
 
 
 @pytest.mark.parametrize(

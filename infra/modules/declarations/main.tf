@@ -19,6 +19,7 @@ locals {
       source          = f.source
       entry_point     = f.entry_point
       trigger         = f.trigger
+      bucket          = try(f.bucket, null) # a storage trigger's bucket, by role
       public          = f.public
       memory          = f.memory
       cpu             = f.cpu
@@ -41,7 +42,7 @@ locals {
   services     = { for name, f in local.functions : name => f if f.trigger != "task" }
 
   by_trigger = {
-    for trigger in ["http", "storage_finalize", "pubsub", "task", "scheduler", "budget"] :
+    for trigger in ["http", "storage_finalize", "storage_delete", "pubsub", "task", "scheduler", "budget"] :
     trigger => sort([for name, f in local.functions : name if f.trigger == trigger])
   }
 
@@ -90,6 +91,7 @@ locals {
     DEDUP_TTL_DAYS                = tostring(var.dedup_ttl_days)
     ABANDONED_AFTER_SECONDS       = tostring(var.abandoned_after_seconds)
     JOURNEY_REDRIVE_SECONDS       = tostring(var.journey_redrive_seconds)
+    REFERENCE_SAMPLE_SIZE         = tostring(var.reference_sample_size)
     CORS_ALLOWED_ORIGINS          = jsonencode(var.cors_origins)
     LOG_LEVEL                     = var.log_level
     # The cost guard caps every function but itself (it must stay up to be told the caps may go).

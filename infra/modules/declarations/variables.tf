@@ -142,6 +142,12 @@ variable "journey_redrive_seconds" {
   default     = 300
 }
 
+variable "reference_sample_size" {
+  type        = number
+  description = "Data Brain references the sweep checks against storage on each run (the reference_drift metric)."
+  default     = 50
+}
+
 variable "log_level" {
   type        = string
   description = "Minimum log severity of the functions."

@@ -48,4 +48,20 @@ resource "google_cloudfunctions2_function" "this" {
       }
     }
   }
+
+  # Objects a bucket's lifecycle rule deletes: the consumer forgets their references (a function has one trigger).
+  dynamic "event_trigger" {
+    for_each = var.storage_delete_trigger == null ? [] : [var.storage_delete_trigger]
+    content {
+      trigger_region        = var.region
+      event_type            = "google.cloud.storage.object.v1.deleted"
+      retry_policy          = "RETRY_POLICY_RETRY"
+      service_account_email = event_trigger.value.service_account_email
+
+      event_filters {
+        attribute = "bucket"
+        value     = event_trigger.value.bucket
+      }
+    }
+  }
 }

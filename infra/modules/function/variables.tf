@@ -115,6 +115,15 @@ variable "storage_finalize_trigger" {
   default     = null
 }
 
+variable "storage_delete_trigger" {
+  type = object({
+    bucket                = string
+    service_account_email = string
+  })
+  description = "When set, an Eventarc trigger delivers object-deleted events of this bucket, as this account."
+  default     = null
+}
+
 variable "labels" {
   type        = map(string)
   description = "Labels put on the function."

@@ -56,13 +56,14 @@ locals {
       cap_costs        = false
     }
     "save" = {
-      summary        = "turns working material into records and deletes the payloads it replaces"
+      summary        = "turns working material into records, locks regulatory records, holds, and deletes payloads it replaces"
       firestore      = "roles/datastore.user"
       publish_events = true
       buckets = {
         uploads = ["roles/storage.objectUser"]
         derived = ["roles/storage.objectUser"]
-        records = ["roles/storage.objectUser"]
+        # objectAdmin: the least predefined role with storage.objects.setRetention (Object Retention Lock).
+        records = ["roles/storage.objectAdmin"]
       }
       enqueue_commands = false
       sign_urls        = false
@@ -96,6 +97,24 @@ locals {
       buckets          = { uploads = ["roles/storage.objectUser"], derived = ["roles/storage.objectUser"], records = ["roles/storage.objectUser"] }
       publish_events   = true
       enqueue_commands = true
+      sign_urls        = false
+      cap_costs        = false
+    }
+    "references-uploads" = {
+      summary          = "forgets the references of uploads the bucket lifecycle deleted"
+      firestore        = "roles/datastore.user"
+      buckets          = { uploads = ["roles/storage.objectViewer"] } # confirms the object is gone before forgetting it
+      publish_events   = false
+      enqueue_commands = false
+      sign_urls        = false
+      cap_costs        = false
+    }
+    "references-derived" = {
+      summary          = "forgets the references of parse output the bucket lifecycle deleted"
+      firestore        = "roles/datastore.user"
+      buckets          = { derived = ["roles/storage.objectViewer"] }
+      publish_events   = false
+      enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
     }

@@ -5,14 +5,14 @@
 #   tasks-invoker    -> the parse worker (Cloud Tasks OIDC)
 #   outbox-scheduler -> the outbox sweep (Cloud Scheduler OIDC)
 #   pubsub-push      -> the outbox consumer (Pub/Sub push OIDC)
-#   eventarc-trigger -> ingest-finalize (Eventarc, uploads bucket only)
+#   eventarc-trigger -> ingest-finalize (Eventarc, uploads bucket only) and the references-* deletion consumers
 
 locals {
   platform_account_purpose = {
     tasks_invoker   = "OIDC identity of parse commands; may invoke the parse worker only"
     scheduler       = "OIDC identity of the outbox sweep schedule; may invoke the sweep only"
     api_gateway     = "API Gateway backend identity; may invoke the public functions only"
-    eventarc        = "Eventarc trigger identity; may invoke ingest-finalize only"
+    eventarc        = "Eventarc trigger identity; may invoke ingest-finalize and the storage deletion consumers only"
     pubsub_push     = "Pub/Sub push identity; may invoke the outbox consumer and the cost guard only"
     function_builds = "Builds the function images from the staged sources"
   }
@@ -26,6 +26,7 @@ locals {
     { for fn in module.declarations.by_trigger["pubsub"] : "pubsub_push/${fn}" => { caller = "pubsub_push", fn = fn } },
     { for fn in module.declarations.by_trigger["budget"] : "pubsub_push/${fn}" => { caller = "pubsub_push", fn = fn } },
     { for fn in module.declarations.by_trigger["storage_finalize"] : "eventarc/${fn}" => { caller = "eventarc", fn = fn } },
+    { for fn in module.declarations.by_trigger["storage_delete"] : "eventarc/${fn}" => { caller = "eventarc", fn = fn } },
   )
 }
 

@@ -277,6 +277,11 @@ module "functions" {
     bucket                = module.storage.uploads_bucket
     service_account_email = google_service_account.platform["eventarc"].email
   } : null
+  # The working buckets' lifecycle deletions, each to its own consumer (declared with the bucket it watches).
+  storage_delete_trigger = each.value.trigger == "storage_delete" ? {
+    bucket                = local.bucket_names[each.value.bucket]
+    service_account_email = google_service_account.platform["eventarc"].email
+  } : null
 }
 
 # ---- The outbox sweep runs every minute, as its own account.

@@ -92,7 +92,9 @@ resource "google_storage_bucket" "derived" {
   }
 }
 
-# Persistent materializations written by save: records of fact. Versioned, never expired by a rule.
+# Persistent materializations written by save: records of fact. Versioned, never expired by a rule. Object
+# retention is enabled (it can only be set when the bucket is created): a regulatory_7y record's objects carry a
+# Locked retention that nobody, however privileged, can shorten or delete before its retainUntilTime.
 resource "google_storage_bucket" "records" {
   # checkov:skip=CKV_GCP_62: access is recorded by Cloud Audit Logs (storage DATA_READ/DATA_WRITE, enabled in the platform module), not by legacy usage logs
   project                     = var.project_id
@@ -103,6 +105,7 @@ resource "google_storage_bucket" "records" {
   public_access_prevention    = "enforced"
   force_destroy               = var.force_destroy
   labels                      = merge(var.labels, { data = "records" })
+  enable_object_retention     = true
 
   versioning {
     enabled = true

@@ -236,7 +236,7 @@ export interface paths {
         post?: never;
         /**
          * Delete an artifact, leaving a tombstone.
-         * @description Refuses, never cascades: while live (not DELETED) artifacts derive from it the answer is 409 HAS_DERIVED_ARTIFACTS with their ids in details.derived_artifacts; delete them first. A parse in progress on it is refused too (409 DERIVATION_IN_PROGRESS); pending intents on it are cancelled. Otherwise every payload object (uploads, derived and records buckets) is deleted, then one transaction leaves a tombstone (lifecycle_state DELETED, payload_state deleted, deleted_at set, materializations emptied, lineage kept so provenance still resolves) and stages artifact_deleted. Deleting a tombstone again returns 200 with the same body (apart from execution_id).
+         * @description Refuses, never cascades: while live (not DELETED) artifacts derive from it the answer is 409 HAS_DERIVED_ARTIFACTS with their ids in details.derived_artifacts; delete them first. A parse in progress on it is refused too (409 DERIVATION_IN_PROGRESS); pending intents on it are cancelled. Otherwise every payload object (uploads, derived and records buckets) is deleted, then one transaction leaves a tombstone (lifecycle_state DELETED, payload_state deleted, deleted_at set, materializations emptied, lineage kept so provenance still resolves) and stages artifact_deleted. Deleting a tombstone again returns 200 with the same body (apart from execution_id). Retention comes first: a held artifact (409 LEGAL_HOLD), a regulatory_7y record before its retain_until (409 RETENTION_LOCKED, with the date) and an unreleased permanent record (409 NOT_RELEASED) are refused before a single byte is removed, and the sweep's expiry and a journey's discard apply the same rules.
          */
         delete: operations["delete_artifact"];
         /**
@@ -485,6 +485,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/artifacts/{artifact_id}/hold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put a legal hold on an artifact.
+         * @description Sets a temporary hold on every object of the artifact (Cloud Storage then refuses to delete or replace them, and lifecycle rules skip them), then records the hold: DELETE is 409 LEGAL_HOLD and the sweep does not expire it (its expiry is suspended into held_expires_at). Idempotent.
+         */
+        post: operations["set_legal_hold"];
+        /**
+         * Clear an artifact's legal hold.
+         * @description Releases the objects' temporary holds, then clears the hold; the suspended expiry applies again. Idempotent.
+         */
+        delete: operations["clear_legal_hold"];
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: DELETE, POST.
+         */
+        options: operations["preflight_v1_artifacts_artifact_id_hold"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/artifacts/{artifact_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a permanent record so that it may be deleted.
+         * @description Only a token whose roles claim holds tenant_admin (else 403 TENANT_ADMIN_REQUIRED). Deletes nothing; afterwards DELETE is allowed unless a legal hold stands. Idempotent.
+         */
+        post: operations["release_artifact"];
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: POST.
+         */
+        options: operations["preflight_v1_artifacts_artifact_id_release"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/artifacts/{artifact_id}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rebuild an expired regenerable derived artifact.
+         * @description Re-runs the recorded intent (its ingestion_profile and parse_options) on its recorded input file, as a parse a worker runs. The regenerated artifact is a new artifact whose lineage names the original (regenerated_from) and whether its outputs hashed to the recorded sha256s (reproduced). A result that hashes differently ends the execution failed with NOT_REPRODUCIBLE (GET /v1/executions/{execution_id}); the lineage keeps both.
+         */
+        post: operations["regenerate_artifact"];
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: POST.
+         */
+        options: operations["preflight_v1_artifacts_artifact_id_regenerate"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -509,9 +585,12 @@ export interface components {
         };
         Materialization: {
             materialization_id: string;
-            /** @enum {string} */
-            storage_type: "gcs";
-            /** @description gs:// URI of the object. */
+            /**
+             * @description gcs: an object; firestore: a summary record kept on the artifact document (no object).
+             * @enum {string}
+             */
+            storage_type: "gcs" | "firestore";
+            /** @description gs:// URI of the object; firestore://... for a summary record. */
             uri: string;
             format: string;
             /** @description true for a record copy written by save_materialization; false for working material. */
@@ -521,10 +600,15 @@ export interface components {
             /** Format: date-time */
             created_at?: string;
             /**
-             * @description metadata.materialization_type of the intent that made it.
+             * @description full_artifact: a copy in the records bucket. reference: the verified source object itself, not copied (content_hash, object_generation and object_md5 are checked on every read). summary: descriptor and statistics only, no payload.
              * @enum {string}
              */
             materialization_type?: "full_artifact" | "reference" | "summary";
+            /** @description sha256:... verified at save (reference). */
+            content_hash?: string | null;
+            /** @description The MD5 Cloud Storage computed for the referenced object when it was verified. */
+            object_md5?: string | null;
+            object_generation?: string | null;
         };
         Lineage: {
             /** @description Direct parents; empty for an uploaded file. */
@@ -534,6 +618,10 @@ export interface components {
             /** @description 0 for an uploaded file; a parent's generation + 1. */
             generation: number;
             root_artifact_id: string;
+            /** @description The expired artifact this one regenerates (POST /v1/artifacts/{id}/regenerate). */
+            regenerated_from?: string | null;
+            /** @description A regeneration: true when every output hashed to the original's recorded sha256; false is NOT_REPRODUCIBLE, and both artifacts stay in the lineage. */
+            reproduced?: boolean | null;
         };
         Artifact: {
             artifact_id: string;
@@ -562,6 +650,12 @@ export interface components {
             produced_by: {
                 intent: string;
                 execution_id: string;
+                /** @description The producing intent (a parse's pending intent). */
+                intent_id?: string | null;
+                /** @description The producing intent's recorded options (ingestion_profile, parse_options): what a regeneration re-runs. */
+                parameters?: Record<string, never> | null;
+                /** @description The producer's version; a regeneration needs the same one. */
+                version?: string | null;
             };
             semantic_descriptor: {
                 /** @description A name for a named schema, or the parsed columns. */
@@ -627,6 +721,27 @@ export interface components {
              * @description An expired artifact's tombstone is removed after this.
              */
             purge_at?: string | null;
+            /**
+             * Format: date-time
+             * @description permanent: when a tenant admin released the record (POST .../release); before that DELETE is 409 NOT_RELEASED.
+             */
+            released_at?: string | null;
+            /**
+             * Format: date-time
+             * @description regulatory_7y: Object Retention Lock (Locked) on every record object until this time (save + 7 calendar years); DELETE before it is 409 RETENTION_LOCKED.
+             */
+            retain_until?: string | null;
+            legal_hold_by?: string | null;
+            /** Format: date-time */
+            legal_hold_since?: string | null;
+            /** @description Under a legal hold: objects carry a temporary hold, DELETE is 409 LEGAL_HOLD and the sweep does not expire it. */
+            legal_hold?: boolean;
+            released_by?: string | null;
+            /**
+             * Format: date-time
+             * @description The expiry the hold suspended; restored when the hold is cleared.
+             */
+            held_expires_at?: string | null;
         };
         PayloadPart: {
             name: string;
@@ -668,6 +783,10 @@ export interface components {
             derivation_run_id: string | null;
             generation: number;
             root_artifact_id: string;
+            /** @description The expired artifact this one regenerates (POST /v1/artifacts/{id}/regenerate). */
+            regenerated_from?: string | null;
+            /** @description A regeneration: true when every output hashed to the original's recorded sha256; false is NOT_REPRODUCIBLE, and both artifacts stay in the lineage. */
+            reproduced?: boolean | null;
         };
         LineageChain: {
             artifact_id: string;
@@ -906,10 +1025,15 @@ export interface components {
             /** @description When given it must equal the artifact's boundary contract (else 409 BOUNDARY_CONTRACT_MISMATCH). */
             boundary_contract_id?: string;
             /**
-             * @description Retention of the record of fact; standard when omitted. Set by the first successful save.
+             * @description Retention of the record of fact; standard when omitted. Set by the first successful save. regulatory_7y locks every record object in Cloud Storage (Object Retention Lock, Locked, retainUntilTime = save + 7 years); permanent never expires and is deleted only after POST /v1/artifacts/{id}/release by a tenant admin.
              * @enum {string}
              */
             retention_policy?: "standard" | "permanent" | "ephemeral_30d" | "regulatory_7y";
+            /**
+             * @description full_artifact (default, or metadata.materialization_type, or what the file was ingested with): copy into the records bucket. reference: no copy; the source object's sha256 is verified against the recorded hash (409 REFERENCE_CHANGED / REFERENCE_NOT_VERIFIED) and it gets a temporary hold so no lifecycle rule expires it. summary: keep the descriptor and per-column statistics only (409 NO_STATISTICS without them); the working payload is deleted. regulatory_7y needs full_artifact (409 NOT_LOCKABLE).
+             * @enum {string}
+             */
+            materialization_type?: "full_artifact" | "reference" | "summary";
         };
         CreatePendingIntent: {
             /** @enum {string} */
@@ -1049,6 +1173,29 @@ export interface components {
             since: string;
             execution_id: string;
             intent_type: string;
+        };
+        HoldResult: components["schemas"]["IntentResponse"] & {
+            artifact_id: string;
+            legal_hold: boolean;
+            /** Format: date-time */
+            legal_hold_since?: string | null;
+            retention_policy: string;
+            /** Format: date-time */
+            retain_until?: string | null;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /** Format: date-time */
+            released_at?: string | null;
+            artifact: components["schemas"]["Artifact"];
+        };
+        RegenerateAccepted: components["schemas"]["IntentResponse"] & {
+            intent_id: string;
+            status: string;
+            /** @description The expired artifact being rebuilt. */
+            regenerates: string;
+            /** @description The recorded input file. */
+            file_id: string;
+            ingestion_profile?: string | null;
         };
     };
     responses: never;
@@ -2150,7 +2297,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description HAS_DERIVED_ARTIFACTS or DERIVATION_IN_PROGRESS. */
+            /** @description HAS_DERIVED_ARTIFACTS, DERIVATION_IN_PROGRESS, LEGAL_HOLD (a legal hold stands), RETENTION_LOCKED (regulatory_7y before retain_until, which details.retain_until and the message give) or NOT_RELEASED (a permanent record not yet released by a tenant admin). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3171,6 +3318,389 @@ export interface operations {
             query?: never;
             header?: never;
             path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_legal_hold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The artifact. */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The artifact, held. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldResult"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown artifact, or another tenant's (ARTIFACT_NOT_FOUND). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ARTIFACT_DELETED. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The artifact id is not valid (INVALID_ARTIFACT_ID). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    clear_legal_hold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The artifact. */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The artifact, no longer held. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldResult"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown artifact, or another tenant's (ARTIFACT_NOT_FOUND). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ARTIFACT_DELETED. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The artifact id is not valid (INVALID_ARTIFACT_ID). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_artifacts_artifact_id_hold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The artifact. */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    release_artifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The artifact. */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The record, released. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldResult"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token lacks the tenant admin claim (TENANT_ADMIN_REQUIRED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown artifact, or another tenant's (ARTIFACT_NOT_FOUND). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NOT_A_RECORD (not READY) or NOT_PERMANENT (another retention policy). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The artifact id is not valid (INVALID_ARTIFACT_ID). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_artifacts_artifact_id_release: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The artifact. */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    regenerate_artifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The artifact. */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted; a worker regenerates the payload. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegenerateAccepted"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown artifact, or another tenant's (ARTIFACT_NOT_FOUND). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NOT_REPRODUCIBLE (its input file or its payload is gone, its options or content hashes were not recorded, or another producer version made it), NOT_REGENERABLE (not a regenerable derived artifact), PAYLOAD_NOT_EXPIRED (read it instead), ARTIFACT_DELETED (deleted, not expired) or PARSE_IN_PROGRESS. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The artifact id is not valid (INVALID_ARTIFACT_ID). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_artifacts_artifact_id_regenerate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The artifact. */
+                artifact_id: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
