@@ -334,6 +334,8 @@ def settings_env(emulators: Emulators, parse_worker_url: str) -> dict[str, str]:
         "SIGNING_KEY_FILE": str(keys.signing_key_file),
         # Frontend dev servers on this machine may call the API from the browser.
         "CORS_ALLOWED_ORIGINS": json.dumps(LOCAL_CORS_ORIGINS),
+        # OpenLineage RunEvents, one a line (and to $OPENLINEAGE_URL when set, read from the environment).
+        "LINEAGE_SINK": "jsonl",
     }
 
 
@@ -495,7 +497,9 @@ def start_services(
 
     ports, gw_port = plan_ports(functions, gateway_port, function_ports, avoid=emulators.ports())
     urls = {spec.name: function_url(ports[spec.name]) for spec in functions}
-    env = {**os.environ, **settings_env(emulators, parse_worker_url(functions, ports)), **(extra_env or {})}
+    env = {**os.environ, **settings_env(emulators, parse_worker_url(functions, ports)),
+           "LINEAGE_FILE": str(state_dir / "lineage" / "events.jsonl"),
+           "LINEAGE_BASE_URL": f"http://127.0.0.1:{gw_port}/lineage", **(extra_env or {})}
     log_dir = state_dir / "logs"
     topo = emulators.topology
     processes: list[ManagedProcess] = []
@@ -694,7 +698,9 @@ def restart_missing(
         wait_all(probes, EMULATOR_READY_TIMEOUT)
         provision(emulators)
         functions = {spec.name: spec for spec in load_functions(manifest, functions_dir)}
-        env = {**os.environ, **settings_env(emulators, str(state["env"].get("PARSE_WORKER_URL", "")))}
+        env = {**os.environ, **settings_env(emulators, str(state["env"].get("PARSE_WORKER_URL", ""))),
+               "LINEAGE_FILE": str(paths.state_dir / "lineage" / "events.jsonl"),
+               "LINEAGE_BASE_URL": str(state["gateway_url"]) + "/lineage"}
         service_probes: list[Probe] = []
         for proc in recorded:
             if proc.name not in dead or proc.name.endswith("-emulator"):

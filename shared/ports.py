@@ -103,13 +103,19 @@ class CommandQueue(Protocol):
 @dataclass(frozen=True)
 class OutboxRecord:
     record_id: str
-    kind: str  # "event" | "command"
+    kind: str  # "event" | "command" | "lineage" (OpenLineage RunEvents: payload {"events": [...]})
     status: str  # "pending" | "delivering" | "delivered"
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
     lease_until: datetime | None
     document_id: str = ""  # the commit's one outbox document, which carries all of that commit's messages
+
+
+class LineageSink(Protocol):
+    """Where OpenLineage RunEvents go; `emit` is idempotent per event (run id and state), so a redelivery adds none."""
+
+    def emit(self, events: list[dict[str, Any]]) -> None: ...
 
 
 class Tx(Protocol):
@@ -133,6 +139,7 @@ class Tx(Protocol):
     def mark_seen(self, key: str, info: dict[str, Any]) -> None: ...
     def stage_event(self, event: Event) -> None: ...
     def stage_command(self, command: Command) -> None: ...
+    def stage_lineage(self, tenant_id: str, execution_id: str, events: list[dict[str, Any]]) -> None: ...
     def log_stage(
         self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
         error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,

@@ -35,6 +35,7 @@ class Result:
     failure: tuple[str, str] | None = None  # (error, error_code): the execution ends failed, recorded last
     stages: list[StageEntry] = field(default_factory=list)  # worker stages (claimed, redispatched, ...) logged first
     subject: Any = None  # the domain object the result is about (an artifact): the edges present it
+    inputs: list[Artifact] = field(default_factory=list)  # artifacts it read (as they were), for lineage events
 
 
 @dataclass

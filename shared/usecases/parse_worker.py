@@ -46,7 +46,9 @@ class WorkResult:
 
 def _uow(uow: UnitOfWork, task: ParseTask, execution_id: str | None = None) -> UnitOfWork:
     """The parse's execution, opened by whoever dispatched it; the worker carries it on."""
-    return uow.fork().resume(task.tenant_id, execution_id or task.execution_id, "parse_content")
+    journey_id = task.payload.get("journey_id")  # a journey's parse: its lineage events name the journey's run
+    return uow.fork().resume(task.tenant_id, execution_id or task.execution_id, "parse_content",
+                             metadata={"journey_id": journey_id} if journey_id else None)
 
 
 def _fail_step(intent_id: str, tenant_id: str, reason: str, code: str) -> Any:
@@ -256,7 +258,7 @@ def handle_parse_task(message: RunParseTask, uow: UnitOfWork) -> WorkResult:
                                         lease_owner=None, lease_expires_at=None, last_error=None)
             tx.put_intent(done)
             body = {"artifact_id": parsed_id, "intent_id": intent.intent_id}
-            return Result(body, artifacts=[parsed], intent_id=intent.intent_id,
+            return Result(body, artifacts=[parsed], inputs=[source], intent_id=intent.intent_id,
                           events=[artifact_event("parse_completed", parsed, execution_id, source_artifact_id=source.artifact_id,
                                                   intent_id=intent.intent_id, record_count=parsed.semantic_descriptor.record_count)],
                           detail={"artifact_id": parsed_id, "record_count": parsed.semantic_descriptor.record_count})

@@ -72,7 +72,7 @@ def abandon_execution(message: AbandonExecution, uow: UnitOfWork) -> str:
         return Result(failure=(reason, "ABANDONED"))
 
     uow.resume(execution.tenant_id, execution.execution_id, execution.intent_type,
-               session_id=execution.session_id or "platform", user_id=execution.user_id)
+               session_id=execution.session_id or "platform", user_id=execution.user_id, metadata=execution.metadata)
     value = uow.commit(step)
     return "abandoned" if isinstance(value, Result) else value
 
