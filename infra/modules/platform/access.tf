@@ -9,6 +9,8 @@
 #   publish_events   pubsub.publisher on the ingestion-events topic
 #   enqueue_commands cloudtasks.enqueuer on the parse-commands queue, plus serviceAccountUser on the tasks-invoker
 #                    account so the task may carry its OIDC token
+#   read_dead_letters (optional) pubsub.subscriber on the dead-letter hold subscription: operators list and replay
+#                    dead letters through this function
 #   sign_urls        serviceAccountTokenCreator on the function's own account: IAM signBlob for V4 signed URLs
 #   cap_costs        the cost guard: cloudtasks.queueAdmin on the parse-commands queue (its rate limits), and on each
 #                    other function cloudfunctions.developer (its max instances) plus serviceAccountUser on its
@@ -35,13 +37,14 @@ locals {
       cap_costs        = false
     }
     "profile-selection" = {
-      summary          = "keeps pending intents and submits parse commands"
-      firestore        = "roles/datastore.user"
-      buckets          = {}
-      publish_events   = true
-      enqueue_commands = true
-      sign_urls        = false
-      cap_costs        = false
+      summary           = "keeps pending intents, submits parse commands, and lists and replays dead letters"
+      firestore         = "roles/datastore.user"
+      buckets           = {}
+      publish_events    = true
+      enqueue_commands  = true
+      sign_urls         = false
+      cap_costs         = false
+      read_dead_letters = true
     }
     "parse-worker" = {
       summary          = "parses an uploaded file into derived output"
@@ -151,6 +154,15 @@ resource "google_pubsub_topic_iam_member" "function_publishes_events" {
   topic   = module.messaging.events_topic
   role    = "roles/pubsub.publisher"
   member  = local.function_member[each.key]
+}
+
+resource "google_pubsub_subscription_iam_member" "function_reads_dead_letters" {
+  for_each = toset([for fn, a in local.access : fn if try(a.read_dead_letters, false)])
+
+  project      = var.project_id
+  subscription = module.messaging.dead_letter_subscription
+  role         = "roles/pubsub.subscriber"
+  member       = local.function_member[each.key]
 }
 
 resource "google_cloud_tasks_queue_iam_member" "function_enqueues_commands" {
