@@ -123,6 +123,11 @@ class Settings(BaseSettings):
                     "_schemaURL (the repository's raw files in production; the dev gateway serves them locally).")
 
     @property
+    def lineage_enabled(self) -> bool:
+        """A deployment with no lineage sink stages no lineage messages: its outbox stays as it was."""
+        return self.lineage_sink != "none" or bool(self.openlineage_url)
+
+    @property
     def job_namespace(self) -> str:
         return self.lineage_namespace or f"ingest.{self.project_id}.{self.environment}"
 

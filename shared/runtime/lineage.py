@@ -33,7 +33,7 @@ def lineage_of(settings: Settings, ctx: ExecutionContext, result: Result, *, ope
     """`opened_at`: the execution is created by this commit (its START goes now); `ended`: an earlier commit of this
     unit of work already ended it (no second COMPLETE/FAIL)."""
     intent_type = ctx.intent.intent_type
-    if not ctx.execution_id or (intent_type not in LINEAGE_INTENTS and not result.artifacts and not result.inputs):
+    if not settings.lineage_enabled or not ctx.execution_id or (intent_type not in LINEAGE_INTENTS and not result.artifacts and not result.inputs):
         return []
     now = utcnow()
     state, error = None, None
@@ -61,7 +61,7 @@ def lineage_of(settings: Settings, ctx: ExecutionContext, result: Result, *, ope
 def journey_end_lineage(settings: Settings, journey_id: str, status: str, error: str | None) -> list[dict[str, Any]]:
     """COMPLETE, FAIL or ABORT of a journey's own run, staged with the advance that ends it."""
     state = {"completed": "COMPLETE", "failed": "FAIL", "cancelled": "ABORT"}.get(status)
-    if state is None:
+    if state is None or not settings.lineage_enabled:
         return []
     info = RunInfo(journey_id, JOURNEY_JOB, settings.job_namespace, Producer(settings.lineage_base_url),
                    run_id=journey_run_id(journey_id), job_name=JOURNEY_JOB)
