@@ -33,7 +33,8 @@ def lineage_of(settings: Settings, ctx: ExecutionContext, result: Result, *, ope
     """`opened_at`: the execution is created by this commit (its START goes now); `ended`: an earlier commit of this
     unit of work already ended it (no second COMPLETE/FAIL)."""
     intent_type = ctx.intent.intent_type
-    if not settings.lineage_enabled or not ctx.execution_id or (intent_type not in LINEAGE_INTENTS and not result.artifacts and not result.inputs):
+    touches_artifacts = intent_type in LINEAGE_INTENTS or result.artifacts or result.inputs
+    if not settings.lineage_enabled or not ctx.execution_id or not touches_artifacts:
         return []
     now = utcnow()
     state, error = None, None

@@ -205,3 +205,71 @@ def test_the_jsonl_sink_deduplicates_across_processes(tmp_path):
     second.emit(events)
     first.emit(events)
     assert [(e["eventType"]) for e in read_events(path)] == ["START", "COMPLETE"]
+
+
+def _execute(services: Services, intent_type: str, parameters: dict):
+    from shared.bootstrap import messagebus
+    from shared.domain.intents import Intent
+
+    return messagebus(services).execute(Intent.create(
+        intent_type, tenant_id=TENANT, session_id="s-lineage", user_id="ann", parameters=parameters))
+
+
+def test_platform_commands_and_intents_emit_each_run_once_start_then_end(services, lineage_file):
+    """finalize (a platform command) ingests, the user deletes, retention expires (the sweep's command), and an
+    intent that fails before it commits anything: each run is START then COMPLETE or FAIL, once, schema-valid."""
+    from datetime import UTC, timedelta
+
+    from dev.bus_calls import finalize, sweep
+    from shared.domain.messages import StorageObjectData
+
+    settings = services.settings
+    upload = _execute(services, "request_upload", {
+        "ui_name": "a.csv", "file_size": 8, "mime_type": "text/csv", "ingestion_profile": "structured"})
+    assert upload.ok and upload.result is not None
+    name = upload.result.data["object_name"]
+    services.blobs.write_bytes_if_absent(settings.uploads_bucket, name, b"a,b\n1,2\n", "text/csv")
+    info = services.blobs.stat(settings.uploads_bucket, name)
+    obj = StorageObjectData(bucket=info.bucket, name=info.name, generation=info.generation, size=info.size)
+    source = f"//storage.googleapis.com/projects/_/buckets/{settings.uploads_bucket}"
+    done = finalize(services, "ce-lineage-1", source, obj)
+    assert done.outcome == "ingested" and done.file_id
+    assert finalize(services, "ce-lineage-1", source, obj).outcome == "duplicate"  # a redelivery: no second run
+    finalized = services.store.get_artifact(TENANT, done.file_id)
+
+    deleted = _execute(services, "delete_artifact", {"artifact_id": finalized.artifact_id})
+    assert deleted.ok, deleted.error
+    missing = _execute(services, "delete_artifact", {"artifact_id": "file_does_not_exist"})
+    assert not missing.ok
+
+    inline = _execute(services, "ingest_file", {"ui_name": "b.csv", "filename": "b.csv", "file_content": b"x,y\n3,4\n".hex()})
+    assert inline.ok, inline.error
+    stale = services.store.get_artifact(TENANT, inline.result.data["file_id"])
+    services.store.client.document(f"tenants/{TENANT}/artifacts/{stale.artifact_id}").update(
+        {"expires_at": datetime.now(UTC) - timedelta(days=1)})
+    sweep(services)
+
+    events = read_events(lineage_file)
+    assert_valid_and_unique(events)
+    runs = by_run(events)
+    ingest_run = runs[run_id_for(finalized.produced_by.execution_id)]
+    assert [e["eventType"] for e in events if e["run"]["runId"] == run_id_for(finalized.produced_by.execution_id)] == [
+        "START", "COMPLETE"]
+    assert ingest_run["COMPLETE"]["job"]["name"] == "ingest_file"
+    assert f"gs://{settings.uploads_bucket}/{name}" in names(ingest_run["COMPLETE"]["outputs"])
+
+    delete_run = runs[run_id_for(deleted.execution_id)]
+    assert set(delete_run) == {"START", "COMPLETE"} and delete_run["COMPLETE"]["job"]["name"] == "delete_artifact"
+    dropped = delete_run["COMPLETE"]["outputs"]
+    assert f"gs://{settings.uploads_bucket}/{name}" in names(dropped)
+    assert {d["facets"]["lifecycleStateChange"]["lifecycleStateChange"] for d in dropped} == {"DROP"}
+
+    failed = runs[run_id_for(missing.execution_id)]
+    assert set(failed) == {"START", "FAIL"} and failed["FAIL"]["run"]["facets"]["errorMessage"]["message"]
+
+    expiries = [r for r in runs.values() if r.get("COMPLETE", {}).get("job", {}).get("name") == "expire_artifact"]
+    assert len(expiries) == 1 and set(expiries[0]) == {"START", "COMPLETE"}
+    expired = expiries[0]["COMPLETE"]["outputs"]
+    assert {d["facets"]["artifact"]["artifactId"] for d in expired} == {stale.artifact_id}
+    assert {d["facets"]["lifecycleStateChange"]["lifecycleStateChange"] for d in expired} == {"DROP"}
+    assert [e for e in events if e["job"]["name"] == "request_upload"] == []  # it reads and writes no artifact
