@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.cli.test_ingestctl import SCRIPT, Cli, no_traceback
 from tests.lineage.spec_check import event_errors
@@ -94,3 +95,13 @@ def test_query_sums_two_saved_records_sees_no_other_tenant_and_refuses_file_acce
     saved = {d["facets"]["artifact"]["artifactId"] for e in events if e["job"]["name"] == "save_materialization"
              and e["eventType"] == "COMPLETE" for d in e["outputs"]}
     assert {invoices, refunds} <= saved
+
+    # our facet's _schemaURL resolves: the stack's gateway serves the schema shipped in shared/lineage/facets
+    schema_url = next(d["facets"]["artifact"]["_schemaURL"] for e in events for d in e.get("outputs") or [])
+    assert schema_url.startswith(f"{stack.gateway_url}/lineage/facets/ArtifactDatasetFacet.json#")
+    assert {e["producer"] for e in events} == {f"{stack.gateway_url}/lineage"}
+    served = requests.get(schema_url.split("#")[0], timeout=10)
+    shipped = Path(__file__).resolve().parents[2] / "shared" / "lineage" / "facets" / "ArtifactDatasetFacet.json"
+    assert served.status_code == 200 and served.json() == json.loads(shipped.read_text())
+    for path in ("/lineage/facets/Missing.json", "/lineage/__init__.py", "/lineage/facets/%2e%2e/events.py"):
+        assert requests.get(stack.gateway_url + path, timeout=10).status_code == 404, path
