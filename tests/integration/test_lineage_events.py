@@ -273,3 +273,32 @@ def test_platform_commands_and_intents_emit_each_run_once_start_then_end(service
     assert {d["facets"]["artifact"]["artifactId"] for d in expired} == {stale.artifact_id}
     assert {d["facets"]["lifecycleStateChange"]["lifecycleStateChange"] for d in expired} == {"DROP"}
     assert [e for e in events if e["job"]["name"] == "request_upload"] == []  # it reads and writes no artifact
+
+
+def test_a_journey_parse_redispatched_after_its_worker_died_keeps_its_parent(
+        services, function_client, auth, event_tap, lineage_file):
+    from datetime import UTC, timedelta
+
+    from dev.bus_calls import sweep
+
+    file_id = ingest(function_client, auth())
+    body = start(services, file_id, save="auto")
+    platform = Platform(services, event_tap)
+    dispatched = [r for r in services.store.outbox_records() if r.kind == "command"]
+    assert len(dispatched) == 1  # the journey dispatched its parse at start
+    platform.ran.add(dispatched[0].record_id)  # ...and the worker that took it died before it claimed anything
+    intent_id = dispatched[0].payload["payload"]["intent_id"]
+    services.store.client.document(f"tenants/{TENANT}/intents/{intent_id}").update(
+        {"lease_expires_at": datetime.now(UTC) - timedelta(seconds=1)})
+    assert sweep(services)  # the lapsed lease: the sweep sends the parse again
+    redispatched = [r for r in services.store.outbox_records() if r.kind == "command" and r.record_id not in platform.ran]
+    assert len(redispatched) == 1 and redispatched[0].payload["payload"]["journey_id"] == body["journey_id"]
+
+    journey = platform.run_until(body["journey_id"], lambda j: j.status != "running", timeout=90)
+    assert journey.status == "completed", journey.view()
+    events = read_events(lineage_file)
+    assert_valid_and_unique(events)
+    parse = by_run(events)[run_id_for(journey.step("parse").execution_id)]
+    assert set(parse) == {"START", "COMPLETE"}
+    for event in parse.values():
+        assert event["run"]["facets"]["parent"]["run"]["runId"] == journey_run_id(journey.journey_id)
