@@ -302,3 +302,29 @@ def test_a_journey_parse_redispatched_after_its_worker_died_keeps_its_parent(
     assert set(parse) == {"START", "COMPLETE"}
     for event in parse.values():
         assert event["run"]["facets"]["parent"]["run"]["runId"] == journey_run_id(journey.journey_id)
+
+
+def test_a_cancelled_journey_aborts_its_run_and_its_discard_drops_the_derived_objects(
+        services, function_client, auth, event_tap, lineage_file):
+    from shared.usecases import journeys
+    from tests.integration.test_journeys import run
+
+    file_id = ingest(function_client, auth())
+    journey_id = start(services, file_id, save="manual")["journey_id"]
+    platform = Platform(services, event_tap)
+    parsed_id = platform.run_until(journey_id, lambda j: j.status == "awaiting_approval").parsed_artifact_id
+    parsed = services.store.get_artifact(TENANT, parsed_id)
+    assert run(services, journeys.CANCEL, {"journey_id": journey_id}).ok
+    done = platform.run_until(journey_id, lambda j: j.compensation == "done")
+
+    events = read_events(lineage_file)
+    assert_valid_and_unique(events)
+    runs = by_run(events)
+    assert set(runs[journey_run_id(journey_id)]) == {"START", "ABORT"}
+    discard = runs[run_id_for(done.step("parse").compensation_execution_id)]
+    assert set(discard) == {"START", "COMPLETE"} and discard["COMPLETE"]["job"]["name"] == "discard_working_material"
+    assert discard["COMPLETE"]["run"]["facets"]["parent"]["run"]["runId"] == journey_run_id(journey_id)
+    dropped = discard["COMPLETE"]["outputs"]
+    assert set(names(dropped)) >= {m.uri for m in parsed.materializations} and dropped
+    assert {d["facets"]["lifecycleStateChange"]["lifecycleStateChange"] for d in dropped} == {"DROP"}
+    assert not [e for e in events if e["job"]["name"] == "save_materialization"]  # nothing was saved
