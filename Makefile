@@ -81,6 +81,7 @@ bench: install
 	$(PY) -m bench.cost
 	$(PY) -m bench.journey
 	$(PY) -m bench.rpc
+	$(PY) -m bench.query
 
 bench-load: install
 	$(PY) -m bench.load

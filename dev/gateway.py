@@ -51,6 +51,9 @@ PLATFORM_ERRORS = {
     505: (400, "BAD_REQUEST"),
 }
 APP_PREFIX = "/app"
+# Our OpenLineage facets' schemas (shared/lineage/facets), where the local stack's LINEAGE_BASE_URL says they are.
+LINEAGE_PREFIX = "/lineage"
+LINEAGE_DIR = Path(__file__).resolve().parents[1] / "shared" / "lineage"
 DEFAULT_APP_DIR = Path(__file__).resolve().parents[1] / "web" / "dist"
 APP_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
              ".json": "application/json", ".map": "application/json", ".ico": "image/x-icon", ".png": "image/png"}
@@ -241,6 +244,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if path == APP_PREFIX or path.startswith(APP_PREFIX + "/"):
             serve_app(self, path)
             return
+        if path.startswith(LINEAGE_PREFIX + "/") and self.command in ("GET", "HEAD"):
+            serve_lineage_schema(self, path)
+            return
         route, allowed = resolve(self.server.routes, self.command, path)
         try:
             body = self._read_body()
@@ -370,6 +376,21 @@ def serve_app(handler: GatewayHandler, path: str) -> None:
     handler.send_header("Content-Length", str(len(body)))
     # Hashed assets never change; index.html must be revalidated so a new build is picked up.
     handler.send_header("Cache-Control", "public, max-age=31536000, immutable" if "/assets/" in path else "no-cache")
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(body)
+
+
+def serve_lineage_schema(handler: GatewayHandler, path: str) -> None:
+    """A facet schema shipped in shared/lineage/facets/, as the repository's raw file serves it in production."""
+    target = (LINEAGE_DIR / urllib.parse.unquote(path[len(LINEAGE_PREFIX) + 1 :])).resolve()
+    if not target.is_relative_to(LINEAGE_DIR / "facets") or target.suffix != ".json" or not target.is_file():
+        handler._error(404, "ROUTE_NOT_FOUND", f"No file {path}")
+        return
+    body = target.read_bytes()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/schema+json")
+    handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
     if handler.command != "HEAD":
         handler.wfile.write(body)

@@ -482,6 +482,13 @@ def plan_ports(
     return ports, gateway_port if gateway_port and port_is_free(gateway_port) else gateway
 
 
+def lineage_env(state_dir: Path, gateway_url: str) -> dict[str, str]:
+    """The stack's functions write OpenLineage RunEvents one a line in its state (and POST them to $OPENLINEAGE_URL
+    when set, read from the environment); the gateway serves our facets' schemas their _schemaURL names."""
+    return {"LINEAGE_SINK": "jsonl", "LINEAGE_FILE": str(state_dir / "lineage" / "events.jsonl"),
+            "LINEAGE_BASE_URL": f"{gateway_url}/lineage"}
+
+
 def start_services(
     emulators: Emulators,
     functions: Sequence[FunctionSpec],
@@ -507,7 +514,8 @@ def start_services(
 
     ports, gw_port = plan_ports(functions, gateway_port, function_ports, avoid=emulators.ports())
     urls = {spec.name: function_url(ports[spec.name]) for spec in functions}
-    env = {**os.environ, **settings_env(emulators, parse_worker_url(functions, ports)), **(extra_env or {})}
+    env = {**os.environ, **settings_env(emulators, parse_worker_url(functions, ports)),
+           **lineage_env(state_dir, f"http://127.0.0.1:{gw_port}"), **(extra_env or {})}
     log_dir = state_dir / "logs"
     topo = emulators.topology
     processes: list[ManagedProcess] = []
@@ -716,7 +724,8 @@ def restart_missing(
         wait_all(probes, EMULATOR_READY_TIMEOUT)
         provision(emulators)
         functions = {spec.name: spec for spec in load_functions(manifest, functions_dir)}
-        env = {**os.environ, **settings_env(emulators, str(state["env"].get("PARSE_WORKER_URL", "")))}
+        env = {**os.environ, **settings_env(emulators, str(state["env"].get("PARSE_WORKER_URL", ""))),
+               **lineage_env(paths.state_dir, str(state["gateway_url"]))}
         service_probes: list[Probe] = []
         for proc in recorded:
             if proc.name not in dead or proc.name.endswith("-emulator"):

@@ -103,9 +103,10 @@ class Services:
 
     @_once
     def relay(self) -> OutboxRelay:
+        from shared.adapters.lineage_sinks import lineage_sink
         from shared.runtime.outbox import OutboxRelay
 
-        return OutboxRelay(self.store, self.publisher, self.queue)
+        return OutboxRelay(self.store, self.publisher, self.queue, lineage=lineage_sink(self.settings))
 
 
 _services: Services | None = None

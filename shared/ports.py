@@ -109,7 +109,7 @@ class CommandQueue(Protocol):
 @dataclass(frozen=True)
 class OutboxRecord:
     record_id: str
-    kind: str  # "event" | "command"
+    kind: str  # "event" | "command" | "lineage" (OpenLineage RunEvents: payload {"events": [...]})
     status: str  # "pending" | "delivering" | "delivered"
     payload: dict[str, Any]
     attempts: int
@@ -139,6 +139,12 @@ class AlreadyStored(Exception):
     """A create-only write found its document there: the commit wrote nothing."""
 
 
+class LineageSink(Protocol):
+    """Where OpenLineage RunEvents go; `emit` is idempotent per event (run id and state), so a redelivery adds none."""
+
+    def emit(self, events: list[dict[str, Any]]) -> None: ...
+
+
 class Tx(Protocol):
     """One Firestore transaction: reads first, then buffered writes, committed together."""
 
@@ -161,6 +167,7 @@ class Tx(Protocol):
     def mark_seen(self, key: str, info: dict[str, Any]) -> None: ...
     def stage_event(self, event: Event) -> None: ...
     def stage_command(self, command: Command) -> None: ...
+    def stage_lineage(self, tenant_id: str, execution_id: str, events: list[dict[str, Any]]) -> None: ...
     def log_stage(
         self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
         error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,

@@ -113,6 +113,28 @@ class Settings(BaseSettings):
         default="https://cloudfunctions.googleapis.com", description="Cloud Functions API the guard patches."
     )
 
+    lineage_sink: Literal["none", "jsonl", "dataplex"] = Field(
+        default="none", description="Where OpenLineage RunEvents go: a JSON-lines file (local stack) or Dataplex Data Lineage.")
+    lineage_file: str = Field(default=".local/lineage/events.jsonl", description="The JSON-lines file of the `jsonl` sink.")
+    openlineage_url: str | None = Field(
+        default=None, description="Also POST every event to {url}/api/v1/lineage (Marquez-compatible), when set.")
+    lineage_namespace: str | None = Field(
+        default=None, description="OpenLineage job namespace: the deployment (default ingest.{project_id}.{environment}).")
+    lineage_location: str = Field(default="us-central1", description="Dataplex Data Lineage location of the events.")
+    lineage_base_url: str = Field(
+        default="http://127.0.0.1:8080/lineage",
+        description="Where shared/lineage/ is served: every event's _producer, and {url}/facets/*.json our facets' "
+                    "_schemaURL (the repository's raw files in production; the dev gateway serves them locally).")
+
+    @property
+    def lineage_enabled(self) -> bool:
+        """A deployment with no lineage sink stages no lineage messages: its outbox stays as it was."""
+        return self.lineage_sink != "none" or bool(self.openlineage_url)
+
+    @property
+    def job_namespace(self) -> str:
+        return self.lineage_namespace or f"ingest.{self.project_id}.{self.environment}"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

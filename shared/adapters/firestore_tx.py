@@ -271,6 +271,14 @@ class FirestoreTx:
         command = _in_journey(command)
         self._stage(command.command_id, "command", command.tenant_id, command.execution_id, command.model_dump(mode="json"))
 
+    def stage_lineage(self, tenant_id: str, execution_id: str, events: list[dict[str, Any]]) -> None:
+        """OpenLineage RunEvents ride in the commit's one outbox document, as one more message: no document of their
+        own unless the commit stages nothing else. The id follows from the events, so a retried commit stages the same."""
+        if events:
+            record_id = "lineage_" + hashlib.sha256("\n".join(
+                e["run"]["runId"] + e["eventType"] for e in events).encode()).hexdigest()[:40]
+            self._stage(record_id, "lineage", tenant_id, execution_id, {"events": events})
+
     def log_stage(
         self, tenant_id: str, execution_id: str, entry: StageEntry | list[StageEntry], *, status: ExecutionStatus | None = None,
         error: str | None = None, error_code: str | None = None, result: dict[str, Any] | None = None,

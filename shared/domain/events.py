@@ -26,9 +26,12 @@ def intent_event(event_type: str, intent: PendingIntent, execution_id: str, **ex
     )
 
 
-def parse_command(intent: PendingIntent, execution_id: str, dispatch_round: int = 0) -> Command:
+def parse_command(intent: PendingIntent, execution_id: str, dispatch_round: int = 0,
+                  journey_id: str | None = None) -> Command:
+    payload = {"tenant_id": intent.tenant_id, "intent_id": intent.intent_id, "execution_id": execution_id}
+    if journey_id:  # the worker's lineage events name the journey's run as their parent
+        payload["journey_id"] = journey_id
     return Command(
         command_id=command_id_for("parse_content", intent.tenant_id, intent.intent_id, execution_id, str(dispatch_round)),
-        command_type="parse_content", tenant_id=intent.tenant_id, execution_id=execution_id,
-        payload={"tenant_id": intent.tenant_id, "intent_id": intent.intent_id, "execution_id": execution_id},
+        command_type="parse_content", tenant_id=intent.tenant_id, execution_id=execution_id, payload=payload,
     )

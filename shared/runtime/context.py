@@ -36,6 +36,7 @@ class Result:
     stages: list[StageEntry] = field(default_factory=list)  # worker stages (claimed, redispatched, ...) logged first
     subject: Any = None  # the domain object the result is about (an artifact): the edges present it
     create_only: bool = False  # the artifacts are new: created, never overwritten (the commit fails if one exists)
+    inputs: list[Artifact] = field(default_factory=list)  # artifacts it read (as they were), for lineage events
 
 
 @dataclass

@@ -23,6 +23,7 @@ from shared.domain.states import ExecutionStatus, Stage
 from shared.logs import get_logger
 from shared.runtime.artifact_plane import ArtifactPlane
 from shared.runtime.context import ExecutionContext, Result
+from shared.runtime.lineage import lineage_of
 
 if TYPE_CHECKING:
     from shared.ports import Tx
@@ -36,6 +37,7 @@ class Work(Protocol):
 
     context: ExecutionContext
     execution: Execution | None
+    ended: bool  # an earlier commit of this unit of work ended the execution (its COMPLETE/FAIL is out)
 
     def commit(self, step: Callable[[Tx], R], *, blind: bool = False) -> R: ...
 
@@ -122,21 +124,43 @@ class ExecutionLifecycleManager:
         entries += self.handle_artifacts(tx, work.context, result)
         entries += self.publish_events(tx, result)
         self.complete_execution(tx, work, result, entries)
+        self.stage_lineage(tx, work, result)
+
+    @staticmethod
+    def stage_lineage(tx: Tx, work: Work, result: Result) -> None:
+        """The execution's OpenLineage RunEvents, last in the commit's outbox document: START with the commit that
+        creates the execution, COMPLETE or FAIL with the one that ends it (shared/runtime/lineage.py)."""
+        ctx = work.context
+        opened_at = work.execution.created_at if work.execution is not None else None
+        events = lineage_of(ctx.services.settings, ctx, result, opened_at=opened_at, ended=work.ended)
+        if events:
+            tx.stage_lineage(ctx.tenant_id, ctx.execution_id, events)
 
     # the ends the bus writes when the handler's own commits did not
     def complete(self, work: Work, result: Result) -> None:
         """A handler that changed no state still ends its execution, in one blind write."""
         entry = StageEntry(stage=Stage.COMPLETE_EXECUTION, detail=result.detail)
-        work.commit(lambda tx: self.write_log(tx, work, [entry], status=ExecutionStatus.COMPLETED, result=result.detail),
-                    blind=True)
+        ended = Result(inputs=result.inputs, detail=result.detail)
+
+        def step(tx: Tx) -> None:
+            self.stage_lineage(tx, work, ended)
+            self.write_log(tx, work, [entry], status=ExecutionStatus.COMPLETED, result=result.detail)
+
+        work.commit(step, blind=True)
         work.execution = None
+        work.ended = True
 
     def fail(self, work: Work, message: str, code: str) -> None:
         entry = StageEntry(stage=Stage.FAILED, detail={"error_code": code})
+
+        def step(tx: Tx) -> None:
+            self.stage_lineage(tx, work, Result(failure=(message, code)))  # the FAIL commits with the failure
+            self.write_log(tx, work, [entry], status=ExecutionStatus.FAILED, error=message, error_code=code)
+
         try:
-            work.commit(lambda tx: self.write_log(tx, work, [entry], status=ExecutionStatus.FAILED, error=message,
-                                                  error_code=code), blind=True)
+            work.commit(step, blind=True)
             work.execution = None
+            work.ended = True
         except Exception:
             log.exception("could not record the failure")
         log.info("intent failed", extra={"fields": {"error_code": code}})

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from shared.domain.models import Command, Event, utcnow
 from shared.logs import get_logger
-from shared.ports import CommandQueue, EventPublisher, OutboxRecord, Store
+from shared.ports import CommandQueue, EventPublisher, LineageSink, OutboxRecord, Store
 
 log = get_logger(__name__)
 
@@ -36,6 +36,7 @@ class OutboxRelay:
         lease_seconds: int = 60,
         ttl_days: int = 7,
         fault: Callable[[str, str], None] | None = None,  # fault injection seam: (point, record_id)
+        lineage: LineageSink | None = None,
     ):
         self._store = store
         self._publisher = publisher
@@ -43,6 +44,7 @@ class OutboxRelay:
         self._lease = lease_seconds
         self._ttl_days = ttl_days
         self._fault = fault
+        self._lineage = lineage
 
     def _at(self, point: str, record_id: str) -> None:
         if self._fault is not None:
@@ -75,6 +77,11 @@ class OutboxRelay:
             try:
                 if record.kind == "event":
                     self._publisher.publish(Event.model_validate(record.payload))
+                elif record.kind == "lineage":
+                    # staged last in its commit, so a lineage backend that is down delays no business message; it
+                    # holds the document back, and the resend is deduplicated on both sides (event id; run id+state)
+                    if self._lineage is not None:
+                        self._lineage.emit(record.payload["events"])
                 else:
                     self._queue.enqueue(Command.model_validate(record.payload))
             except Exception as exc:  # noqa: BLE001 - any failure leaves the record for the sweep

@@ -44,6 +44,7 @@ class UnitOfWork:
         self.execution = execution  # a new execution, written whole by the first commit that records a Result
         self.commits = 0
         self.started = False  # this unit opened the execution it works in
+        self.ended = False  # a commit of this unit ended the execution (completed or failed)
 
     @property
     def services(self) -> Services:
@@ -63,10 +64,12 @@ class UnitOfWork:
         return self
 
     def resume(self, tenant_id: str, execution_id: str, intent_type: str, *, session_id: str = PLATFORM,
-               user_id: str | None = None, solution_id: str | None = None) -> UnitOfWork:
-        """Go on with an execution that is already stored (a worker or the sweep carries it on)."""
+               user_id: str | None = None, solution_id: str | None = None,
+               metadata: dict[str, Any] | None = None) -> UnitOfWork:
+        """Go on with an execution that is already stored (a worker or the sweep carries it on); `metadata` is the
+        execution's own where the carrier knows it (a journey step's journey_id: its lineage events' parent)."""
         intent = Intent.create(intent_type, tenant_id=tenant_id, session_id=session_id, user_id=user_id or PLATFORM,
-                               solution_id=solution_id)
+                               solution_id=solution_id, metadata=metadata)
         self.context = ExecutionContext.for_intent(intent, execution_id, self._services)
         self.execution = None
         bind(execution_id=execution_id, intent_type=intent_type, tenant_id=tenant_id)
@@ -98,6 +101,7 @@ class UnitOfWork:
         self.commits += 1
         if isinstance(value, Result):
             self.execution = None  # written by that commit
+            self.ended = self.ended or value.failure is not None or value.complete
         if staged:
             self._services.relay.deliver(staged)  # right after commit; the sweep catches whatever this misses
         return value

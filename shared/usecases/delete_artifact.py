@@ -27,7 +27,14 @@ from shared.runtime.context import Result
 from shared.runtime.data_brain import DataBrain
 from shared.runtime.uow import UnitOfWork
 from shared.settings import Settings
-from shared.usecases.objects import parsed_prefix, record_prefix, split_gs_uri
+from shared.usecases.objects import (
+    TABLES_ROOT,
+    dataset_name,
+    parsed_prefix,
+    record_prefix,
+    split_gs_uri,
+    table_object,
+)
 from shared.usecases.save import artifact_not_found
 
 INTENT_TYPE = "delete_artifact"
@@ -54,8 +61,15 @@ def payload_objects(artifact: Artifact, blobs: BlobStore, settings: Settings) ->
     if artifact.artifact_type == "parsed_content":
         found.update((settings.derived_bucket, n) for n in blobs.list_names(
             settings.derived_bucket, parsed_prefix(artifact.tenant_id, artifact.artifact_id)))
+        # its queryable table, also when an interrupted save left it behind (the name follows from the artifact)
+        table = table_object(artifact.tenant_id, dataset_name(artifact.ui_name, artifact.metadata.get("dataset")),
+                             artifact.artifact_id)
+        found.update((settings.records_bucket, n) for n in blobs.list_names(
+            settings.records_bucket, table.rsplit("/", 1)[0] + "/"))
     tenant_root = f"tenants/{artifact.tenant_id}/"
-    return sorted((b, n) for b, n in found if n.startswith(tenant_root))
+    own_table = f"/tenant_id={artifact.tenant_id}/artifact_id={artifact.artifact_id}/"
+    return sorted((b, n) for b, n in found
+                  if n.startswith(tenant_root) or (n.startswith(TABLES_ROOT) and own_table in n))
 
 
 def delete_objects(blobs: BlobStore, artifact: Artifact, objects: list[tuple[str, str]]) -> None:
@@ -134,7 +148,7 @@ def handle_delete(params: DeleteArtifactParams, uow: UnitOfWork) -> Result:
                     "last_error": f"Artifact {current.artifact_id} was deleted."})
                 tx.put_intent(cancelled)
                 events.append(intent_event("intent_cancelled", cancelled, ctx.execution_id, reason="target_deleted"))
-        return Result(subject=tombstone, artifacts=[tombstone], events=events, detail={
+        return Result(subject=tombstone, artifacts=[tombstone], inputs=[current], events=events, detail={
             "artifact_id": tombstone.artifact_id, "already_deleted": False, "deleted_objects": len(objects)})
 
     return uow.commit(step)

@@ -169,7 +169,8 @@ def handle_discard(params: DiscardParams, uow: UnitOfWork) -> Result:
         tombstone = tombstone_of(current)
         event = artifact_event("artifact_deleted", tombstone, ctx.execution_id, deleted_objects=len(objects),
                                reason="journey_compensation")
-        return Result(_discarded(tombstone.artifact_id, "discarded"), artifacts=[tombstone], events=[event],
+        return Result(_discarded(tombstone.artifact_id, "discarded"), artifacts=[tombstone], inputs=[current],
+                      events=[event],
                       detail={"outcome": "discarded", "deleted_objects": len(objects)})
 
     return uow.commit(step)

@@ -44,6 +44,7 @@ from shared.domain.states import IntentStatus, UploadStatus
 from shared.logs import get_logger, log_context
 from shared.ports import Services, Tx
 from shared.runtime.context import Result
+from shared.runtime.lineage import journey_end_lineage
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.pending_intents import dispatch_lease, update_intent_status
 
@@ -168,7 +169,7 @@ def write_plan(tx: Tx, uow: UnitOfWork, plan: Plan, loaded: Loaded, driver_execu
             intents[running.intent_id] = running
             dirty.add(running.intent_id)
             _record_step(uow, tx, j, action.execution_id, "parse_content", running.intent_id, StepName.PARSE, Result(
-                commands=[parse_command(running, action.execution_id)],
+                commands=[parse_command(running, action.execution_id, journey_id=j.journey_id)],
                 events=[intent_event("intent_dispatched", running, action.execution_id, trigger="journey",
                                      journey_id=j.journey_id)],
                 complete=False, intent_id=running.intent_id,
@@ -185,6 +186,8 @@ def write_plan(tx: Tx, uow: UnitOfWork, plan: Plan, loaded: Loaded, driver_execu
         tx.put_intent(intents[intent_id])
     if announce and plan.status_changed:
         tx.stage_event(journey_event(j, driver_execution_id))
+        tx.stage_lineage(j.tenant_id, driver_execution_id,
+                         journey_end_lineage(services.settings, j.journey_id, j.status.value, j.error))
     tx.put_journey(j)
 
 

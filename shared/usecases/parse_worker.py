@@ -49,7 +49,9 @@ class WorkResult:
 
 def _uow(uow: UnitOfWork, task: ParseTask, execution_id: str | None = None) -> UnitOfWork:
     """The parse's execution, opened by whoever dispatched it; the worker carries it on."""
-    return uow.fork().resume(task.tenant_id, execution_id or task.execution_id, "parse_content")
+    journey_id = task.payload.get("journey_id")  # a journey's parse: its lineage events name the journey's run
+    return uow.fork().resume(task.tenant_id, execution_id or task.execution_id, "parse_content",
+                             metadata={"journey_id": journey_id} if journey_id else None)
 
 
 def _fail_step(intent_id: str, tenant_id: str, reason: str, code: str) -> Any:
@@ -280,7 +282,7 @@ def handle_parse_task(message: RunParseTask, uow: UnitOfWork) -> WorkResult:
                                      intent_id=intent.intent_id, record_count=produced.semantic_descriptor.record_count)]
             if failure:  # the artifact is kept beside the original: the lineage shows both
                 events.append(intent_event("intent_failed", done, execution_id, reason=reason, error_code=code))
-            return Result(body, artifacts=[produced], intent_id=intent.intent_id, events=events, failure=failure,
+            return Result(body, artifacts=[produced], inputs=[source], intent_id=intent.intent_id, events=events, failure=failure,
                           detail={"artifact_id": parsed_id, "record_count": produced.semantic_descriptor.record_count})
 
         try:

@@ -53,7 +53,7 @@ def expire_artifact(message: ExpireArtifact, uow: UnitOfWork) -> str | None:
         tombstone = expired_tombstone(current)
         event = artifact_event("artifact_expired", tombstone, uow.context.execution_id,
                                retention_policy=current.retention_policy)
-        return Result({"artifact_id": tombstone.artifact_id}, artifacts=[tombstone], events=[event],
+        return Result({"artifact_id": tombstone.artifact_id}, artifacts=[tombstone], inputs=[current], events=[event],
                       detail={"artifact_id": tombstone.artifact_id, "retention_policy": current.retention_policy})
 
     uow.commit(step)

@@ -33,7 +33,7 @@ from shared.usecases.materializations import (
     summary_materialization,
     verified_references,
 )
-from shared.usecases.objects import gs_uri, record_prefix, split_gs_uri
+from shared.usecases.objects import dataset_name, gs_uri, record_prefix, split_gs_uri, table_object
 from shared.usecases.reads import payload_expired
 
 DEFAULT_RETENTION = "standard"
@@ -59,7 +59,12 @@ def record_copies(artifact: Artifact, records_bucket: str) -> list[RecordCopy]:
     prefix = record_prefix(artifact.tenant_id, artifact.artifact_id)
     copies: list[RecordCopy] = []
     taken: set[str] = set()
+    tabular = [m for m in artifact.materializations if not m.persistent and m.format == "parquet"]
     for index, mat in enumerate(m for m in artifact.materializations if not m.persistent):
+        if artifact.artifact_type == "parsed_content" and tabular[:1] == [mat]:  # the queryable table
+            dataset = dataset_name(artifact.ui_name, artifact.metadata.get("dataset"))
+            copies.append(RecordCopy(mat, records_bucket, table_object(artifact.tenant_id, dataset, artifact.artifact_id)))
+            continue
         base = mat.uri.rstrip("/").rsplit("/", 1)[-1] or "payload"
         name = f"{prefix}{base}" if base not in taken else f"{prefix}{index}-{base}"
         taken.add(base)

@@ -49,10 +49,18 @@ def redispatch_parse(message: RedispatchParse, uow: UnitOfWork) -> str:
                           failure=(reason, "MAX_ATTEMPTS_EXCEEDED"))
         again = intent.model_copy(update={**dispatch_lease(services), "updated_at": now})
         tx.put_intent(again)
-        return Result(commands=[parse_command(again, execution_id, dispatch_round=intent.attempts + 1)], complete=False,
+        journey_id = uow.context.metadata.get("journey_id")
+        return Result(commands=[parse_command(again, execution_id, dispatch_round=intent.attempts + 1,
+                                              journey_id=str(journey_id) if journey_id else None)], complete=False,
                       stages=[StageEntry(stage=Stage.REDISPATCHED, detail={"after_attempts": intent.attempts})])
 
-    uow.resume(stale.tenant_id, execution_id, "parse_content", session_id=stale.session_id, user_id=stale.user_id)
+    # A journey's parse keeps its journey through a redispatch: the worker's lineage events name the journey's run.
+    # Read only where lineage is on (this is the rare path of a worker that died).
+    stored = services.store.get_execution(stale.tenant_id, execution_id) if (
+        execution_id and services.settings.lineage_enabled) else None
+    uow.resume(stale.tenant_id, execution_id, "parse_content", session_id=stale.session_id, user_id=stale.user_id,
+               metadata={"journey_id": stored.metadata["journey_id"]} if stored and stored.metadata.get("journey_id")
+               else None)
     try:
         result = uow.commit(step)
     except Duplicate:
@@ -79,7 +87,7 @@ def abandon_execution(message: AbandonExecution, uow: UnitOfWork) -> str:
         return Result(failure=(reason, "ABANDONED"))
 
     uow.resume(execution.tenant_id, execution.execution_id, execution.intent_type,
-               session_id=execution.session_id or "platform", user_id=execution.user_id)
+               session_id=execution.session_id or "platform", user_id=execution.user_id, metadata=execution.metadata)
     value = uow.commit(step)
     return "abandoned" if isinstance(value, Result) else value
 

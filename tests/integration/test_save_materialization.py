@@ -15,7 +15,7 @@ from shared.bootstrap import Services, get_services, set_services
 from shared.domain.lineage import derived_lineage, root_lineage
 from shared.domain.models import Artifact, Materialization, ProducedBy, utcnow
 from shared.domain.states import ExecutionStatus, LifecycleState
-from shared.usecases.objects import gs_uri, parsed_prefix, record_prefix, split_gs_uri
+from shared.usecases.objects import dataset_name, gs_uri, parsed_prefix, record_prefix, split_gs_uri, table_object
 
 INGEST = ("ingest", "ingest_http")
 SAVE = ("save", "save_http")
@@ -241,9 +241,14 @@ def test_parsed_content_with_an_unsaved_source_is_refused_until_the_source_is_sa
     stored = services.store.get_artifact(TENANT, parsed.artifact_id)
     assert stored.lifecycle_state == LifecycleState.READY and stored.regenerable is True
     prefix = record_prefix(TENANT, parsed.artifact_id)
-    assert sorted(record_names(services, parsed.artifact_id)) == [prefix + "chunks.jsonl", prefix + "structured.parquet"]
+    # the table lands at the documented Hive layout; the other outputs under the artifact's record prefix
+    table = table_object(TENANT, dataset_name(stored.ui_name), parsed.artifact_id)
+    assert table == f"tables/dataset={dataset_name(stored.ui_name)}/tenant_id={TENANT}/artifact_id={parsed.artifact_id}/data.parquet"
+    assert sorted(record_names(services, parsed.artifact_id)) == [prefix + "chunks.jsonl"]
+    assert services.blobs.stat(services.settings.records_bucket, table) is not None
     assert [o["record_uri"] for o in stored.outputs] == [
-        gs_uri(services.settings.records_bucket, prefix + o["name"]) for o in stored.outputs]
+        gs_uri(services.settings.records_bucket, table if o["format"] == "parquet" else prefix + o["name"])
+        for o in stored.outputs]
     assert stored.lineage == parsed.lineage  # saving never rewrites provenance
     with services.blobs.open_read(*split_gs_uri(stored.outputs[0]["record_uri"])) as stream:
         assert pq.read_table(stream).num_rows == 2

@@ -100,6 +100,13 @@ locals {
     COST_GUARD_MAX_INSTANCES         = tostring(var.cost_guard_max_instances)
     COST_GUARD_FUNCTIONS             = jsonencode(sort([for name, f in local.functions : name if f.trigger != "budget"]))
     FUNCTIONS_API_ENDPOINT           = "https://cloudfunctions.googleapis.com"
+    # OpenLineage RunEvents go to the Data Lineage API (infra/modules/records grants the producer role).
+    LINEAGE_SINK      = "dataplex"
+    LINEAGE_NAMESPACE = "ingest.${var.project_id}.${var.environment}"
+    LINEAGE_LOCATION  = var.region
+    OPENLINEAGE_URL   = var.openlineage_url
+    LINEAGE_BASE_URL  = var.lineage_base_url == "" ? "urn:ingest:${var.project_id}:lineage" : var.lineage_base_url
+    LINEAGE_FILE      = "" # only the local stack's `jsonl` sink writes a file
   }
 
   # Each function signs with its own service account (IAM signBlob on itself).

@@ -148,6 +148,18 @@ variable "reference_sample_size" {
   default     = 50
 }
 
+variable "openlineage_url" {
+  type        = string
+  description = "Also POST every OpenLineage event to {url}/api/v1/lineage (a Marquez), when not empty."
+  default     = ""
+}
+
+variable "lineage_base_url" {
+  type        = string
+  description = "Where shared/lineage/ is served (the repository's raw files): the events' _producer and, under facets/, our facet's _schemaURL. Empty: a URN names the producer, and the schema is not resolvable."
+  default     = ""
+}
+
 variable "log_level" {
   type        = string
   description = "Minimum log severity of the functions."

@@ -148,6 +148,16 @@ resource "google_project_iam_member" "function_firestore" {
   member  = local.function_member[each.key]
 }
 
+# Every function that commits outbox messages relays their OpenLineage RunEvents to the Data Lineage API
+# (processOpenLineageRunEvent): roles/datalineage.producer is the least predefined role that allows it.
+resource "google_project_iam_member" "function_emits_lineage" {
+  for_each = { for fn, a in local.access : fn => a if a.publish_events || a.enqueue_commands }
+
+  project = var.project_id
+  role    = "roles/datalineage.producer"
+  member  = local.function_member[each.key]
+}
+
 resource "google_storage_bucket_iam_member" "function_bucket" {
   for_each = { for g in local.bucket_grants : g.key => g }
 

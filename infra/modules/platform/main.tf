@@ -50,7 +50,24 @@ module "declarations" {
   abandoned_after_seconds   = var.abandoned_after_seconds
   journey_redrive_seconds   = var.journey_redrive_seconds
   cors_origins              = var.cors_origins
-  log_level                 = var.log_level
+  openlineage_url           = var.openlineage_url
+  # Our facet's schema, shipped in the repository at shared/lineage/facets/, is read raw from it.
+  lineage_base_url = var.repo_url == "" ? "" : "${trimsuffix(var.repo_url, "/")}/raw/main/shared/lineage"
+  log_level        = var.log_level
+}
+
+# Records of fact in BigQuery (BigLake tables, row access policies) and the lineage producer grant.
+module "records" {
+  source     = "../records"
+  depends_on = [module.services]
+
+  project_id          = var.project_id
+  location            = var.region
+  records_bucket      = module.storage.records_bucket
+  record_datasets     = var.record_datasets
+  tenant_readers      = var.tenant_readers
+  deletion_protection = var.delete_protection
+  labels              = local.labels
 }
 
 module "services" {
@@ -59,6 +76,9 @@ module "services" {
   project_id = var.project_id
   services = [
     "apigateway.googleapis.com",
+    "bigquery.googleapis.com",           # records of fact as BigLake tables (modules/records)
+    "bigqueryconnection.googleapis.com", # the BigLake connection that reads the records bucket's tables/
+    "datalineage.googleapis.com",        # OpenLineage RunEvents from the functions
     "artifactregistry.googleapis.com",
     "billingbudgets.googleapis.com", # the budget whose notifications reach the cost guard
     "cloudbuild.googleapis.com",

@@ -99,6 +99,24 @@ variable "journey_redrive_seconds" {
   default     = 300
 }
 
+variable "record_datasets" {
+  type        = list(string)
+  description = "Record datasets published as BigLake tables in BigQuery (infra/modules/records)."
+  default     = []
+}
+
+variable "tenant_readers" {
+  type        = map(list(string))
+  description = "Tenant id => IAM members who may query that tenant's records in BigQuery (row access policies)."
+  default     = {}
+}
+
+variable "openlineage_url" {
+  type        = string
+  description = "Also POST every OpenLineage event to {url}/api/v1/lineage (a Marquez), when not empty."
+  default     = ""
+}
+
 variable "log_level" {
   type        = string
   description = "Minimum log severity of the functions."
