@@ -14,7 +14,7 @@ from shared.settings import Settings
 
 pytestmark = pytest.mark.infra
 
-LOCAL_ONLY_SETTINGS = {"auth_dev_public_key_file", "signing_key_file"}
+LOCAL_ONLY_SETTINGS = {"auth_dev_public_key_file", "signing_key_file", "as2_key_file"}
 KNOWN_TRIGGERS = {"http", "storage_finalize", "pubsub", "task", "scheduler", "budget"}
 EVENT_TIMEOUT_CEILING = 540  # event-driven functions
 HTTP_TIMEOUT_CEILING = 3600

@@ -98,6 +98,11 @@ locals {
     COST_GUARD_MAX_INSTANCES         = tostring(var.cost_guard_max_instances)
     COST_GUARD_FUNCTIONS             = jsonencode(sort([for name, f in local.functions : name if f.trigger != "budget"]))
     FUNCTIONS_API_ENDPOINT           = "https://cloudfunctions.googleapis.com"
+    AS2_ID_PREFIX                 = var.as2_id_prefix
+    AS2_PUBLIC_URL                = var.as2_public_url
+    AS2_KEY_SECRET                = var.as2_key_secret
+    AS2_MAX_BYTES                 = tostring(var.as2_max_bytes)
+    AS2_DELIVER_URL               = var.as2_deliver_url
   }
 
   # Each function signs with its own service account (IAM signBlob on itself).

@@ -1,0 +1,171 @@
+"""Partner exchange end to end over the emulators, against an independent AS2 implementation: pyas2lib signs,
+encrypts and compresses a public interchange (tests/corpus/edi), sends it to POST /as2 and verifies our signed MDN;
+our acknowledgement is delivered over AS2 to a pyas2lib receiver on loopback and read back there by pyx12."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import pyx12.x12file
+
+from shared.bootstrap import get_services, set_services
+from shared.domain.models import Artifact
+from shared.settings import get_settings
+from tests.as2.partner import PartnerReceiver, key_pair, load_pyas2lib, raw_http
+
+AS2 = ("as2", "as2_http")
+DELIVER = ("as2", "as2_deliver")
+ENROLMENT = (Path(__file__).resolve().parents[1] / "corpus" / "edi" / "pyx12_834_lui_id.x12").read_bytes()
+lib = load_pyas2lib()
+
+
+@pytest.fixture
+def exchange(fresh_state, monkeypatch, tmp_path, function_client, auth):
+    """Fresh services with our AS2 key in a file outside the repo; a partner with its own keys and AS2 server."""
+    monkeypatch.setenv("AS2_KEY_FILE", str(tmp_path / "as2" / "key.pem"))
+    monkeypatch.setenv("AS2_DELIVER_URL", "http://127.0.0.1:9/")  # tasks the emulator dispatches go nowhere
+    get_settings.cache_clear()
+    set_services(None)
+    services = get_services()
+    client = function_client(*AS2)
+    identity = client.get("/v1/as2/identity", headers=auth()).get_json()
+    partner_key, partner_cert = key_pair("partner")
+    org = lib.Organization(as2_name="PARTNER", sign_key=partner_key + partner_cert, decrypt_key=partner_key + partner_cert)
+    us = lib.Partner(as2_name=identity["as2_id"], verify_cert=identity["signing_cert_pem"].encode(),
+                     encrypt_cert=identity["encryption_cert_pem"].encode(), sign=True, encrypt=True,
+                     enc_alg="aes_256_cbc", compress=True, mdn_mode="SYNC", mdn_digest_alg="sha256", validate_certs=False)
+    receiver = PartnerReceiver(lib, org, us)
+    body = {"partner_id": "acme-health", "name": "Acme Health", "standard": "x12",
+            "interchange_ids": [{"qualifier": "ZZ", "id": "D00XXX"}], "acknowledgements": ["TA1", "997"],
+            "duplicate_window_days": 30,
+            "as2": {"as2_id": "PARTNER", "url": receiver.url, "signing_cert_pem": partner_cert.decode(),
+                    "encryption_cert_pem": partner_cert.decode(), "mdn": "sync", "mdn_signed": True}}
+    created = client.post("/v1/partners", json=body, headers=auth())
+    assert created.status_code == 201, created.get_json()
+    yield {"services": services, "client": client, "org": org, "us": us, "receiver": receiver, "identity": identity,
+           "keys": (partner_key, partner_cert)}
+    receiver.close()
+    set_services(None)
+
+
+def send(ex, payload: bytes, org=None):
+    message = lib.Message(org or ex["org"], ex["us"])
+    message.build(payload, filename="834.x12", content_type="application/edi-x12")
+    resp = ex["client"].post("/as2", data=message.content, headers=dict(message.headers))
+    assert resp.status_code == 200
+    mdn_raw = raw_http(dict(resp.headers.items()), resp.get_data())
+    status, detail = lib.Mdn().parse(mdn_raw, lambda _mid, _rcpt: message)
+    return status, detail, message
+
+
+def acks(ex, auth, **query):
+    resp = ex["client"].get("/v1/acknowledgements", query_string=query, headers=auth())
+    assert resp.status_code == 200
+    return resp.get_json()["acknowledgements"]
+
+
+def deliveries(services):
+    return [r for r in services.store.outbox_records() if r.payload.get("command_type") == "deliver_as2"]
+
+
+def segments(text: str) -> dict[str, list[str]]:
+    return {seg.get_seg_id(): [seg.get_value(f"{seg.get_seg_id()}{i:02d}") or "" for i in range(1, len(seg) + 1)]
+            for seg in pyx12.x12file.X12Reader(io.StringIO(text))}
+
+
+def test_signed_encrypted_message_gets_signed_mdn_and_acks_delivered(exchange, auth, function_client):
+    status, detail, message = send(exchange, ENROLMENT)
+    assert (status, detail) == ("processed", None)  # pyas2lib verified our signature and the MIC it computed
+
+    services = exchange["services"]
+    files = [Artifact.model_validate(d.to_dict()) for d in services.store.tenant("tenant-a").collection("artifacts").stream()
+             if d.to_dict()["artifact_type"] == "file"]
+    assert len(files) == 1
+    meta = files[0].source_metadata
+    assert meta["partner_id"] == "acme-health" and meta["edi_protocol"] == "as2"
+    assert meta["as2_message_id"] == f"<{message.message_id}>"
+    assert meta["as2_mic"] == message.mic.decode() and meta["as2_signed"] and meta["as2_encrypted"]
+
+    listed = {a["kind"]: a for a in acks(exchange, auth, partner_id="acme-health")}
+    assert set(listed) == {"TA1", "997"}
+    assert listed["997"]["status"] == "accepted" and listed["997"]["for_artifact_id"] == files[0].artifact_id
+    assert listed["997"]["interchange_control_number"] == "000701336"
+    assert all(a["delivery"] == "pending" for a in listed.values())
+    art = services.store.get_artifact("tenant-a", listed["997"]["artifact_id"])
+    assert art is not None and art.lineage.derived_from == [files[0].artifact_id]
+
+    # The outbox holds one delivery per acknowledgement; run each as Cloud Tasks would POST it to the worker.
+    worker = function_client(*DELIVER)
+    for record in deliveries(services):
+        resp = worker.post("/", data=json.dumps(record.payload), headers={"Content-Type": "application/json"})
+        assert resp.status_code == 200, resp.get_json()
+    got = exchange["receiver"].received
+    assert [s for s, _ in got] == ["processed", "processed"]
+    texts = {p.decode().split("~")[1].strip()[:3]: p.decode() for _, p in got}
+    assert segments(texts["GS*"])["AK5"] == ["A"] and segments(texts["GS*"])["AK9"][:4] == ["A", "1", "1", "1"]
+    assert segments(texts["TA1"])["TA1"][3:] == ["A", "000"]
+    assert {a["delivery"] for a in acks(exchange, auth)} == {"delivered"}
+
+
+def test_wrong_se_count_is_rejected_in_the_997(exchange, auth):
+    status, _, _ = send(exchange, ENROLMENT.replace(b"SE*20*0001", b"SE*19*0001"))
+    assert status == "processed"  # transport fine: the fault is the interchange's, reported by the 997
+    ack = next(a for a in acks(exchange, auth) if a["kind"] == "997")
+    assert ack["status"] == "rejected"
+    record = next(r for r in deliveries(exchange["services"]) if r.payload["payload"]["ack_id"] == ack["ack_id"])
+    assert record.payload["payload"]["url"] == exchange["receiver"].url
+
+
+def test_duplicate_interchange_is_rejected_and_posts_nothing(exchange, auth, event_tap):
+    send(exchange, ENROLMENT)
+    services = exchange["services"]
+    files_before = [d.id for d in services.store.tenant("tenant-a").collection("artifacts").stream()
+                    if d.to_dict()["artifact_type"] == "file"]
+    ingested_before = [r for r in services.store.outbox_records() if r.payload.get("event_type") == "artifact_ingested"]
+    changed = ENROLMENT.replace(b"AMT*P3*45.34", b"AMT*P3*99.99")  # other content, same ISA13 000701336
+    status, _, _ = send(exchange, changed)
+    assert status == "processed"
+    files_after = [d.id for d in services.store.tenant("tenant-a").collection("artifacts").stream()
+                   if d.to_dict()["artifact_type"] == "file"]
+    assert files_after == files_before
+    ingested_after = [r for r in services.store.outbox_records() if r.payload.get("event_type") == "artifact_ingested"]
+    assert len(ingested_after) == len(ingested_before)
+    dup = [a for a in acks(exchange, auth, interchange_control_number="000701336") if a["duplicate"]]
+    assert [(a["kind"], a["status"]) for a in dup] == [("TA1", "rejected")]
+    text = services.blobs
+    with text.open_read(get_settings().derived_bucket, f"acknowledgements/tenant-a/{dup[0]['artifact_id']}.edi") as fh:
+        assert segments(fh.read().decode())["TA1"][3:] == ["R", "025"]
+
+
+def test_unknown_partner_and_bad_signature_get_negative_mdns(exchange):
+    stranger_key, stranger_cert = key_pair("stranger")
+    stranger = lib.Organization(as2_name="STRANGER", sign_key=stranger_key + stranger_cert,
+                                decrypt_key=stranger_key + stranger_cert)
+    status, detail, _ = send(exchange, ENROLMENT, org=stranger)
+    assert status == "processed/error" and "authentication-failed" in (detail or "")
+
+    impostor = lib.Organization(as2_name="PARTNER", sign_key=stranger_key + stranger_cert,
+                                decrypt_key=stranger_key + stranger_cert)
+    status, detail, _ = send(exchange, ENROLMENT, org=impostor)
+    assert status == "processed/error" and "authentication-failed" in (detail or "")
+    assert not [d for d in exchange["services"].store.tenant("tenant-a").collection("artifacts").stream()]
+
+
+def test_partners_are_per_tenant_and_validated(exchange, auth):
+    client = exchange["client"]
+    assert client.get("/v1/partners/acme-health", headers=auth()).status_code == 200
+    other = client.get("/v1/partners/acme-health", headers=auth(tenant="tenant-b"))
+    assert other.status_code == 404 and other.get_json()["error_code"] == "PARTNER_NOT_FOUND"
+    bad = client.post("/v1/partners", json={"partner_id": "x", "name": "X", "standard": "edifact",
+                                             "interchange_ids": [{"qualifier": "14", "id": "1"}],
+                                             "acknowledgements": ["997"]}, headers=auth())
+    assert bad.status_code == 422 and bad.get_json()["error_code"] == "INVALID_PARTNER"
+    listed = client.get("/v1/partners", headers=auth()).get_json()["partners"]
+    assert [p["partner_id"] for p in listed] == ["acme-health"]
+    identity = client.get("/v1/as2/identity", headers=auth()).get_json()
+    assert "PRIVATE KEY" not in json.dumps(identity) and identity["as2_id"] == "INGEST-tenant-a"
+    assert client.delete("/v1/partners/acme-health", headers=auth()).status_code == 200
+    assert client.get("/v1/partners/acme-health", headers=auth()).status_code == 404
