@@ -309,7 +309,7 @@ def load_functions(manifest: Path = FUNCTIONS_MANIFEST, functions_dir: Path = FU
     return specs
 
 
-def settings_env(emulators: Emulators, parse_worker_url: str) -> dict[str, str]:
+def settings_env(emulators: Emulators, parse_worker_url: str, as2_deliver_url: str = "") -> dict[str, str]:
     """What shared.settings.Settings reads in a function process, pointed at this stack."""
     from dev.issuer import DEFAULT_KEY_DIR, DEV_AUDIENCE, DEV_ISSUER, ensure_dev_keys
 
@@ -327,6 +327,9 @@ def settings_env(emulators: Emulators, parse_worker_url: str) -> dict[str, str]:
         "TASKS_QUEUE": topo.queue,
         "TASKS_LOCATION": topo.location,
         "PARSE_WORKER_URL": parse_worker_url,
+        "AS2_DELIVER_URL": as2_deliver_url,  # deliver_as2 commands (acknowledgements, asynchronous MDNs)
+        # Our AS2 key pair: a PEM file outside the repository's tracked files, made (0600) on first use.
+        "AS2_KEY_FILE": str(DEFAULT_KEY_DIR.parent / "as2" / "as2-key.pem"),
         "AUTH_MODE": "dev",
         "AUTH_AUDIENCE": DEV_AUDIENCE,
         "AUTH_ISSUER": DEV_ISSUER,
@@ -342,7 +345,12 @@ def function_url(port: int) -> str:
 
 
 def parse_worker_url(functions: Sequence[FunctionSpec], ports: Mapping[str, int]) -> str:
-    worker = next((s for s in functions if s.trigger == "task"), None)
+    return task_url(functions, ports, "parse_worker")
+
+
+def task_url(functions: Sequence[FunctionSpec], ports: Mapping[str, int], entry_point: str) -> str:
+    """The local URL of the task target with this entry point (the parse worker, the AS2 deliverer)."""
+    worker = next((s for s in functions if s.trigger == "task" and s.entry_point == entry_point), None)
     return f"{function_url(ports[worker.name])}/" if worker else ""
 
 
@@ -495,7 +503,8 @@ def start_services(
 
     ports, gw_port = plan_ports(functions, gateway_port, function_ports, avoid=emulators.ports())
     urls = {spec.name: function_url(ports[spec.name]) for spec in functions}
-    env = {**os.environ, **settings_env(emulators, parse_worker_url(functions, ports)), **(extra_env or {})}
+    env = {**os.environ, **settings_env(emulators, parse_worker_url(functions, ports),
+                                        task_url(functions, ports, "as2_deliver")), **(extra_env or {})}
     log_dir = state_dir / "logs"
     topo = emulators.topology
     processes: list[ManagedProcess] = []
@@ -567,6 +576,7 @@ _CLIENT_ENV = {
     "TASKS_QUEUE",
     "TASKS_LOCATION",
     "PARSE_WORKER_URL",
+    "AS2_DELIVER_URL",
     "AUTH_MODE",
     "AUTH_AUDIENCE",
     "AUTH_ISSUER",
@@ -694,7 +704,8 @@ def restart_missing(
         wait_all(probes, EMULATOR_READY_TIMEOUT)
         provision(emulators)
         functions = {spec.name: spec for spec in load_functions(manifest, functions_dir)}
-        env = {**os.environ, **settings_env(emulators, str(state["env"].get("PARSE_WORKER_URL", "")))}
+        env = {**os.environ, **settings_env(emulators, str(state["env"].get("PARSE_WORKER_URL", "")),
+                                            str(state["env"].get("AS2_DELIVER_URL", "")))}
         service_probes: list[Probe] = []
         for proc in recorded:
             if proc.name not in dead or proc.name.endswith("-emulator"):

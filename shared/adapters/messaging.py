@@ -65,7 +65,9 @@ class CloudTasksCommandQueue:
         self._invoker_sa = invoker_sa
 
     def enqueue(self, command: Command) -> None:
-        url = self._urls.get(command.command_type, self._worker_url)
+        url = self._worker_url if command.command_type == "parse_content" else self._urls.get(command.command_type, "")
+        if not url:  # never to the parse worker by default: the relay keeps it pending until a target is configured
+            raise TransientError(f"no worker URL is configured for {command.command_type} commands")
         http_request: dict = {
             "http_method": tasks_v2.HttpMethod.POST,
             "url": url,

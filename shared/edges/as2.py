@@ -35,7 +35,8 @@ def on_as2(request: flask.Request) -> flask.Response | tuple[bytes, int, dict[st
                 as2_to=headers.get("as2-from", "unknown").strip('"') or "unknown", mic=None,
                 mic_alg=protocol.mdn_request(headers).mic_alg, failure=failure, signer=None)
             return body, 200, mdn_headers
-    return answer.body, answer.status, answer.headers
+    # An empty answer (an asynchronous MDN, or none asked for) still says what it is.
+    return answer.body, answer.status, answer.headers or {"Content-Type": "text/plain"}
 
 
 def on_as2_delivery(request: flask.Request) -> flask.Response:

@@ -8,13 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from shared.edi.model import ElementError, GroupResult, InterchangeResult, Party, SegmentError, TransactionResult
 from shared.edi.tables import EDIFACT_MESSAGES, EDIFACT_SEGMENTS
-
-if TYPE_CHECKING:
-    from shared.parsing.edi import Segment
+from shared.edi.tokens import EdiSyntaxError, Segment, edifact_segments
 
 _REPR = re.compile(r"(!?)(an|a|n)(\.\.)?(\d+)(?:=(.+))?")
 
@@ -80,12 +77,9 @@ def validate(data: bytes) -> list[InterchangeResult]:
     msg: TransactionResult | None = None
     position = 0
     seen: list[str] = []
-    from shared.parsing.edi import _edifact_segments  # the shared tokenizer ships with pyarrow
-    from shared.parsing.errors import ParseError
-
     try:
-        segments = list(_edifact_segments(_pieces(data)))
-    except ParseError as exc:
+        segments = list(edifact_segments(_pieces(data)))
+    except EdiSyntaxError as exc:
         raise EdifactSyntaxError(str(exc)) from None
     for seg in segments:
         tag, comps = seg.tag, seg.components

@@ -9,13 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from shared.edi.model import ElementError, GroupResult, InterchangeResult, Party, SegmentError, TransactionResult
 from shared.edi.tables import X12_ISA, X12_QUALIFIERS, X12_SEGMENTS, X12_SETS
-
-if TYPE_CHECKING:
-    from shared.parsing.edi import Segment
+from shared.edi.tokens import EdiSyntaxError, Segment, x12_segments
 
 _ISA_NOTES = {4: "005", 5: "006", 6: "007", 7: "008", 8: "014", 9: "015", 11: "017", 12: "018", 13: "019",
               14: "020"}  # ISA element index (0-based) -> TA105 note for an invalid value
@@ -80,8 +77,6 @@ def _segment_errors(segment: Segment, position: int) -> SegmentError | None:
 
 def validate(data: bytes) -> list[InterchangeResult]:
     """Every interchange in the bytes, with what is wrong at each level."""
-    from shared.parsing.edi import _x12_segments  # the shared tokenizer ships with pyarrow (requirements-parse.txt)
-
     element, component, terminator = separators(data)
     results: list[InterchangeResult] = []
     ic: InterchangeResult | None = None
@@ -89,7 +84,11 @@ def validate(data: bytes) -> list[InterchangeResult]:
     tx: TransactionResult | None = None
     segments_in_tx = 0
     seen_sets: list[str] = []
-    for seg in _x12_segments(_pieces(data)):
+    try:
+        segments = list(x12_segments(_pieces(data)))
+    except EdiSyntaxError as exc:
+        raise X12SyntaxError(str(exc)) from None
+    for seg in segments:
         tag, values = seg.tag, seg.elements
         if tag == "ISA":
             ic = _interchange(values, (element, component, terminator))

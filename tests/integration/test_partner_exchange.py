@@ -169,3 +169,47 @@ def test_partners_are_per_tenant_and_validated(exchange, auth):
     assert "PRIVATE KEY" not in json.dumps(identity) and identity["as2_id"] == "INGEST-tenant-a"
     assert client.delete("/v1/partners/acme-health", headers=auth()).status_code == 200
     assert client.get("/v1/partners/acme-health", headers=auth()).status_code == 404
+
+
+def test_inline_ingest_file_answers_with_acknowledgements_and_refuses_a_duplicate(exchange, auth, function_client):
+    """The same partner, inline: ingest_file (edi) answers with the TA1 and 997; the same ISA13 with other content is
+    409 DUPLICATE_INTERCHANGE with the rejecting TA1 (025), and no second file is posted."""
+    ingest = function_client("ingest", "ingest_http")
+    services = exchange["services"]
+
+    def post(data: bytes):
+        return ingest.post("/v1/intents/ingest_file", headers=auth(), json={"parameters": {
+            "ui_name": "834.x12", "ingestion_type": "edi", "edi_data": data.hex(), "partner_id": "acme-health",
+            "edi_protocol": "sftp"}})
+
+    first = post(ENROLMENT)
+    assert first.status_code == 201, first.get_json()
+    body = first.get_json()
+    answered = {a["kind"]: a for a in body["acknowledgements"]}
+    assert set(answered) == {"TA1", "997"} and answered["997"]["status"] == "accepted"
+    assert answered["997"]["for_artifact_id"] == body["file_id"]
+    again = post(ENROLMENT)  # the same bytes: the same file and the same acknowledgements, recorded and sent once
+    assert again.status_code == 201 and again.get_json()["deduplicated"]
+    assert [a["ack_id"] for a in again.get_json()["acknowledgements"]] == [a["ack_id"] for a in body["acknowledgements"]]
+
+    dup = post(ENROLMENT.replace(b"AMT*P3*45.34", b"AMT*P3*99.99"))
+    assert dup.status_code == 409, dup.get_json()
+    err = dup.get_json()
+    assert err["error_code"] == "DUPLICATE_INTERCHANGE" and err["details"]["duplicate_of"] == body["file_id"]
+    rejected = err["details"]["acknowledgements"]
+    assert [(a["kind"], a["status"], a["duplicate"]) for a in rejected] == [("TA1", "rejected", True)]
+    with services.blobs.open_read(get_settings().derived_bucket,
+                                  f"acknowledgements/tenant-a/{rejected[0]['artifact_id']}.edi") as fh:
+        assert segments(fh.read().decode())["TA1"][3:] == ["R", "025"]  # read back by pyx12
+    files = [d.id for d in services.store.tenant("tenant-a").collection("artifacts").stream()
+             if d.to_dict()["artifact_type"] == "file"]
+    assert files == [body["file_id"]]
+    assert len([r for r in deliveries(services)]) == 3  # TA1 + 997, then the rejecting TA1; nothing twice
+
+
+def test_an_unregistered_partner_s_edi_is_only_stored(exchange, auth, function_client):
+    ingest = function_client("ingest", "ingest_http")
+    resp = ingest.post("/v1/intents/ingest_file", headers=auth(), json={"parameters": {
+        "ui_name": "834.x12", "ingestion_type": "edi", "edi_data": ENROLMENT.hex(), "partner_id": "someone-else"}})
+    assert resp.status_code == 201 and "acknowledgements" not in resp.get_json()
+    assert acks(exchange, auth) == []

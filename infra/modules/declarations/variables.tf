@@ -210,6 +210,6 @@ variable "as2_max_bytes" {
 
 variable "as2_deliver_url" {
   type        = string
-  description = "HTTP target of AS2 delivery commands (the as2-deliver function), empty until it is deployed."
+  description = "HTTP target of AS2 delivery commands (the as2-deliver function)."
   default     = ""
 }

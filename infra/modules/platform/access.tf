@@ -10,6 +10,7 @@
 #   enqueue_commands cloudtasks.enqueuer on the parse-commands queue, plus serviceAccountUser on the tasks-invoker
 #                    account so the task may carry its OIDC token
 #   sign_urls        serviceAccountTokenCreator on the function's own account: IAM signBlob for V4 signed URLs
+#   read_as2_key     secretmanager.secretAccessor on the as2-key secret alone (as2.tf): signs MDNs and acknowledgements
 #   cap_costs        the cost guard: cloudtasks.queueAdmin on the parse-commands queue (its rate limits), and on each
 #                    other function cloudfunctions.developer (its max instances) plus serviceAccountUser on its
 #                    runtime account (updating a function acts as it); no Firestore, no bucket
@@ -24,6 +25,7 @@ locals {
       enqueue_commands = false
       sign_urls        = true
       cap_costs        = false
+      read_as2_key     = false
     }
     "ingest-finalize" = {
       summary          = "ingests an uploaded object when it is finalized"
@@ -33,6 +35,7 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
+      read_as2_key     = false
     }
     "profile-selection" = {
       summary          = "keeps pending intents and submits parse commands"
@@ -42,6 +45,7 @@ locals {
       enqueue_commands = true
       sign_urls        = false
       cap_costs        = false
+      read_as2_key     = false
     }
     "parse-worker" = {
       summary          = "parses an uploaded file into derived output"
@@ -51,6 +55,7 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
+      read_as2_key     = false
     }
     "save" = {
       summary        = "turns working material into records and deletes the payloads it replaces"
@@ -64,6 +69,7 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
+      read_as2_key     = false
     }
     "read-api" = {
       summary          = "reads artifacts, lineage and executions, and signs download URLs"
@@ -73,6 +79,7 @@ locals {
       enqueue_commands = false
       sign_urls        = true
       cap_costs        = false
+      read_as2_key     = false
     }
     "outbox-consumer" = {
       summary        = "reacts to domain events, relays outbox records, and runs journey steps: saves and discards"
@@ -86,6 +93,7 @@ locals {
       enqueue_commands = true
       sign_urls        = false
       cap_costs        = false
+      read_as2_key     = false
     }
     "outbox-sweep" = {
       summary          = "delivers outbox records the relay missed, and deletes the payloads of expired artifacts"
@@ -95,6 +103,27 @@ locals {
       enqueue_commands = true
       sign_urls        = false
       cap_costs        = false
+      read_as2_key     = false
+    }
+    "as2-http" = {
+      summary          = "receives AS2 messages, answers with signed MDNs, ingests and acknowledges interchanges, keeps partners"
+      firestore        = "roles/datastore.user"
+      buckets          = { uploads = ["roles/storage.objectCreator"], derived = ["roles/storage.objectCreator"] } # create-only
+      publish_events   = true
+      enqueue_commands = true
+      sign_urls        = false
+      cap_costs        = false
+      read_as2_key     = true
+    }
+    "as2-deliver" = {
+      summary          = "posts acknowledgements and asynchronous MDNs to partners and records the delivery"
+      firestore        = "roles/datastore.user"
+      buckets          = {}
+      publish_events   = false
+      enqueue_commands = false
+      sign_urls        = false
+      cap_costs        = false
+      read_as2_key     = false
     }
     "cost-guard" = {
       summary          = "caps the parse queue and the functions when the billing budget is spent"
@@ -104,6 +133,7 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = true
+      read_as2_key     = false
     }
   }
 
