@@ -16,8 +16,9 @@ from infra_support import INFRA, TfDir
 pytestmark = pytest.mark.infra
 
 IAM = INFRA / "iam"
-SCOPE_KIND = {"firestore": "project", "events_topic": "topic", "commands_queue": "queue", "tasks_invoker": "service_account",
-              "own_account": "service_account", "as2_key": "secret"}
+SCOPE_KIND = {"firestore": "project", "events_topic": "topic", "dead_letter_subscription": "subscription",
+              "commands_queue": "queue", "tasks_invoker": "service_account", "own_account": "service_account",
+              "as2_key": "secret"}
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -48,20 +49,23 @@ def granted_roles(platform: TfDir) -> dict[str, dict[str, set[str]]]:
     access = platform.locals["access"]
     role_of = {
         "events_topic": platform.resource("google_pubsub_topic_iam_member", "function_publishes_events")["role"],
+        "dead_letter_subscription": platform.resource("google_pubsub_subscription_iam_member",
+                                                      "function_reads_dead_letters")["role"],
         "commands_queue": platform.resource("google_cloud_tasks_queue_iam_member", "function_enqueues_commands")["role"],
         "tasks_invoker": platform.resource("google_service_account_iam_member", "function_acts_as_tasks_invoker")["role"],
         "own_account": platform.resource("google_service_account_iam_member", "function_signs_with_own_account")["role"],
         "as2_key": platform.resource("google_secret_manager_secret_iam_member", "function_reads_as2_key")["role"],
     }
-    flag_of = {"events_topic": "publish_events", "commands_queue": "enqueue_commands", "tasks_invoker": "enqueue_commands",
-               "own_account": "sign_urls", "as2_key": "read_as2_key"}
+    flag_of = {"events_topic": "publish_events", "dead_letter_subscription": "read_dead_letters",
+               "commands_queue": "enqueue_commands", "tasks_invoker": "enqueue_commands", "own_account": "sign_urls",
+               "as2_key": "read_as2_key"}
     granted: dict[str, dict[str, set[str]]] = {}
     for fn, a in access.items():
         if fn in NO_DATA_ADAPTERS:
             continue
         per = {"firestore": {a["firestore"]}} if a.get("firestore") else {}
         per.update({f"bucket:{b}": set(roles) for b, roles in a["buckets"].items() if roles})
-        per.update({res: {role} for res, role in role_of.items() if a[flag_of[res]]})
+        per.update({res: {role} for res, role in role_of.items() if a.get(flag_of[res], False)})
         granted[fn] = per
     return granted
 

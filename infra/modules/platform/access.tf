@@ -9,8 +9,11 @@
 #   publish_events   pubsub.publisher on the ingestion-events topic
 #   enqueue_commands cloudtasks.enqueuer on the parse-commands queue, plus serviceAccountUser on the tasks-invoker
 #                    account so the task may carry its OIDC token
+#   read_dead_letters (optional) pubsub.subscriber on the dead-letter hold subscription: operators list and replay
+#                    dead letters through this function
 #   sign_urls        serviceAccountTokenCreator on the function's own account: IAM signBlob for V4 signed URLs
-#   read_as2_key     secretmanager.secretAccessor on the as2-key secret alone (as2.tf): signs MDNs and acknowledgements
+#   read_as2_key     (optional) secretmanager.secretAccessor on the as2-key secret alone (as2.tf): signs MDNs and
+#                    acknowledgements
 #   cap_costs        the cost guard: cloudtasks.queueAdmin on the parse-commands queue (its rate limits), and on each
 #                    other function cloudfunctions.developer (its max instances) plus serviceAccountUser on its
 #                    runtime account (updating a function acts as it); no Firestore, no bucket
@@ -25,7 +28,6 @@ locals {
       enqueue_commands = false
       sign_urls        = true
       cap_costs        = false
-      read_as2_key     = false
     }
     "ingest-finalize" = {
       summary          = "ingests an uploaded object when it is finalized"
@@ -35,17 +37,16 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
-      read_as2_key     = false
     }
     "profile-selection" = {
-      summary          = "keeps pending intents and submits parse commands"
-      firestore        = "roles/datastore.user"
-      buckets          = {}
-      publish_events   = true
-      enqueue_commands = true
-      sign_urls        = false
-      cap_costs        = false
-      read_as2_key     = false
+      summary           = "keeps pending intents, submits parse commands, and lists and replays dead letters"
+      firestore         = "roles/datastore.user"
+      buckets           = {}
+      publish_events    = true
+      enqueue_commands  = true
+      sign_urls         = false
+      cap_costs         = false
+      read_dead_letters = true
     }
     "parse-worker" = {
       summary          = "parses an uploaded file into derived output"
@@ -55,7 +56,6 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
-      read_as2_key     = false
     }
     "save" = {
       summary        = "turns working material into records and deletes the payloads it replaces"
@@ -69,7 +69,6 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
-      read_as2_key     = false
     }
     "read-api" = {
       summary          = "reads artifacts, lineage and executions, and signs download URLs"
@@ -79,7 +78,6 @@ locals {
       enqueue_commands = false
       sign_urls        = true
       cap_costs        = false
-      read_as2_key     = false
     }
     "outbox-consumer" = {
       summary        = "reacts to domain events, relays outbox records, and runs journey steps: saves and discards"
@@ -93,7 +91,6 @@ locals {
       enqueue_commands = true
       sign_urls        = false
       cap_costs        = false
-      read_as2_key     = false
     }
     "outbox-sweep" = {
       summary          = "delivers outbox records the relay missed, and deletes the payloads of expired artifacts"
@@ -103,7 +100,6 @@ locals {
       enqueue_commands = true
       sign_urls        = false
       cap_costs        = false
-      read_as2_key     = false
     }
     "as2-http" = {
       summary          = "receives AS2 messages, answers with signed MDNs, ingests and acknowledges interchanges, keeps partners"
@@ -123,7 +119,6 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
-      read_as2_key     = false
     }
     "cost-guard" = {
       summary          = "caps the parse queue and the functions when the billing budget is spent"
@@ -133,7 +128,6 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = true
-      read_as2_key     = false
     }
   }
 
@@ -171,6 +165,15 @@ resource "google_pubsub_topic_iam_member" "function_publishes_events" {
   topic   = module.messaging.events_topic
   role    = "roles/pubsub.publisher"
   member  = local.function_member[each.key]
+}
+
+resource "google_pubsub_subscription_iam_member" "function_reads_dead_letters" {
+  for_each = toset([for fn, a in local.access : fn if try(a.read_dead_letters, false)])
+
+  project      = var.project_id
+  subscription = module.messaging.dead_letter_subscription
+  role         = "roles/pubsub.subscriber"
+  member       = local.function_member[each.key]
 }
 
 resource "google_cloud_tasks_queue_iam_member" "function_enqueues_commands" {

@@ -22,7 +22,7 @@ resource "google_secret_manager_secret" "as2_key" {
 }
 
 resource "google_secret_manager_secret_iam_member" "function_reads_as2_key" {
-  for_each = toset([for fn, a in local.access : fn if a.read_as2_key])
+  for_each = toset([for fn, a in local.access : fn if try(a.read_as2_key, false)])
 
   project   = var.project_id
   secret_id = google_secret_manager_secret.as2_key.secret_id
