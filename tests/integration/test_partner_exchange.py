@@ -213,3 +213,71 @@ def test_an_unregistered_partner_s_edi_is_only_stored(exchange, auth, function_c
         "ui_name": "834.x12", "ingestion_type": "edi", "edi_data": ENROLMENT.hex(), "partner_id": "someone-else"}})
     assert resp.status_code == 201 and "acknowledgements" not in resp.get_json()
     assert acks(exchange, auth) == []
+
+
+class _Inbox:
+    """An HTTP endpoint on loopback that keeps what is POSTed to it (the partner's asynchronous MDN URL)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.posts: list[bytes] = []
+        inbox = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                inbox.posts.append(raw_http(dict(self.headers.items()), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                return
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/mdn"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_an_asynchronous_mdn_leaves_through_the_outbox_and_verifies(exchange, function_client):
+    """Receipt-Delivery-Option: the answer is an empty 200, the signed MDN is a deliver_as2 command in the outbox, and
+    the task posts it to the partner's URL, where pyas2lib verifies it against the message it sent."""
+    inbox = _Inbox()
+    try:
+        key, cert = exchange["keys"]
+        org = lib.Organization(as2_name="PARTNER", sign_key=key + cert, decrypt_key=key + cert, mdn_url=inbox.url)
+        identity = exchange["identity"]
+        us = lib.Partner(as2_name=identity["as2_id"], verify_cert=identity["signing_cert_pem"].encode(),
+                         encrypt_cert=identity["encryption_cert_pem"].encode(), sign=True, encrypt=True,
+                         enc_alg="aes_256_cbc", mdn_mode="ASYNC", mdn_digest_alg="sha256", validate_certs=False)
+        message = lib.Message(org, us)
+        message.build(ENROLMENT, filename="834.x12", content_type="application/edi-x12")
+        resp = exchange["client"].post("/as2", data=message.content, headers=dict(message.headers))
+        assert resp.status_code == 200 and resp.get_data() == b""
+        mdns = [r for r in deliveries(exchange["services"]) if r.payload["payload"]["url"] == inbox.url]
+        assert len(mdns) == 1 and mdns[0].payload["payload"]["ack_id"] is None
+        sent = function_client(*DELIVER).post("/", data=json.dumps(mdns[0].payload),
+                                              headers={"Content-Type": "application/json"})
+        assert sent.status_code == 200, sent.get_json()
+        assert len(inbox.posts) == 1
+        status, detail = lib.Mdn().parse(inbox.posts[0], lambda _mid, _rcpt: message)
+        assert (status, detail) == ("processed", None)
+    finally:
+        inbox.close()
+
+
+def test_a_partner_that_does_not_answer_gets_the_delivery_again(exchange, function_client):
+    """A refused connection is a 503 to Cloud Tasks, which retries with the queue's backoff; nothing is marked sent."""
+    send(exchange, ENROLMENT)
+    exchange["receiver"].close()  # the partner's server is gone
+    record = deliveries(exchange["services"])[0]
+    resp = function_client(*DELIVER).post("/", data=json.dumps(record.payload), headers={"Content-Type": "application/json"})
+    assert resp.status_code == 503 and resp.headers["Retry-After"]
+    ack_id = record.payload["payload"]["ack_id"]
+    assert exchange["services"].partners.get_ack("tenant-a", ack_id).delivery == "pending"
