@@ -312,7 +312,7 @@ def load_functions(manifest: Path = FUNCTIONS_MANIFEST, functions_dir: Path = FU
     return specs
 
 
-def settings_env(emulators: Emulators, parse_worker_url: str) -> dict[str, str]:
+def settings_env(emulators: Emulators, parse_worker_url: str, as2_deliver_url: str = "") -> dict[str, str]:
     """What shared.settings.Settings reads in a function process, pointed at this stack."""
     from dev.issuer import DEFAULT_KEY_DIR, DEV_AUDIENCE, DEV_ISSUER, ensure_dev_keys
 
@@ -330,6 +330,9 @@ def settings_env(emulators: Emulators, parse_worker_url: str) -> dict[str, str]:
         "TASKS_QUEUE": topo.queue,
         "TASKS_LOCATION": topo.location,
         "PARSE_WORKER_URL": parse_worker_url,
+        "AS2_DELIVER_URL": as2_deliver_url,  # deliver_as2 commands (acknowledgements, asynchronous MDNs)
+        # Our AS2 key pair: a PEM file outside the repository's tracked files, made (0600) on first use.
+        "AS2_KEY_FILE": str(DEFAULT_KEY_DIR.parent / "as2" / "as2-key.pem"),
         "AUTH_MODE": "dev",
         "AUTH_AUDIENCE": DEV_AUDIENCE,
         "AUTH_ISSUER": DEV_ISSUER,
@@ -345,7 +348,12 @@ def function_url(port: int) -> str:
 
 
 def parse_worker_url(functions: Sequence[FunctionSpec], ports: Mapping[str, int]) -> str:
-    worker = next((s for s in functions if s.trigger == "task"), None)
+    return task_url(functions, ports, "parse_worker")
+
+
+def task_url(functions: Sequence[FunctionSpec], ports: Mapping[str, int], entry_point: str) -> str:
+    """The local URL of the task target with this entry point (the parse worker, the AS2 deliverer)."""
+    worker = next((s for s in functions if s.trigger == "task" and s.entry_point == entry_point), None)
     return f"{function_url(ports[worker.name])}/" if worker else ""
 
 
@@ -514,7 +522,7 @@ def start_services(
 
     ports, gw_port = plan_ports(functions, gateway_port, function_ports, avoid=emulators.ports())
     urls = {spec.name: function_url(ports[spec.name]) for spec in functions}
-    env = {**os.environ, **settings_env(emulators, parse_worker_url(functions, ports)),
+    env = {**os.environ, **settings_env(emulators, parse_worker_url(functions, ports), task_url(functions, ports, "as2_deliver")),
            **lineage_env(state_dir, f"http://127.0.0.1:{gw_port}"), **(extra_env or {})}
     log_dir = state_dir / "logs"
     topo = emulators.topology
@@ -597,6 +605,7 @@ _CLIENT_ENV = {
     "TASKS_QUEUE",
     "TASKS_LOCATION",
     "PARSE_WORKER_URL",
+    "AS2_DELIVER_URL",
     "AUTH_MODE",
     "AUTH_AUDIENCE",
     "AUTH_ISSUER",
@@ -724,7 +733,8 @@ def restart_missing(
         wait_all(probes, EMULATOR_READY_TIMEOUT)
         provision(emulators)
         functions = {spec.name: spec for spec in load_functions(manifest, functions_dir)}
-        env = {**os.environ, **settings_env(emulators, str(state["env"].get("PARSE_WORKER_URL", ""))),
+        env = {**os.environ, **settings_env(emulators, str(state["env"].get("PARSE_WORKER_URL", "")),
+                                            str(state["env"].get("AS2_DELIVER_URL", ""))),
                **lineage_env(paths.state_dir, str(state["gateway_url"]))}
         service_probes: list[Probe] = []
         for proc in recorded:

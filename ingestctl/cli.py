@@ -502,7 +502,7 @@ def delete(ctx: click.Context, artifact_id: str, as_json: bool) -> int:
 
 
 # ---- journeys and dead letters (ingestctl/ops.py) adds its commands to the group ---------------------------------------
-from ingestctl import ops  # noqa: E402,F401 - registers `journey` and `dlq` on `cli`
+from ingestctl import ops, partners  # noqa: E402,F401 - register `journey`, `dlq`, `partners` and `acks` on `cli`
 from ingestctl.query import query as _query  # noqa: E402 - its own module; it reads this one's helpers lazily
 
 cli.add_command(_query)

@@ -17,7 +17,9 @@ from shared.ports import Services as ServicesPort
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from shared.adapters.as2_keys import FileKeyStore, SecretManagerKeyStore
     from shared.adapters.dead_letters import PubSubDeadLetters
+    from shared.adapters.firestore_partners import FirestorePartnerStore
     from shared.adapters.firestore_store import FirestoreStore
     from shared.adapters.gcs import GcsBlobStore
     from shared.adapters.messaging import CloudTasksCommandQueue, PubSubEventPublisher
@@ -83,7 +85,8 @@ class Services:
         from shared.adapters.messaging import CloudTasksCommandQueue
 
         s = self.settings
-        return CloudTasksCommandQueue(s.project_id, s.tasks_location, s.tasks_queue, s.parse_worker_url, s.tasks_invoker_sa)
+        return CloudTasksCommandQueue(s.project_id, s.tasks_location, s.tasks_queue, s.parse_worker_url, s.tasks_invoker_sa,
+                                      {"deliver_as2": s.as2_deliver_url})
 
     @_once
     def verifier(self) -> TokenVerifier:
@@ -100,6 +103,22 @@ class Services:
 
         s = self.settings
         return PubSubDeadLetters(s.project_id, s.dead_letter_subscription, s.events_topic)
+
+    @_once
+    def partners(self) -> FirestorePartnerStore:
+        from google.cloud import firestore
+
+        from shared.adapters.firestore_partners import FirestorePartnerStore
+
+        return FirestorePartnerStore(firestore.Client(project=self.settings.project_id))
+
+    @_once
+    def as2_keys(self) -> SecretManagerKeyStore | FileKeyStore:
+        """Our AS2 key pair: Secret Manager in production, a key file outside the repo on the local stack."""
+        from shared.adapters.as2_keys import FileKeyStore, SecretManagerKeyStore
+
+        s = self.settings
+        return SecretManagerKeyStore(s.project_id, s.as2_key_secret) if s.as2_key_secret else FileKeyStore(s.as2_key_file)
 
     @_once
     def relay(self) -> OutboxRelay:
@@ -168,6 +187,8 @@ def intent_catalog() -> IntentCatalog:
     )
     from shared.domain.journeys import JourneyRef, StartJourneyParams
     from shared.domain.reproduction import REGENERATE
+    from shared.partners import handlers as partner_handlers
+    from shared.partners.models import PartnerSpec
     from shared.runtime.registry import IntentCatalog, Registration
     from shared.usecases import (
         dead_letters,
@@ -219,6 +240,10 @@ def intent_catalog() -> IntentCatalog:
         Registration(journeys.CANCEL, JourneyRef, journey_handlers.handle_cancel,
                      "Cancel a journey and compensate: derived working material is discarded; records of fact are "
                      "kept.", exposed=False),
+        Registration(partner_handlers.REGISTER, PartnerSpec, partner_handlers.register_partner,
+                     "Register or replace a trading partner of the tenant.", exposed=False),
+        Registration(partner_handlers.DELETE, partner_handlers.DeletePartnerParams, partner_handlers.delete_partner,
+                     "Remove a trading partner of the tenant.", exposed=False),
         Registration(dead_letters.REPLAY, dead_letters.ReplayParams, dead_letters.handle_replay,
                      "Replay the tenant's dead-lettered events (operators only).", exposed=False),
         Registration(journeys.DISCARD, journey_handlers.DiscardParams, journey_handlers.handle_discard,
@@ -230,6 +255,7 @@ def intent_catalog() -> IntentCatalog:
 def command_handlers() -> dict[type, Callable[[Any, Any], Any]]:
     """COMMAND_HANDLERS: each platform command and its one handler."""
     from shared.domain import messages as m
+    from shared.partners import as2_endpoint, exchange
     from shared.usecases import finalize, journey_reactions, parse_worker, reference_hygiene, retention, sweep, uploads
 
     return {
@@ -244,6 +270,10 @@ def command_handlers() -> dict[type, Callable[[Any, Any], Any]]:
         m.ResumeUpload: uploads.resume_upload,
         m.ForgetDeletedObject: reference_hygiene.forget_deleted_object,
         m.ReconcileReferences: reference_hygiene.reconcile_references,
+        m.ReceiveAs2: as2_endpoint.receive,
+        m.RecordAcknowledgement: exchange.record_acknowledgement,
+        m.SendMdn: as2_endpoint.send_mdn,
+        m.DeliverAs2: as2_endpoint.run_delivery,
     }
 
 
@@ -262,6 +292,7 @@ def event_handlers() -> dict[str, list[Callable[[Any, Any], Any]]]:
 
 def query_handlers() -> dict[str, Callable[[Any, Any], Any]]:
     """QUERY_HANDLERS: reads, by the name their route gives."""
+    from shared.partners import handlers as partners
     from shared.usecases import dead_letters, journey_handlers, journey_views, pending_intents, reads, references, uploads
 
     catalog = intent_catalog()
@@ -285,6 +316,12 @@ def query_handlers() -> dict[str, Callable[[Any, Any], Any]]:
                                                                   q.args.get("limit")),
         "list_dead_letters": lambda q, s: dead_letters.list_dead_letters(s, q.principal, q.args.get("since"),
                                                                          q.args.get("limit")),
+        "list_partners": lambda q, s: partners.list_partners(s, q.principal.tenant_id),
+        "get_partner": lambda q, s: partners.get_partner(s, q.principal.tenant_id, q.args["partner_id"]),
+        "as2_identity": lambda q, s: partners.as2_identity(s, q.principal.tenant_id),
+        "list_acknowledgements": lambda q, s: partners.list_acknowledgements(
+            s, q.principal.tenant_id, q.args.get("partner_id"), q.args.get("interchange_control_number"),
+            q.args.get("artifact_id")),
     }
 
 

@@ -13,6 +13,7 @@ from shared.domain.models import Artifact, Command, Event, Execution, PendingInt
 from shared.domain.states import ExecutionStatus
 
 if TYPE_CHECKING:
+    from shared.partners.ports import KeyStore, PartnerStore
     from shared.settings import Settings
 
 T = TypeVar("T")
@@ -253,3 +254,7 @@ class Services(Protocol):
     def relay(self) -> Relay: ...
     @property
     def dead_letters(self) -> DeadLetterBox: ...
+    @property
+    def partners(self) -> PartnerStore: ...
+    @property
+    def as2_keys(self) -> KeyStore: ...

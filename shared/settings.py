@@ -113,6 +113,16 @@ class Settings(BaseSettings):
         default="https://cloudfunctions.googleapis.com", description="Cloud Functions API the guard patches."
     )
 
+    as2_id_prefix: str = Field(default="INGEST-", description="A tenant's own AS2 id is this prefix and its tenant id.")
+    as2_public_url: str = Field(default="http://127.0.0.1:8080/as2", description="Where partners send AS2 messages.")
+    as2_key_secret: str = Field(default="", description="Secret Manager secret holding our AS2 key and certificate (PEM).")
+    as2_key_file: str = Field(
+        default=".local/as2/as2-key.pem", description="Local only: our AS2 key and certificate (PEM), made on first use.",
+        json_schema_extra={"local_only": True},
+    )
+    as2_max_bytes: int = Field(default=15 * 1024 * 1024, ge=1024, description="Largest AS2 message body accepted.")
+    as2_deliver_url: str = Field(default="", description="HTTP target of AS2 delivery commands (the as2 function's task entry).")
+
     lineage_sink: Literal["none", "jsonl", "dataplex"] = Field(
         default="none", description="Where OpenLineage RunEvents go: a JSON-lines file (local stack) or Dataplex Data Lineage.")
     lineage_file: str = Field(default=".local/lineage/events.jsonl", description="The JSON-lines file of the `jsonl` sink.")

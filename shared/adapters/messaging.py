@@ -49,7 +49,8 @@ def journey_headers(traceparent: str | None, origin_execution_id: str | None) ->
 
 
 class CloudTasksCommandQueue:
-    def __init__(self, project: str, location: str, queue: str, worker_url: str, invoker_sa: str = ""):
+    def __init__(self, project: str, location: str, queue: str, worker_url: str, invoker_sa: str = "",
+                 urls: dict[str, str] | None = None):
         emulator = os.environ.get("TASKS_EMULATOR_HOST")
         if emulator:
             import grpc
@@ -60,17 +61,21 @@ class CloudTasksCommandQueue:
             self._client = tasks_v2.CloudTasksClient()
         self._queue = self._client.queue_path(project, location, queue)
         self._worker_url = worker_url
+        self._urls = {k: v for k, v in (urls or {}).items() if v}  # command type -> its worker, when not the parse worker
         self._invoker_sa = invoker_sa
 
     def enqueue(self, command: Command) -> None:
+        url = self._worker_url if command.command_type == "parse_content" else self._urls.get(command.command_type, "")
+        if not url:  # never to the parse worker by default: the relay keeps it pending until a target is configured
+            raise TransientError(f"no worker URL is configured for {command.command_type} commands")
         http_request: dict = {
             "http_method": tasks_v2.HttpMethod.POST,
-            "url": self._worker_url,
+            "url": url,
             "headers": {"Content-Type": "application/json", **journey_headers(command.trace_context, command.origin_execution_id)},
             "body": json.dumps(command.model_dump(mode="json")).encode(),
         }
         if self._invoker_sa:
-            http_request["oidc_token"] = {"service_account_email": self._invoker_sa, "audience": self._worker_url}
+            http_request["oidc_token"] = {"service_account_email": self._invoker_sa, "audience": url}
         task = tasks_v2.Task(
             name=f"{self._queue}/tasks/{command.command_id}",  # deterministic: Cloud Tasks drops the duplicate
             http_request=tasks_v2.HttpRequest(**http_request),

@@ -163,3 +163,48 @@ class Query(Message):
     name: str
     principal: Any  # shared.ports.Principal, from the verified token
     args: dict[str, Any] = field(default_factory=dict)
+
+
+# ---- partner exchange ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceiveAs2(Message):
+    """A message at `POST /as2` (no bearer token): headers with lower-case names, and the raw body."""
+
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class RecordAcknowledgement(Message):
+    """One acknowledgement of an interchange: its artifact, its record and (when the partner has a URL) its delivery."""
+
+    tenant_id: str
+    partner_id: str
+    kind: str  # TA1 | 997 | 999 | CONTRL
+    text: str
+    status: str
+    standard: str
+    interchange_control_number: str
+    for_artifact_id: str | None
+    duplicate: bool
+    digest: str  # of the interchange file: the same file acknowledged again is the same acknowledgement
+
+
+@dataclass(frozen=True)
+class SendMdn(Message):
+    """An asynchronous MDN, to leave through the outbox."""
+
+    tenant_id: str
+    partner_id: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class DeliverAs2(Message):
+    """The task that POSTs one AS2 message or MDN to a partner (`shared.domain.models.Command` deliver_as2)."""
+
+    command: Any

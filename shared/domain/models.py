@@ -64,7 +64,7 @@ class SemanticDescriptor(BaseModel):
     embedding_model: str | None = None
 
 
-ARTIFACT_TYPES: set[str] = {"file", "parsed_content"}
+ARTIFACT_TYPES: set[str] = {"file", "parsed_content", "acknowledgement"}
 _COMPUTED = frozenset({"intent_type", "execution_id", "payload_storage_path"})
 
 
@@ -279,7 +279,7 @@ class Command(Strict):
     """An instruction to one worker; delivered as a named Cloud Task. `command_id` is the task name."""
 
     command_id: str
-    command_type: Literal["parse_content"]
+    command_type: Literal["parse_content", "deliver_as2"]
     tenant_id: str
     execution_id: str
     payload: dict[str, Any] = Field(default_factory=dict)

@@ -12,7 +12,7 @@ from shared.runtime.context import Result
 # What an HTTP edge answers when an intent succeeds (200 unless named).
 SUCCESS_STATUS: dict[str, int] = {
     "ingest_file": 201, "request_upload": 201, "create_pending_intent": 201, "start_journey": 201,
-    "parse_content": 202, "regenerate_artifact": 202,
+    "parse_content": 202, "regenerate_artifact": 202, "register_partner": 201,
 }
 
 
@@ -82,7 +82,8 @@ def _subject(result: Result) -> Artifact:
 
 
 PRESENTERS: dict[str, Callable[[Result], dict[str, Any]]] = {
-    "ingest_file": lambda r: ingest_response(_subject(r), bool(r.detail.get("deduplicated"))),
+    "ingest_file": lambda r: {**ingest_response(_subject(r), bool(r.detail.get("deduplicated"))),
+                              **{k: r.data[k] for k in ("acknowledgements",) if k in r.data}},
     "save_materialization": lambda r: save_response(_subject(r)),
     "delete_artifact": lambda r: delete_response(_subject(r)),
     "set_legal_hold": lambda r: custody_response(_subject(r)),

@@ -11,6 +11,7 @@ from shared.edges.http import Call, Handler, Route, command, query, run_intent, 
 START_JOURNEY, APPROVE_JOURNEY, CANCEL_JOURNEY = "start_journey", "approve_journey", "cancel_journey"
 DELETE_ARTIFACT = "delete_artifact"
 REPLAY_DEAD_LETTERS = "replay_dead_letters"
+REGISTER_PARTNER, DELETE_PARTNER = "register_partner", "delete_partner"
 
 
 def _path_intent(intent_type: str, name: str) -> Handler:
@@ -79,4 +80,14 @@ READ_ROUTES = [
     Route("GET", "/v1/executions/{execution_id}", query("get_execution", path=("execution_id",)), "get_execution"),
     Route("GET", "/v1/intents", query("list_intents"), "list_intents"),
     Route("GET", "/v1/references", query("find_references", params=("uri", "artifact_id")), "find_references"),
+]
+
+PARTNER_ROUTES = [
+    Route("POST", "/v1/partners", _body_intent(REGISTER_PARTNER), REGISTER_PARTNER),
+    Route("GET", "/v1/partners", query("list_partners"), "list_partners"),
+    Route("GET", "/v1/partners/{partner_id}", query("get_partner", path=("partner_id",)), "get_partner"),
+    Route("DELETE", "/v1/partners/{partner_id}", _path_intent(DELETE_PARTNER, "partner_id"), DELETE_PARTNER),
+    Route("GET", "/v1/as2/identity", query("as2_identity"), "as2_identity"),
+    Route("GET", "/v1/acknowledgements", query("list_acknowledgements", params=(
+        "partner_id", "interchange_control_number", "artifact_id")), "list_acknowledgements"),
 ]

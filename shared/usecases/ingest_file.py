@@ -9,6 +9,7 @@ from shared.domain.filenames import sanitize_filename
 from shared.domain.ids import file_id_for
 from shared.domain.intents import IngestFileParams, decode_hex
 from shared.domain.states import LifecycleState
+from shared.partners import inline as partner_edi
 from shared.ports import Tx
 from shared.runtime.context import Result
 from shared.runtime.uow import UnitOfWork
@@ -60,9 +61,14 @@ def handle_ingest_file(params: IngestFileParams, uow: UnitOfWork) -> Result:
     filename = sanitize_filename(params.filename or ui_name)
     detected_format, detected_mime = detect_type(facts.head, filename)
 
+    # A registered partner's interchange: a duplicate control number is refused here, before anything is posted.
+    admitted = partner_edi.admit(uow, params.partner_id, data, file_id) if params.ingestion_type == "edi" else None
+
     existing = uow.services.store.get_artifact(ctx.tenant_id, file_id)
     if existing is not None and existing.lifecycle_state != LifecycleState.DELETED:  # same bytes, same session: same file_id
         ids = {"file_id": file_id, "artifact_id": file_id, "deduplicated": True}
+        if admitted is not None:  # the same acknowledgements again (recorded once, sent once)
+            ids["acknowledgements"] = partner_edi.answer(uow, admitted, file_id, data)
         return Result(ids, subject=existing, detail={"artifact_id": file_id, "deduplicated": True})
 
     mime = params.mime_type
@@ -94,5 +100,8 @@ def handle_ingest_file(params: IngestFileParams, uow: UnitOfWork) -> Result:
         _, _, result = register_file(tx, candidate)
         return result
 
-    return uow.commit(step)
+    result = uow.commit(step)
+    if admitted is not None:  # acknowledged once the interchange is posted; a retry finds the same ones
+        result.data["acknowledgements"] = partner_edi.answer(uow, admitted, file_id, data)
+    return result
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 MIB = 1024 * 1024
 SCRIPT = Path(sys.executable).parent / "ingestctl"
@@ -214,3 +215,45 @@ def test_dead_letters_need_the_operator_role(stack, cli, tmp_path):
     assert replayed["count"] == len(replayed["replayed"]) and replayed["execution_id"]
     usage = operator("dlq", "replay")
     assert usage.returncode == 2 and "--since" in usage.stderr
+
+
+def test_partners_and_acknowledgements(cli, tmp_path, token_factory):
+    """Register a partner from a JSON file, read our AS2 identity, ingest its interchange inline, list what was
+    acknowledged, and remove it; bad input is exit 1 with the error code, never a traceback."""
+    from tests.as2.partner import key_pair
+
+    _, cert = key_pair("cli-partner")
+    (tmp_path / "partner.pem").write_bytes(cert)
+    (tmp_path / "acme.json").write_text(json.dumps({
+        "partner_id": "acme", "name": "Acme Health", "standard": "x12", "acknowledgements": ["TA1", "997"],
+        "interchange_ids": [{"qualifier": "ZZ", "id": "D00XXX"}], "as2": {"as2_id": "ACME"}}))
+    added = cli.json("partners", "add", "acme.json", "--signing-cert", "partner.pem", "--encryption-cert",
+                     "partner.pem")[0]
+    assert added["partner_id"] == "acme" and added["as2"]["as2_id"] == "ACME"
+    assert [p["partner_id"] for p in cli.json("partners", "ls")[0]["partners"]] == ["acme"]
+    identity = cli.json("partners", "identity", "--cert-out", "ours.pem")[0]
+    assert identity["as2_id"] == "INGEST-cli-tenant" and "PRIVATE" not in (tmp_path / "ours.pem").read_text()
+
+    x12 = (Path(__file__).resolve().parents[1] / "corpus" / "edi" / "pyx12_834_lui_id.x12").read_bytes()
+    (tmp_path / "834.x12").write_bytes(x12)
+    done = cli("upload", "834.x12", "--json")
+    assert done.returncode == 0, done.stderr  # an upload is not partner EDI: no acknowledgement
+    assert cli.json("acks")[0]["acknowledgements"] == []
+    # The partner's interchange, inline (ingest_file edi), as a partner integration posts it.
+    posted = requests.post(f"{cli.api}/v1/intents/ingest_file", timeout=60, json={"parameters": {
+        "ui_name": "834.x12", "ingestion_type": "edi", "edi_data": x12.hex(), "partner_id": "acme"}},
+        headers={"Authorization": f"Bearer {token_factory('cli-tenant', 'ann', 'edi')}"})
+    assert posted.status_code == 201, posted.text
+    listed = cli.json("acks", "--partner", "acme", "--control", "000701336")[0]["acknowledgements"]
+    assert sorted((a["kind"], a["status"]) for a in listed) == [("997", "accepted"), ("TA1", "accepted")]
+    human = cli("acks")
+    assert human.returncode == 0 and "2 acknowledgement(s)" in human.stdout and "997" in human.stdout
+
+    bad = cli("partners", "add", "partner.pem")
+    assert bad.returncode == 1 and "not a JSON partner description" in bad.stderr
+    no_traceback(bad)
+    missing = cli("partners", "show", "nobody")
+    assert missing.returncode == 1 and "PARTNER_NOT_FOUND" in missing.stderr
+    no_traceback(missing)
+    assert cli.json("partners", "rm", "acme")[0]["deleted"] is True
+    assert cli.json("partners", "ls")[0]["partners"] == []

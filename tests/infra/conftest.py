@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from infra_support import (
+    AS2_DELIVER_URL,
     BUCKETS,
     ENVIRONMENT,
     EVENTS_TOPIC,
@@ -85,6 +86,7 @@ def evaluated(
         "dead_letter_subscription": "ingestion-events-dlq-hold",
         "tasks_queue": TASKS_QUEUE,
         "parse_worker_url": PARSE_WORKER_URL,
+        "as2_deliver_url": AS2_DELIVER_URL,
         "function_uris": function_uris,
     }
     root = {

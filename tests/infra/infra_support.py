@@ -27,6 +27,7 @@ BUCKETS = {"uploads": f"{PROJECT}-uploads", "derived": f"{PROJECT}-derived", "re
 EVENTS_TOPIC = "ingestion-events"
 TASKS_QUEUE = "parse-commands"
 PARSE_WORKER_URL = "https://parse-worker-abc123-ew.a.run.app"
+AS2_DELIVER_URL = "https://as2-deliver-abc123-ew.a.run.app"
 
 _HCL_OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
 

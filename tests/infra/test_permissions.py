@@ -23,6 +23,7 @@ SCOPE_KIND = {
     "commands_queue": "queue",
     "tasks_invoker": "service_account",
     "own_account": "service_account",
+    "as2_key": "secret",
 }
 
 
@@ -59,6 +60,7 @@ def granted_roles(platform: TfDir) -> dict[str, dict[str, set[str]]]:
         "commands_queue": platform.resource("google_cloud_tasks_queue_iam_member", "function_enqueues_commands")["role"],
         "tasks_invoker": platform.resource("google_service_account_iam_member", "function_acts_as_tasks_invoker")["role"],
         "own_account": platform.resource("google_service_account_iam_member", "function_signs_with_own_account")["role"],
+        "as2_key": platform.resource("google_secret_manager_secret_iam_member", "function_reads_as2_key")["role"],
     }
     flag_of = {
         "events_topic": "publish_events",
@@ -66,6 +68,7 @@ def granted_roles(platform: TfDir) -> dict[str, dict[str, set[str]]]:
         "commands_queue": "enqueue_commands",
         "tasks_invoker": "enqueue_commands",
         "own_account": "sign_urls",
+        "as2_key": "read_as2_key",
     }
     granted: dict[str, dict[str, set[str]]] = {}
     for fn, a in access.items():

@@ -8,13 +8,13 @@ import re
 from typing import Any
 
 import pytest
-from infra_support import BUCKETS, ENVS, INFRA, MODULES, PARSE_WORKER_URL, PROJECT, TfDir
+from infra_support import AS2_DELIVER_URL, BUCKETS, ENVS, INFRA, MODULES, PARSE_WORKER_URL, PROJECT, TfDir
 
 from shared.settings import Settings
 
 pytestmark = pytest.mark.infra
 
-LOCAL_ONLY_SETTINGS = {"auth_dev_public_key_file", "signing_key_file"}
+LOCAL_ONLY_SETTINGS = {"auth_dev_public_key_file", "signing_key_file", "as2_key_file"}
 KNOWN_TRIGGERS = {"http", "storage_finalize", "storage_delete", "pubsub", "task", "scheduler", "budget"}
 EVENT_TIMEOUT_CEILING = 540  # event-driven functions
 HTTP_TIMEOUT_CEILING = 3600
@@ -115,9 +115,13 @@ def test_every_declared_trigger_is_wired_to_its_event_source(
     push = infra_dirs["modules/messaging"].resource("google_pubsub_subscription", "consumer")["push_config"][0]
     assert push["oidc_token"][0]["audience"] == "${var.consumer_uri}"
 
-    # task: the worker's URI is what the enqueuers are configured with.
-    assert platform.locals["task_target"] == '${one(module.declarations.by_trigger["task"])}'
+    # task: each worker's URI is what the enqueuers are configured with (the parse worker, the AS2 deliverer).
+    for local, entry_point in (("task_target", "parse_worker"), ("as2_deliverer", "as2_deliver")):
+        assert platform.locals[local] == (f'${{one([for n in module.declarations.by_trigger["task"] : n if '
+                                          f'module.declarations.functions[n].entry_point == "{entry_point}"])}}')
+        assert [n for n in by_trigger["task"] if declared_functions[n]["entry_point"] == entry_point]
     assert platform.module("declarations")["parse_worker_url"] == "${module.task_targets[local.task_target].uri}"
+    assert platform.module("declarations")["as2_deliver_url"] == "${module.task_targets[local.as2_deliverer].uri}"
 
     # scheduler: one job per scheduler-triggered function, calling it with OIDC.
     assert platform.locals["scheduled_fns"] == '${toset(module.declarations.by_trigger["scheduler"])}'
@@ -165,8 +169,10 @@ def test_every_settings_field_is_set_for_every_function(
         )
         if declared_functions[name]["trigger"] == "task":
             assert settings.parse_worker_url == "", "the worker never enqueues, so it does not carry its own URI"
+            assert settings.as2_deliver_url == ""
         else:
             assert settings.parse_worker_url == PARSE_WORKER_URL
+            assert settings.as2_deliver_url == AS2_DELIVER_URL
 
 
 def test_functions_receive_the_environment_the_declarations_compute(infra_dirs: dict[str, TfDir], platform: TfDir) -> None:
@@ -192,7 +198,8 @@ def test_parse_worker_timeout_fits_cloud_tasks_and_a_100_mb_parse(
 ) -> None:
     from shared.adapters.messaging import DISPATCH_DEADLINE_SECONDS
 
-    workers = [f for f in declared_functions.values() if f["trigger"] == "task"]
+    # The parse worker; the AS2 deliverer posts one message, and a timeout is a retry of the queue like a refusal.
+    workers = [f for f in declared_functions.values() if f["trigger"] == "task" and f["entry_point"] == "parse_worker"]
     assert workers
     for worker in workers:
         # The whole dispatch deadline is available to the parse, and no more than Cloud Tasks allows.
@@ -453,6 +460,7 @@ def test_function_grants_come_only_from_the_least_privilege_access_table(
         "google_cloud_tasks_queue_iam_member",
         "google_service_account_iam_member",
         "google_cloudfunctions2_function_iam_member",  # the cost guard, on each function it caps
+        "google_secret_manager_secret_iam_member",  # the AS2 key, to the function that signs with it
     }
     for key, r in granted.items():
         assert any(f"local.{t}" in r["for_each"] for t in ("access", "bucket_grants", "cost_guards", "capped")), key
@@ -464,6 +472,11 @@ def test_function_grants_come_only_from_the_least_privilege_access_table(
     act_as = platform.resource("google_service_account_iam_member", "function_acts_as_tasks_invoker")
     assert act_as["service_account_id"] == '${google_service_account.platform["tasks_invoker"].name}'
     assert act_as["role"] == "roles/iam.serviceAccountUser"
+    # Our AS2 key: read on its one secret, by the functions the table flags (the one that signs MDNs), nothing more.
+    key = platform.resource("google_secret_manager_secret_iam_member", "function_reads_as2_key")
+    assert key["secret_id"] == "${google_secret_manager_secret.as2_key.secret_id}"
+    assert key["role"] == "roles/secretmanager.secretAccessor"
+    assert [fn for fn, a in access.items() if a.get("read_as2_key")] == ["as2-http"]
 
 
 def test_pubsub_consumer_has_retries_and_a_dead_letter_topic(infra_dirs: dict[str, TfDir], platform: TfDir) -> None:

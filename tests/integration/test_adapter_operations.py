@@ -25,6 +25,7 @@ from dev.token import mint_token
 from shared.bootstrap import Services, set_services
 from shared.domain.models import Command, Event
 from shared.settings import get_settings
+from tests.as2.partner import PartnerReceiver, key_pair, load_pyas2lib
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RECORD = REPO_ROOT / "infra" / "iam" / "operations.json"
@@ -32,6 +33,7 @@ ADAPTER_PERMISSIONS = REPO_ROOT / "infra" / "iam" / "adapter_permissions.json"
 FUNCTIONS = REPO_ROOT / "infra" / "functions.json"
 CSV = b"id,name,amount\n1,alpha,3.5\n2,beta,4.25\n"
 CSV2 = b"id,city\n1,Lyon\n2,Porto\n"
+ENROLMENT = (REPO_ROOT / "tests" / "corpus" / "edi" / "pyx12_834_lui_id.x12").read_bytes()  # public; SOURCES.tsv
 
 
 class OperationLog:
@@ -85,15 +87,18 @@ class Recorded:
 
 
 @pytest.fixture
-def recorded(services, monkeypatch) -> Iterator[tuple[Services, OperationLog]]:
+def recorded(services, monkeypatch, tmp_path) -> Iterator[tuple[Services, OperationLog]]:
     monkeypatch.setenv("OUTBOX_GRACE_SECONDS", "0")  # the sweep delivers what the test leaves pending
+    monkeypatch.setenv("AS2_KEY_FILE", str(tmp_path / "as2" / "key.pem"))  # our AS2 key, outside the repository
+    monkeypatch.setenv("AS2_DELIVER_URL", "http://127.0.0.1:9/")  # the test posts the deliveries itself
     get_settings.cache_clear()
     plain = Services()
     s = plain.settings
     log = OperationLog({s.uploads_bucket: "uploads", s.derived_bucket: "derived", s.records_bucket: "records"})
     wired = Services(s, store=Recorded(plain.store, "store", log), blobs=Recorded(plain.blobs, "blobs", log),
                      publisher=Recorded(plain.publisher, "publisher", log), queue=Recorded(plain.queue, "queue", log),
-                     dead_letters=Recorded(plain.dead_letters, "dead_letters", log))
+                     dead_letters=Recorded(plain.dead_letters, "dead_letters", log),
+                     partners=Recorded(plain.partners, "partners", log), as2_keys=Recorded(plain.as2_keys, "as2_keys", log))
     set_services(wired)  # what every entry point's get_services() now returns
     yield plain, log
     get_settings.cache_clear()
@@ -283,6 +288,46 @@ def _journey(plain: Services, log: OperationLog, client: Callable[..., Any], aut
     plain.store.run_in_transaction(lambda tx: (tx.stage_event(event), tx.stage_command(Command.model_validate(command))))
     with log.running("outbox-sweep"):
         ok(sweep.post("/"))
+
+    _partner_exchange(plain, log, client, h, ok)
+
+
+def _partner_exchange(plain: Services, log: OperationLog, client: Callable[..., Any], h: dict[str, str],
+                      ok: Callable[..., dict[str, Any]]) -> None:
+    """A partner registered, an AS2 message from pyas2lib received and acknowledged, the acknowledgements delivered."""
+    lib = load_pyas2lib()
+    as2, deliver = client("as2", "as2_http"), client("as2", "as2_deliver")
+    with log.running("as2-http"):
+        identity = ok(as2.get("/v1/as2/identity", headers=h))
+    key, cert = key_pair("partner")
+    org = lib.Organization(as2_name="PARTNER", sign_key=key + cert, decrypt_key=key + cert)
+    us = lib.Partner(as2_name=identity["as2_id"], verify_cert=identity["signing_cert_pem"].encode(),
+                     encrypt_cert=identity["encryption_cert_pem"].encode(), sign=True, encrypt=True,
+                     enc_alg="aes_256_cbc", mdn_mode="SYNC", mdn_digest_alg="sha256", validate_certs=False)
+    receiver = PartnerReceiver(lib, org, us)
+    try:
+        with log.running("as2-http"):
+            ok(as2.post("/v1/partners", headers=h, json={
+                "partner_id": "acme", "name": "Acme", "standard": "x12", "acknowledgements": ["TA1", "997"],
+                "interchange_ids": [{"qualifier": "ZZ", "id": "D00XXX"}],
+                "as2": {"as2_id": "PARTNER", "url": receiver.url, "signing_cert_pem": cert.decode(),
+                        "encryption_cert_pem": cert.decode()}}))
+            ok(as2.get("/v1/partners", headers=h))
+            message = lib.Message(org, us)
+            message.build(ENROLMENT, filename="834.x12", content_type="application/edi-x12")
+            ok(as2.post("/as2", data=message.content, headers=dict(message.headers)), 200)
+            acks = ok(as2.get("/v1/acknowledgements?partner_id=acme", headers=h))["acknowledgements"]
+            assert {a["kind"] for a in acks} == {"TA1", "997"}
+        for record in plain.store.outbox_records():
+            if record.payload.get("command_type") == "deliver_as2":
+                with log.running("as2-deliver"):
+                    ok(deliver.post("/", json=record.payload), 200)
+        assert [status for status, _ in receiver.received] == ["processed", "processed"]
+        with log.running("as2-http"):
+            ok(as2.get("/v1/partners/acme", headers=h))
+            ok(as2.delete("/v1/partners/acme", headers=h))
+    finally:
+        receiver.close()
 
 
 def test_each_function_performs_exactly_the_recorded_adapter_operations(recorded, function_client, auth) -> None:

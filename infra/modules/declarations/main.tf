@@ -36,7 +36,7 @@ locals {
     }
   }
 
-  # The parse worker is the target of parse commands; every other function may need its URI. Splitting the two
+  # The task targets (the parse worker, the AS2 deliverer) take commands; every other function may need their URIs. Splitting the two
   # sets keeps the worker's own URI out of its configuration (it never enqueues) and the graph acyclic.
   task_targets = { for name, f in local.functions : name => f if f.trigger == "task" }
   services     = { for name, f in local.functions : name => f if f.trigger != "task" }
@@ -107,6 +107,11 @@ locals {
     OPENLINEAGE_URL   = var.openlineage_url
     LINEAGE_BASE_URL  = var.lineage_base_url == "" ? "urn:ingest:${var.project_id}:lineage" : var.lineage_base_url
     LINEAGE_FILE      = "" # only the local stack's `jsonl` sink writes a file
+    # Partner exchange: our AS2 identity (its key is read from Secret Manager by the as2-http function only).
+    AS2_ID_PREFIX  = var.as2_id_prefix
+    AS2_PUBLIC_URL = var.as2_public_url
+    AS2_KEY_SECRET = var.as2_key_secret
+    AS2_MAX_BYTES  = tostring(var.as2_max_bytes)
   }
 
   # Each function signs with its own service account (IAM signBlob on itself).
@@ -114,12 +119,14 @@ locals {
     for name, f in local.task_targets : name => merge(local.settings_environment, {
       SIGNING_SERVICE_ACCOUNT = f.email
       PARSE_WORKER_URL        = ""
+      AS2_DELIVER_URL         = ""
     })
   }
   service_environment = {
     for name, f in local.services : name => merge(local.settings_environment, {
       SIGNING_SERVICE_ACCOUNT = f.email
       PARSE_WORKER_URL        = var.parse_worker_url
+      AS2_DELIVER_URL         = var.as2_deliver_url
     })
   }
 

@@ -201,3 +201,33 @@ variable "cost_guard_max_instances" {
   description = "Max instances the cost guard sets on each function when it caps."
   default     = 1
 }
+
+variable "as2_id_prefix" {
+  type        = string
+  description = "A tenant's own AS2 id is this prefix followed by its tenant id."
+  default     = "INGEST-"
+}
+
+variable "as2_public_url" {
+  type        = string
+  description = "Where partners send AS2 messages (the gateway's /as2)."
+  default     = ""
+}
+
+variable "as2_key_secret" {
+  type        = string
+  description = "Secret Manager secret id holding our AS2 private key and certificate (PEM bundle)."
+  default     = "as2-key"
+}
+
+variable "as2_max_bytes" {
+  type        = number
+  description = "Largest AS2 message body the endpoint accepts."
+  default     = 15728640
+}
+
+variable "as2_deliver_url" {
+  type        = string
+  description = "HTTP target of AS2 delivery commands (the as2-deliver function)."
+  default     = ""
+}

@@ -12,6 +12,8 @@
 #   read_dead_letters (optional) pubsub.subscriber on the dead-letter hold subscription: operators list and replay
 #                    dead letters through this function
 #   sign_urls        serviceAccountTokenCreator on the function's own account: IAM signBlob for V4 signed URLs
+#   read_as2_key     (optional) secretmanager.secretAccessor on the as2-key secret alone (as2.tf): signs MDNs and
+#                    acknowledgements
 #   cap_costs        the cost guard: cloudtasks.queueAdmin on the parse-commands queue (its rate limits), and on each
 #                    other function cloudfunctions.developer (its max instances) plus serviceAccountUser on its
 #                    runtime account (updating a function acts as it); no Firestore, no bucket
@@ -113,6 +115,25 @@ locals {
       summary          = "forgets the references of parse output the bucket lifecycle deleted"
       firestore        = "roles/datastore.user"
       buckets          = { derived = ["roles/storage.objectViewer"] }
+      publish_events   = false
+      enqueue_commands = false
+      sign_urls        = false
+      cap_costs        = false
+    }
+    "as2-http" = {
+      summary          = "receives AS2 messages, answers with signed MDNs, ingests and acknowledges interchanges, keeps partners"
+      firestore        = "roles/datastore.user"
+      buckets          = { uploads = ["roles/storage.objectCreator"], derived = ["roles/storage.objectCreator"] } # create-only
+      publish_events   = true
+      enqueue_commands = true
+      sign_urls        = false
+      cap_costs        = false
+      read_as2_key     = true
+    }
+    "as2-deliver" = {
+      summary          = "posts acknowledgements and asynchronous MDNs to partners and records the delivery"
+      firestore        = "roles/datastore.user"
+      buckets          = {}
       publish_events   = false
       enqueue_commands = false
       sign_urls        = false

@@ -5,8 +5,10 @@
 locals {
   labels = merge(var.labels, { app = "content-ingestion", environment = var.environment })
 
-  consumer      = one(module.declarations.by_trigger["pubsub"])
-  task_target   = one(module.declarations.by_trigger["task"])
+  consumer = one(module.declarations.by_trigger["pubsub"])
+  # Two task targets: the parse worker (whose sizing the queue follows) and the AS2 deliverer, by entry point.
+  task_target   = one([for n in module.declarations.by_trigger["task"] : n if module.declarations.functions[n].entry_point == "parse_worker"])
+  as2_deliverer = one([for n in module.declarations.by_trigger["task"] : n if module.declarations.functions[n].entry_point == "as2_deliver"])
   scheduled_fns = toset(module.declarations.by_trigger["scheduler"])
   cost_guard    = one(module.declarations.by_trigger["budget"])
 
@@ -38,6 +40,8 @@ module "declarations" {
   dead_letter_subscription = module.messaging.dead_letter_subscription
   tasks_queue              = module.tasks.name
   parse_worker_url         = module.task_targets[local.task_target].uri
+  as2_deliver_url          = module.task_targets[local.as2_deliverer].uri
+  as2_public_url           = var.as2_public_url
   function_uris            = { for name in module.declarations.public_functions : name => module.functions[name].uri }
 
   upload_url_ttl_seconds    = var.upload_url_ttl_seconds
@@ -96,6 +100,7 @@ module "services" {
     "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
+    "secretmanager.googleapis.com", # our AS2 key (as2.tf)
     "servicecontrol.googleapis.com",
     "servicemanagement.googleapis.com",
     "storage.googleapis.com",

@@ -561,6 +561,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/partners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's trading partners. */
+        get: operations["list_partners"];
+        put?: never;
+        /** Register (or replace) a trading partner of the tenant. */
+        post: operations["register_partner"];
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: GET, POST.
+         */
+        options: operations["preflight_v1_partners"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/partners/{partner_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One trading partner. */
+        get: operations["get_partner"];
+        put?: never;
+        post?: never;
+        /** Remove a trading partner; its acknowledgements stay. */
+        delete: operations["delete_partner"];
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: GET, DELETE.
+         */
+        options: operations["preflight_v1_partners_partner_id"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/as2/identity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's own AS2 identity and certificate; never a private key. */
+        get: operations["as2_identity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: GET.
+         */
+        options: operations["preflight_v1_as2_identity"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/acknowledgements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Acknowledgements (TA1, 997, 999, CONTRL) the tenant sent its partners, oldest first. */
+        get: operations["list_acknowledgements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        /**
+         * CORS preflight.
+         * @description Answered without a token, since browsers send none with a preflight. An Origin in the configured list (cors_allowed_origins) gets the Access-Control-Allow-* headers; any other Origin gets 403 ORIGIN_NOT_ALLOWED; a request with no Origin gets 204 with Allow. Allowed origins also receive Access-Control-Allow-Origin on every response. Methods here: GET.
+         */
+        options: operations["preflight_v1_acknowledgements"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/as2": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The AS2 endpoint (RFC 4130): no bearer token.
+         * @description AS2-To names the tenant's AS2 id (GET /v1/as2/identity), AS2-From a registered partner whose signature must verify. The message is decrypted, verified and decompressed; its payload is ingested as ingest_file (edi, as2) and acknowledged. The answer is the MDN (RFC 3798), signed when asked, or an empty 200 when the MDN is asynchronous (Receipt-Delivery-Option) or not asked for. Every failure is a negative MDN with the RFC's disposition modifier, never a 5xx. The body is the AS2 message as sent (application/pkcs7-mime, multipart/signed, or the plain EDI), described here as application/octet-stream.
+         */
+        post: operations["receive_as2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -938,6 +1044,8 @@ export interface components {
                 type: string;
                 artifact_id?: string;
             }[];
+            /** @description Only for edi from a registered partner: the TA1/997/999/CONTRL this interchange was answered with. */
+            acknowledgements?: components["schemas"]["Acknowledgement"][];
         };
         ParseAccepted: components["schemas"]["IntentResponse"] & {
             intent_id: string;
@@ -1197,6 +1305,103 @@ export interface components {
             file_id: string;
             ingestion_profile?: string | null;
         };
+        InterchangeId: {
+            /** @description ISA05/ISA07 qualifier (ZZ, 01, ...) or the EDIFACT UNB partner qualifier (14, ZZZ, ...). */
+            qualifier: string;
+            id: string;
+        };
+        /** @description The partner's AS2 identity, endpoint and certificates. */
+        PartnerTransport: {
+            /** @description The partner's AS2-From (RFC 4130 section 6.2). */
+            as2_id: string;
+            /** @description Where acknowledgements are delivered over AS2 (http or https). */
+            url?: string | null;
+            /** @description One PEM X.509 certificate. */
+            signing_cert_pem: string;
+            /** @description One PEM X.509 certificate. */
+            encryption_cert_pem: string;
+            /**
+             * @default sync
+             * @enum {string}
+             */
+            mdn: "sync" | "async";
+            /** @default true */
+            mdn_signed: boolean;
+        };
+        PartnerSpec: {
+            partner_id: string;
+            name: string;
+            /** @enum {string} */
+            standard: "x12" | "edifact";
+            interchange_ids: components["schemas"]["InterchangeId"][];
+            /** @description x12: TA1 and 997 or 999; edifact: CONTRL. A TA1 or CONTRL is also sent when the envelope is bad, the interchange asks for one, or it is a duplicate. */
+            acknowledgements?: ("TA1" | "997" | "999" | "CONTRL")[];
+            /**
+             * @description A control number seen again within this window is a duplicate: rejected, and nothing is posted.
+             * @default 30
+             */
+            duplicate_window_days: number;
+            as2?: components["schemas"]["PartnerTransport"] | null;
+        };
+        Partner: {
+            partner_id: string;
+            name: string;
+            /** @enum {string} */
+            standard: "x12" | "edifact";
+            interchange_ids: components["schemas"]["InterchangeId"][];
+            /** @description x12: TA1 and 997 or 999; edifact: CONTRL. A TA1 or CONTRL is also sent when the envelope is bad, the interchange asks for one, or it is a duplicate. */
+            acknowledgements: ("TA1" | "997" | "999" | "CONTRL")[];
+            /**
+             * @description A control number seen again within this window is a duplicate: rejected, and nothing is posted.
+             * @default 30
+             */
+            duplicate_window_days: number;
+            as2?: components["schemas"]["PartnerTransport"] | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        PartnerRegistered: components["schemas"]["IntentResponse"] & components["schemas"]["Partner"];
+        PartnerList: {
+            partners: components["schemas"]["Partner"][];
+        };
+        PartnerDeleted: components["schemas"]["IntentResponse"] & {
+            partner_id: string;
+            deleted: boolean;
+        };
+        /** @description Our AS2 identity for the tenant (partners configure us with it). */
+        ExchangeIdentity: {
+            /** @description Our AS2 id for this tenant: partners send it as AS2-To. */
+            as2_id: string;
+            /** @description Where partners send AS2 messages. */
+            url: string;
+            /** @description One PEM X.509 certificate. */
+            signing_cert_pem: string;
+            /** @description One PEM X.509 certificate. */
+            encryption_cert_pem: string;
+        };
+        Acknowledgement: {
+            ack_id: string;
+            partner_id: string;
+            /** @enum {string} */
+            kind: "TA1" | "997" | "999" | "CONTRL";
+            /** @description The interchange's artifact (for a duplicate: the first receipt's). */
+            for_artifact_id: string | null;
+            interchange_control_number: string;
+            /** @enum {string} */
+            status: "accepted" | "accepted_with_errors" | "rejected";
+            /** @description Its EDI text: GET /v1/artifacts/{artifact_id}?include_payload=true. */
+            artifact_id: string;
+            /** @enum {string} */
+            delivery: "pending" | "delivered" | "not_requested" | "failed";
+            duplicate?: boolean;
+            /** Format: date-time */
+            created_at: string;
+        };
+        AcknowledgementList: {
+            acknowledgements: components["schemas"]["Acknowledgement"][];
+        };
     };
     responses: never;
     parameters: never;
@@ -1369,7 +1574,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still in progress (IDEMPOTENCY_IN_PROGRESS). */
+            /** @description A request with this Idempotency-Key is still in progress (IDEMPOTENCY_IN_PROGRESS). Also DUPLICATE_INTERCHANGE: a registered partner's control number already received within its window; details.acknowledgements holds the rejecting TA1 or CONTRL, and nothing is posted. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1387,7 +1592,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The parameters are not valid (VALIDATION_ERROR, MISSING_*, INVALID_*), or the Idempotency-Key was used with another request (IDEMPOTENCY_KEY_REUSED). */
+            /** @description The parameters are not valid (VALIDATION_ERROR, MISSING_*, INVALID_*), or the Idempotency-Key was used with another request (IDEMPOTENCY_KEY_REUSED). For a registered partner's edi: INVALID_INTERCHANGE, STANDARD_MISMATCH. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3718,6 +3923,458 @@ export interface operations {
             };
             /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_partners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The partners, by partner_id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerList"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    register_partner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PartnerSpec"];
+            };
+        };
+        responses: {
+            /** @description The partner. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerRegistered"];
+                };
+            };
+            /** @description The body is not a JSON object (INVALID_JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The partner is not valid (INVALID_PARTNER, INVALID_FIELD, MISSING_FIELD, UNKNOWN_FIELD). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_partners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_partner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The trading partner. */
+                partner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The partner. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Partner"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown partner, or another tenant's (PARTNER_NOT_FOUND). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_partner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The trading partner. */
+                partner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerDeleted"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown partner, or another tenant's (PARTNER_NOT_FOUND). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The partner id is not valid (INVALID_FIELD). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_partners_partner_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The trading partner. */
+                partner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    as2_identity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Our AS2 identity. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExchangeIdentity"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_as2_identity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_acknowledgements: {
+        parameters: {
+            query?: {
+                /** @description Only this partner's. */
+                partner_id?: string;
+                /** @description Only those of this interchange. */
+                interchange_control_number?: string;
+                /** @description Only those of this interchange artifact. */
+                artifact_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The acknowledgements. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcknowledgementList"];
+                };
+            };
+            /** @description No bearer token, or a token that is not valid (MISSING_TOKEN, INVALID_TOKEN). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is temporarily unavailable (UNAVAILABLE); retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preflight_v1_acknowledgements: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Preflight accepted (or a plain OPTIONS without Origin). */
+            204: {
+                headers: {
+                    Allow?: string;
+                    "Access-Control-Allow-Origin"?: string;
+                    "Access-Control-Allow-Methods"?: string;
+                    "Access-Control-Allow-Headers"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Origin is not allowed to call this API (ORIGIN_NOT_ALLOWED). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    receive_as2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description The MDN (multipart/signed or multipart/report), or empty. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "multipart/signed": string;
+                    "multipart/report": string;
+                    "text/plain": string;
+                };
+            };
+            /** @description Only POST (METHOD_NOT_ALLOWED). */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
