@@ -13,6 +13,7 @@ from shared.domain.models import Artifact, Command, Event, Execution, PendingInt
 from shared.domain.states import ExecutionStatus
 
 if TYPE_CHECKING:
+    from shared.parsing.ocr import OcrEngine
     from shared.settings import Settings
 
 T = TypeVar("T")
@@ -216,3 +217,5 @@ class Services(Protocol):
     def relay(self) -> Relay: ...
     @property
     def dead_letters(self) -> DeadLetterBox: ...
+    @property
+    def ocr(self) -> OcrEngine | None: ...  # None where no OCR engine is configured or installed

@@ -169,6 +169,7 @@ def _release(uow: UnitOfWork, task: ParseTask, worker_id: str, error: str) -> No
 def _parse_to_derived(services: Services, source: Artifact, intent: PendingIntent, parsed_id: str) -> Any:
     from shared.detection import sniff_stream
     from shared.parsing import ParseError, parse
+    from shared.parsing.ocr import OcrLimits, OcrSession
 
     bucket, name = split_gs_uri(source.storage_location)
     generation = source.source_metadata.get("object_generation")
@@ -176,13 +177,16 @@ def _parse_to_derived(services: Services, source: Artifact, intent: PendingInten
     prefix = parsed_prefix(source.tenant_id, parsed_id)
     profile = ParseContext.model_validate(intent.context).ingestion_profile
     options = dict(intent.context.get("parse_options") or {})
+    engine, settings = services.ocr, services.settings
+    ocr = None if engine is None else OcrSession(engine, OcrLimits(settings.ocr_max_pages, settings.ocr_max_seconds))
     if services.blobs.stat(bucket, name) is None:
         raise PermanentError("The source file's payload no longer exists (it expired or was deleted).", code="SOURCE_MISSING")
     try:
         with services.blobs.open_read(bucket, name, generation) as stream:
             detected = sniff_stream(stream, source.filename)
             result = parse(stream, detected, profile, options,
-                           lambda out_name, content_type: services.blobs.open_write(derived, prefix + out_name, content_type))
+                           lambda out_name, content_type: services.blobs.open_write(derived, prefix + out_name, content_type),
+                           ocr)
     except ParseError as exc:
         raise PermanentError(exc.message, code=exc.code) from None
     return result, derived, prefix
@@ -207,7 +211,9 @@ def _build_parsed(source: Artifact, intent: PendingIntent, parsed_id: str, resul
             "ingestion_profile": intent.context.get("ingestion_profile"), "chunk_count": result.chunk_count,
             "page_count": result.page_count, "warnings": list(result.warnings),
             # What the parser guessed (encoding, delimiter, header, types), how sure it was, and the option that overrides it.
-            "guesses": dict(result.guesses)}),
+            "guesses": dict(result.guesses),
+            # The OCR engine and version that read scanned pages, and the PDF reader that read the text.
+            **result.descriptor}),
         lineage=derived_lineage([source], "parse_content", execution_id), parent_artifacts=[source.artifact_id],
         retention_policy="working_material", regenerable=True, expires_at=now + timedelta(days=ttl_days),
         ui_name=source.ui_name, filename=source.filename, detected_type=result.detected_format, outputs=outputs,

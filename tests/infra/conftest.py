@@ -15,6 +15,7 @@ from infra_support import (
     EVENTS_TOPIC,
     INFRA,
     MODULES,
+    OCR_PROCESSOR_VERSION,
     PARSE_WORKER_URL,
     PROJECT,
     REGION,
@@ -86,6 +87,7 @@ def evaluated(
         "tasks_queue": TASKS_QUEUE,
         "parse_worker_url": PARSE_WORKER_URL,
         "function_uris": function_uris,
+        "documentai_processor_version": OCR_PROCESSOR_VERSION,
     }
     root = {
         "module": {"declarations": {"source": module_source, **inputs}},

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.infra
 
 IAM = INFRA / "iam"
 SCOPE_KIND = {"firestore": "project", "events_topic": "topic", "commands_queue": "queue", "tasks_invoker": "service_account",
-              "own_account": "service_account"}
+              "own_account": "service_account", "ocr_processor": "ocr_processor"}
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -51,9 +51,10 @@ def granted_roles(platform: TfDir) -> dict[str, dict[str, set[str]]]:
         "commands_queue": platform.resource("google_cloud_tasks_queue_iam_member", "function_enqueues_commands")["role"],
         "tasks_invoker": platform.resource("google_service_account_iam_member", "function_acts_as_tasks_invoker")["role"],
         "own_account": platform.resource("google_service_account_iam_member", "function_signs_with_own_account")["role"],
+        "ocr_processor": platform.resource("google_project_iam_member", "function_reads_scans")["role"],
     }
     flag_of = {"events_topic": "publish_events", "commands_queue": "enqueue_commands", "tasks_invoker": "enqueue_commands",
-               "own_account": "sign_urls"}
+               "own_account": "sign_urls", "ocr_processor": "read_scans"}
     granted: dict[str, dict[str, set[str]]] = {}
     for fn, a in access.items():
         if fn in NO_DATA_ADAPTERS:

@@ -98,6 +98,11 @@ locals {
     COST_GUARD_MAX_INSTANCES         = tostring(var.cost_guard_max_instances)
     COST_GUARD_FUNCTIONS             = jsonencode(sort([for name, f in local.functions : name if f.trigger != "budget"]))
     FUNCTIONS_API_ENDPOINT           = "https://cloudfunctions.googleapis.com"
+    OCR_ENGINE                       = "documentai"
+    OCR_LANGUAGES                    = "eng" # Tesseract's; Document AI detects the language itself
+    OCR_MAX_PAGES                    = tostring(var.ocr_max_pages)
+    OCR_MAX_SECONDS                  = tostring(var.ocr_max_seconds)
+    DOCUMENTAI_PROCESSOR_VERSION     = var.documentai_processor_version
   }
 
   # Each function signs with its own service account (IAM signBlob on itself).

@@ -183,3 +183,20 @@ variable "cost_guard_max_instances" {
   description = "Max instances the cost guard sets on each function when it caps."
   default     = 1
 }
+
+variable "documentai_processor_version" {
+  type        = string
+  description = "Full name of the Document AI OCR processor version the parse worker calls."
+}
+
+variable "ocr_max_pages" {
+  type        = number
+  description = "Pages read by OCR per file; a file that needs more is refused."
+  default     = 50
+}
+
+variable "ocr_max_seconds" {
+  type        = number
+  description = "OCR time per file, in seconds; a file that needs more is refused."
+  default     = 300
+}

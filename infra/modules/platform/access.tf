@@ -13,6 +13,7 @@
 #   cap_costs        the cost guard: cloudtasks.queueAdmin on the parse-commands queue (its rate limits), and on each
 #                    other function cloudfunctions.developer (its max instances) plus serviceAccountUser on its
 #                    runtime account (updating a function acts as it); no Firestore, no bucket
+#   read_scans       documentai.apiUser, to send scanned pages to the OCR processor
 
 locals {
   access = {
@@ -24,6 +25,7 @@ locals {
       enqueue_commands = false
       sign_urls        = true
       cap_costs        = false
+      read_scans       = false
     }
     "ingest-finalize" = {
       summary          = "ingests an uploaded object when it is finalized"
@@ -33,6 +35,7 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
+      read_scans       = false
     }
     "profile-selection" = {
       summary          = "keeps pending intents and submits parse commands"
@@ -42,6 +45,7 @@ locals {
       enqueue_commands = true
       sign_urls        = false
       cap_costs        = false
+      read_scans       = false
     }
     "parse-worker" = {
       summary          = "parses an uploaded file into derived output"
@@ -51,6 +55,7 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
+      read_scans       = true
     }
     "save" = {
       summary        = "turns working material into records and deletes the payloads it replaces"
@@ -64,6 +69,7 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
+      read_scans       = false
     }
     "read-api" = {
       summary          = "reads artifacts, lineage and executions, and signs download URLs"
@@ -73,6 +79,7 @@ locals {
       enqueue_commands = false
       sign_urls        = true
       cap_costs        = false
+      read_scans       = false
     }
     "outbox-consumer" = {
       summary        = "reacts to domain events, relays outbox records, and runs journey steps: saves and discards"
@@ -86,6 +93,7 @@ locals {
       enqueue_commands = true
       sign_urls        = false
       cap_costs        = false
+      read_scans       = false
     }
     "outbox-sweep" = {
       summary          = "delivers outbox records the relay missed, and deletes the payloads of expired artifacts"
@@ -95,6 +103,7 @@ locals {
       enqueue_commands = true
       sign_urls        = false
       cap_costs        = false
+      read_scans       = false
     }
     "cost-guard" = {
       summary          = "caps the parse queue and the functions when the billing budget is spent"
@@ -104,6 +113,7 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = true
+      read_scans       = false
     }
   }
 
@@ -206,4 +216,14 @@ resource "google_service_account_iam_member" "cost_guard_acts_as_capped_function
   service_account_id = google_service_account.function[each.value.fn].name
   role               = "roles/iam.serviceAccountUser"
   member             = local.function_member[each.value.guard]
+}
+
+# Document AI's API User role holds only the process permissions (no processor management). The provider offers no
+# processor-level IAM resource, so it is granted on the project, which holds one processor: the OCR one (../ocr).
+resource "google_project_iam_member" "function_reads_scans" {
+  for_each = toset([for fn, a in local.access : fn if a.read_scans])
+
+  project = var.project_id
+  role    = "roles/documentai.apiUser"
+  member  = local.function_member[each.key]
 }

@@ -51,6 +51,16 @@ module "declarations" {
   journey_redrive_seconds   = var.journey_redrive_seconds
   cors_origins              = var.cors_origins
   log_level                 = var.log_level
+
+  documentai_processor_version = module.ocr.processor_version
+}
+
+module "ocr" {
+  source     = "../ocr"
+  depends_on = [module.services]
+
+  project_id = var.project_id
+  location   = var.ocr_location
 }
 
 module "services" {
@@ -66,7 +76,8 @@ module "services" {
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "cloudtasks.googleapis.com",
-    "compute.googleapis.com", # the web app's HTTPS load balancer
+    "compute.googleapis.com",    # the web app's HTTPS load balancer
+    "documentai.googleapis.com", # OCR of scanned pages and images (../ocr)
     "eventarc.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
