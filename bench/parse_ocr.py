@@ -65,7 +65,7 @@ class _Memory:
 
 
 def _engine(data: bytes, filename: str) -> tuple[float, list[str], dict[str, Any]]:
-    from shared.adapters.ocr_tesseract import TesseractOcr
+    from shared.adapters.ocr.tesseract import TesseractOcr
     from shared.parsing import parse, sniff_stream
     from shared.parsing.ocr import OcrLimits, OcrSession
 

@@ -1,7 +1,7 @@
 """OCR behind a port: text from page images (scanned PDF pages, image uploads), within a per-file budget.
 
 The engine is an adapter (Tesseract locally and in tests, Document AI's OCR processor in production: see
-shared/adapters/ocr_*.py). Handlers go through `OcrSession`, which enforces the budget (pages and seconds per file)
+shared/adapters/ocr/). Handlers go through `OcrSession`, which enforces the budget (pages and seconds per file)
 and keeps what the artifact records: the engine, its version, the pages read and their mean confidence.
 """
 

@@ -96,7 +96,7 @@ def _judge(relative: str, expected: dict[str, Any]) -> dict[str, Any]:
 
 def _ocr() -> Any:
     """Tesseract, as the local stack reads scans (make tesseract installs it)."""
-    from shared.adapters.ocr_tesseract import TesseractOcr
+    from shared.adapters.ocr.tesseract import TesseractOcr
     from shared.parsing.ocr import OcrLimits, OcrSession
 
     return OcrSession(TesseractOcr(), OcrLimits(max_pages=20, max_seconds=25))

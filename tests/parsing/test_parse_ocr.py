@@ -38,7 +38,7 @@ KNOWN_LINES = [
 
 
 def _session(max_pages: int = 10, max_seconds: float = 120.0) -> OcrSession:
-    from shared.adapters.ocr_tesseract import TesseractOcr
+    from shared.adapters.ocr.tesseract import TesseractOcr
 
     return OcrSession(TesseractOcr(), OcrLimits(max_pages=max_pages, max_seconds=max_seconds))
 

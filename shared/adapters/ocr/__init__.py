@@ -15,11 +15,11 @@ log = get_logger(__name__)
 
 def ocr_engine(settings: Settings) -> OcrEngine | None:
     if settings.ocr_engine == "documentai":
-        from shared.adapters.ocr_documentai import DocumentAiOcr
+        from shared.adapters.ocr.documentai import DocumentAiOcr
 
         return DocumentAiOcr(settings.documentai_processor_version)
     if settings.ocr_engine == "tesseract":
-        from shared.adapters.ocr_tesseract import TesseractOcr, TesseractUnavailable
+        from shared.adapters.ocr.tesseract import TesseractOcr, TesseractUnavailable
 
         try:
             return TesseractOcr(settings.ocr_languages)
