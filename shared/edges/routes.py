@@ -49,6 +49,9 @@ PROFILE_SELECTION_ROUTES = [
     Route("GET", "/v1/journeys/{journey_id}", query("get_journey", path=("journey_id",)), "get_journey"),
     Route("POST", "/v1/journeys/{journey_id}/approve", _path_intent(APPROVE_JOURNEY, "journey_id"), APPROVE_JOURNEY),
     Route("POST", "/v1/journeys/{journey_id}/cancel", _path_intent(CANCEL_JOURNEY, "journey_id"), CANCEL_JOURNEY),
+    Route("GET", "/v1/operations/dead-letters", query("list_dead_letters", params=("since", "limit")),
+          "list_dead_letters"),
+    Route("POST", "/v1/operations/dead-letters/replay", _replay_dead_letters, REPLAY_DEAD_LETTERS),
 ]
 
 SAVE_ROUTES = [

@@ -16,7 +16,7 @@ from infra_support import INFRA, TfDir
 pytestmark = pytest.mark.infra
 
 IAM = INFRA / "iam"
-SCOPE_KIND = {"firestore": "project", "events_topic": "topic", "commands_queue": "queue", "tasks_invoker": "service_account",
+SCOPE_KIND = {"firestore": "project", "events_topic": "topic", "dead_letter_subscription": "subscription", "commands_queue": "queue", "tasks_invoker": "service_account",
               "own_account": "service_account", "ocr_processor": "ocr_processor"}
 
 
@@ -48,12 +48,14 @@ def granted_roles(platform: TfDir) -> dict[str, dict[str, set[str]]]:
     access = platform.locals["access"]
     role_of = {
         "events_topic": platform.resource("google_pubsub_topic_iam_member", "function_publishes_events")["role"],
+        "dead_letter_subscription": platform.resource("google_pubsub_subscription_iam_member",
+                                                      "function_reads_dead_letters")["role"],
         "commands_queue": platform.resource("google_cloud_tasks_queue_iam_member", "function_enqueues_commands")["role"],
         "tasks_invoker": platform.resource("google_service_account_iam_member", "function_acts_as_tasks_invoker")["role"],
         "own_account": platform.resource("google_service_account_iam_member", "function_signs_with_own_account")["role"],
         "ocr_processor": platform.resource("google_project_iam_member", "function_reads_scans")["role"],
     }
-    flag_of = {"events_topic": "publish_events", "commands_queue": "enqueue_commands", "tasks_invoker": "enqueue_commands",
+    flag_of = {"events_topic": "publish_events", "dead_letter_subscription": "read_dead_letters", "commands_queue": "enqueue_commands", "tasks_invoker": "enqueue_commands",
                "own_account": "sign_urls", "ocr_processor": "read_scans"}
     granted: dict[str, dict[str, set[str]]] = {}
     for fn, a in access.items():
@@ -61,7 +63,7 @@ def granted_roles(platform: TfDir) -> dict[str, dict[str, set[str]]]:
             continue
         per = {"firestore": {a["firestore"]}} if a.get("firestore") else {}
         per.update({f"bucket:{b}": set(roles) for b, roles in a["buckets"].items() if roles})
-        per.update({res: {role} for res, role in role_of.items() if a[flag_of[res]]})
+        per.update({res: {role} for res, role in role_of.items() if a.get(flag_of[res], False)})
         granted[fn] = per
     return granted
 

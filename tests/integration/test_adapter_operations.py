@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,10 @@ from typing import Any
 
 import pytest
 import requests
+from google.cloud import pubsub_v1
 
+from dev.provision import Topology
+from dev.token import mint_token
 from shared.bootstrap import Services, set_services
 from shared.domain.models import Command, Event
 from shared.settings import get_settings
@@ -90,7 +94,8 @@ def recorded(services, monkeypatch) -> Iterator[tuple[Services, OperationLog]]:
     log = OperationLog({s.uploads_bucket: "uploads", s.derived_bucket: "derived", s.records_bucket: "records"})
     wired = Services(s, store=Recorded(plain.store, "store", log), blobs=Recorded(plain.blobs, "blobs", log),
                      publisher=Recorded(plain.publisher, "publisher", log), queue=Recorded(plain.queue, "queue", log),
-                     ocr=Recorded(plain.ocr, "ocr", log))
+                     ocr=Recorded(plain.ocr, "ocr", log),
+                     dead_letters=Recorded(plain.dead_letters, "dead_letters", log))
     set_services(wired)  # what every entry point's get_services() now returns
     yield plain, log
     get_settings.cache_clear()
@@ -230,6 +235,21 @@ def _journey(plain: Services, log: OperationLog, client: Callable[..., Any], aut
             with log.running("profile-selection"):
                 ok(profile.post(f"/v1/journeys/{journey_id}/cancel", headers=h))
             pump("tenant-a", journey_id, lambda j: j.compensation == "done")
+
+    # An event the consumer gave up on sits in the dead-letter subscription: an operator finds it and replays it.
+    letter = Event.model_validate({**ingested, "event_id": "evt-dead-lettered"})
+    topology = Topology(project_id=plain.settings.project_id)
+    dlq = pubsub_v1.PublisherClient()
+    dlq.publish(topology.topic_path(topology.dead_letter_topic), json.dumps(letter.model_dump(mode="json")).encode(),
+                event_id=letter.event_id, event_type=letter.event_type, tenant_id=letter.tenant_id).result(timeout=30)
+    operator = {"Authorization": f"Bearer {mint_token('tenant-a', 'olga', 'ops', extra_claims={'roles': ['operator']})}"}
+    with log.running("profile-selection"):
+        for _ in range(30):
+            if ok(profile.get("/v1/operations/dead-letters?since=1h", headers=operator))["count"]:
+                break
+            time.sleep(1)
+        replayed = ok(profile.post("/v1/operations/dead-letters/replay", headers=operator, json={"since": "1h"}))
+    assert replayed["count"] == 1, replayed
 
     # Retention runs out on the saved file and its parsed artifact: the sweep deletes their payloads in every bucket.
     past = datetime.now(UTC) - timedelta(days=1)

@@ -147,12 +147,13 @@ def test_a_poison_event_is_dead_lettered_after_its_attempts_and_replayed_once_af
 
 def test_a_letter_replayed_twice_changes_nothing_the_second_time(services) -> None:
     """A crash between a replay's publish and its removal replays the letter again: the consumer skips it."""
-    from shared.usecases.reactions import MessagePublished, handle_event_message
+    from dev.bus_calls import react
+    from shared.domain.messages import MessagePublished
 
     event = Event(event_id=f"evt_{uuid.uuid4().hex}", event_type="artifact_ingested", tenant_id=TENANT,
                   execution_id="exec_twice", data={"upload_id": "upl_x", "artifact_id": "file_x", "session_id": "s1"})
     message = MessagePublished.model_validate({"message": {
         "data": base64.b64encode(json.dumps(event.model_dump(mode="json")).encode()).decode(),
         "attributes": {"event_id": event.event_id}}})
-    assert handle_event_message(services, message) == "nothing_waiting"
-    assert handle_event_message(services, message) == "duplicate"
+    assert react(services, message) == "nothing_waiting"
+    assert react(services, message) == "duplicate"

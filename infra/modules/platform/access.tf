@@ -9,11 +9,13 @@
 #   publish_events   pubsub.publisher on the ingestion-events topic
 #   enqueue_commands cloudtasks.enqueuer on the parse-commands queue, plus serviceAccountUser on the tasks-invoker
 #                    account so the task may carry its OIDC token
+#   read_dead_letters (optional) pubsub.subscriber on the dead-letter hold subscription: operators list and replay
+#                    dead letters through this function
 #   sign_urls        serviceAccountTokenCreator on the function's own account: IAM signBlob for V4 signed URLs
 #   cap_costs        the cost guard: cloudtasks.queueAdmin on the parse-commands queue (its rate limits), and on each
 #                    other function cloudfunctions.developer (its max instances) plus serviceAccountUser on its
 #                    runtime account (updating a function acts as it); no Firestore, no bucket
-#   read_scans       documentai.apiUser, to send scanned pages to the OCR processor
+#   read_scans        (optional) documentai.apiUser, to send scanned pages and images to the OCR processor
 
 locals {
   access = {
@@ -25,7 +27,6 @@ locals {
       enqueue_commands = false
       sign_urls        = true
       cap_costs        = false
-      read_scans       = false
     }
     "ingest-finalize" = {
       summary          = "ingests an uploaded object when it is finalized"
@@ -35,17 +36,16 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
-      read_scans       = false
     }
     "profile-selection" = {
-      summary          = "keeps pending intents and submits parse commands"
-      firestore        = "roles/datastore.user"
-      buckets          = {}
-      publish_events   = true
-      enqueue_commands = true
-      sign_urls        = false
-      cap_costs        = false
-      read_scans       = false
+      summary           = "keeps pending intents, submits parse commands, and lists and replays dead letters"
+      firestore         = "roles/datastore.user"
+      buckets           = {}
+      publish_events    = true
+      enqueue_commands  = true
+      sign_urls         = false
+      cap_costs         = false
+      read_dead_letters = true
     }
     "parse-worker" = {
       summary          = "parses an uploaded file into derived output"
@@ -69,7 +69,6 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
-      read_scans       = false
     }
     "read-api" = {
       summary          = "reads artifacts, lineage and executions, and signs download URLs"
@@ -79,7 +78,6 @@ locals {
       enqueue_commands = false
       sign_urls        = true
       cap_costs        = false
-      read_scans       = false
     }
     "outbox-consumer" = {
       summary        = "reacts to domain events, relays outbox records, and runs journey steps: saves and discards"
@@ -93,7 +91,6 @@ locals {
       enqueue_commands = true
       sign_urls        = false
       cap_costs        = false
-      read_scans       = false
     }
     "outbox-sweep" = {
       summary          = "delivers outbox records the relay missed, and deletes the payloads of expired artifacts"
@@ -103,7 +100,6 @@ locals {
       enqueue_commands = true
       sign_urls        = false
       cap_costs        = false
-      read_scans       = false
     }
     "cost-guard" = {
       summary          = "caps the parse queue and the functions when the billing budget is spent"
@@ -113,7 +109,6 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = true
-      read_scans       = false
     }
   }
 
@@ -151,6 +146,15 @@ resource "google_pubsub_topic_iam_member" "function_publishes_events" {
   topic   = module.messaging.events_topic
   role    = "roles/pubsub.publisher"
   member  = local.function_member[each.key]
+}
+
+resource "google_pubsub_subscription_iam_member" "function_reads_dead_letters" {
+  for_each = toset([for fn, a in local.access : fn if try(a.read_dead_letters, false)])
+
+  project      = var.project_id
+  subscription = module.messaging.dead_letter_subscription
+  role         = "roles/pubsub.subscriber"
+  member       = local.function_member[each.key]
 }
 
 resource "google_cloud_tasks_queue_iam_member" "function_enqueues_commands" {
@@ -221,7 +225,7 @@ resource "google_service_account_iam_member" "cost_guard_acts_as_capped_function
 # Document AI's API User role holds only the process permissions (no processor management). The provider offers no
 # processor-level IAM resource, so it is granted on the project, which holds one processor: the OCR one (../ocr).
 resource "google_project_iam_member" "function_reads_scans" {
-  for_each = toset([for fn, a in local.access : fn if a.read_scans])
+  for_each = toset([for fn, a in local.access : fn if try(a.read_scans, false)])
 
   project = var.project_id
   role    = "roles/documentai.apiUser"
