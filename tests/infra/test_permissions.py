@@ -16,8 +16,9 @@ from infra_support import INFRA, TfDir
 pytestmark = pytest.mark.infra
 
 IAM = INFRA / "iam"
-SCOPE_KIND = {"firestore": "project", "events_topic": "topic", "dead_letter_subscription": "subscription", "commands_queue": "queue", "tasks_invoker": "service_account",
-              "own_account": "service_account", "ocr_processor": "ocr_processor"}
+SCOPE_KIND = {"firestore": "project", "events_topic": "topic", "dead_letter_subscription": "subscription",
+              "commands_queue": "queue", "tasks_invoker": "service_account", "own_account": "service_account",
+              "ocr_processor": "ocr_processor"}
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -55,8 +56,9 @@ def granted_roles(platform: TfDir) -> dict[str, dict[str, set[str]]]:
         "own_account": platform.resource("google_service_account_iam_member", "function_signs_with_own_account")["role"],
         "ocr_processor": platform.resource("google_project_iam_member", "function_reads_scans")["role"],
     }
-    flag_of = {"events_topic": "publish_events", "dead_letter_subscription": "read_dead_letters", "commands_queue": "enqueue_commands", "tasks_invoker": "enqueue_commands",
-               "own_account": "sign_urls", "ocr_processor": "read_scans"}
+    flag_of = {"events_topic": "publish_events", "dead_letter_subscription": "read_dead_letters",
+               "commands_queue": "enqueue_commands", "tasks_invoker": "enqueue_commands", "own_account": "sign_urls",
+               "ocr_processor": "read_scans"}
     granted: dict[str, dict[str, set[str]]] = {}
     for fn, a in access.items():
         if fn in NO_DATA_ADAPTERS:
