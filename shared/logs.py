@@ -123,6 +123,11 @@ def log_context(trace: TraceContext | None = None, **labels: str | None) -> Iter
             _trace.reset(trace_token)
 
 
+def joined_origin() -> str | None:
+    """The journey's origin execution bound in this context (by `adopt_trace` or an event's attributes), if any."""
+    return _labels.get().get(ORIGIN_LABEL)
+
+
 def bind(**labels: str | None) -> None:
     """Add labels for the rest of the current context (e.g. once the execution id is known)."""
     _labels.set({**_labels.get(), **{k: str(v) for k, v in labels.items() if v}})

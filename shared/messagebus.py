@@ -23,7 +23,7 @@ from shared.domain.errors import DomainError, Duplicate, PermanentError, Transie
 from shared.domain.ids import new_id
 from shared.domain.messages import Query, SubmitIntent
 from shared.domain.models import Event
-from shared.logs import get_logger, log_context
+from shared.logs import bind, get_logger, joined_origin, log_context
 from shared.ports import Services
 from shared.runtime.context import Result
 from shared.runtime.lifecycle import ExecutionLifecycleManager
@@ -121,26 +121,37 @@ class MessageBus:
 
     # ---- commands the platform raises ----
     def _run(self, message: Any, handler: Handler) -> Any:
+        joined = None
+        try:
+            with log_context():  # the execution's labels end with it
+                try:
+                    return self._run_in_context(message, handler)
+                finally:
+                    joined = joined_origin()
+        finally:  # the journey it joined does not: the edge's closing line names it too
+            if joined and not joined_origin():
+                bind(origin_execution_id=joined)
+
+    def _run_in_context(self, message: Any, handler: Handler) -> Any:
         uow = self.unit_of_work()
-        with log_context():
-            try:
-                value = handler(message, uow)
-            except Duplicate:
-                if uow.started and uow.committed:  # the work was done by an earlier commit of this execution
-                    self.lifecycle.complete(uow, Result(detail={"duplicate": True}))
-                return None  # a redelivery that found the work done leaves no second execution behind
-            except (PermanentError, DomainError) as exc:
-                if not uow.started:
-                    raise
-                self.lifecycle.fail(uow, exc.message, exc.code)
-                return None
-            except TransientError as exc:
-                if uow.started:
-                    self.lifecycle.fail(uow, f"Temporarily unavailable, the platform retries: {exc}", "UNAVAILABLE")
+        try:
+            value = handler(message, uow)
+        except Duplicate:
+            if uow.started and uow.committed:  # the work was done by an earlier commit of this execution
+                self.lifecycle.complete(uow, Result(detail={"duplicate": True}))
+            return None  # a redelivery that found the work done leaves no second execution behind
+        except (PermanentError, DomainError) as exc:
+            if not uow.started:
                 raise
-            if uow.execution is not None:  # started, and no commit wrote it
-                if isinstance(value, Result):
-                    self.lifecycle.complete(uow, value)
-                else:
-                    uow.discard()  # an outcome, not a Result: nothing happened worth an execution
-            return value
+            self.lifecycle.fail(uow, exc.message, exc.code)
+            return None
+        except TransientError as exc:
+            if uow.started:
+                self.lifecycle.fail(uow, f"Temporarily unavailable, the platform retries: {exc}", "UNAVAILABLE")
+            raise
+        if uow.execution is not None:  # started, and no commit wrote it
+            if isinstance(value, Result):
+                self.lifecycle.complete(uow, value)
+            else:
+                uow.discard()  # an outcome, not a Result: nothing happened worth an execution
+        return value

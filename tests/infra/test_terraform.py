@@ -437,7 +437,7 @@ def test_function_grants_come_only_from_the_least_privilege_access_table(
         "google_project_iam_member",
         "google_storage_bucket_iam_member",
         "google_pubsub_topic_iam_member",
-        "google_pubsub_subscription_iam_member",  # the dead-letter hold subscription (read_dead_letters)
+        "google_pubsub_subscription_iam_member",  # the dead-letter hold, for the operators' routes
         "google_cloud_tasks_queue_iam_member",
         "google_service_account_iam_member",
         "google_cloudfunctions2_function_iam_member",  # the cost guard, on each function it caps
