@@ -14,7 +14,7 @@ WEB_DIST := web/dist/index.html
 WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null) shared/api/openapi.json
 export CHROMIUM_PATH ?= /usr/bin/chromium
 
-.PHONY: help install lock up down reset status demo test test-fast lint typecheck infra-check bench bench-load stage clean web web-check chromium
+.PHONY: help install lock up down reset status demo test test-fast lint typecheck infra-check bench bench-load stage clean web web-check chromium tesseract
 
 help:
 	@echo "make demo   - start the local stack (if needed) and run a full journey"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench - benchmarks;  make bench-load - concurrent users through the gateway;  make stage - build function sources"
 	@echo "make lock   - regenerate the hash-locked dependency sets in locks/ after a requirements change"
 	@echo "make web    - npm ci and build the browser app (served at /app/);  make chromium - Debian's chromium for its tests"
+	@echo "make tesseract - Debian's tesseract-ocr, the OCR engine of the local stack and the tests"
 
 # Installs the locked, hash-checked set (locks/dev.txt: requirements-dev.txt and requirements-corpus.txt), never the
 # floating one; `make lock` regenerates the locks.
@@ -44,7 +45,7 @@ lock:
 	$(PY) -m dev.lock $(ARGS)
 	@rm -f $(STAMP)
 
-up: install web
+up: install web tesseract
 	$(PY) -m dev.stack up
 
 down:
@@ -65,7 +66,7 @@ lint: install
 
 typecheck: lint
 
-test: install lint web-check chromium
+test: install lint web-check chromium tesseract
 	$(PY) -m pytest -p no:cacheprovider --ignore=tests/infra
 	bash dev/check_infra.sh
 
@@ -114,6 +115,19 @@ chromium:
 		echo "chromium is missing at $(CHROMIUM_PATH): run 'sudo apt-get install chromium' (or set CHROMIUM_PATH=/path/to/chromium)"; exit 1; \
 	fi
 	@$(PY) -m dev.prereqs --web
+
+# OCR on the local stack and in the tests is Debian's tesseract-ocr (with its English and orientation data); as root it
+# is installed when missing, otherwise we say what to run. Production reads scans with Document AI instead.
+tesseract:
+	@if command -v tesseract >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing tesseract-ocr (apt-get) for OCR on the local stack and in the tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd >/dev/null; \
+	else \
+		echo "tesseract is missing: run 'sudo apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd'"; exit 1; \
+	fi
+	@$(PY) -m dev.prereqs --ocr
 
 clean: down
 	rm -rf build .local/logs web/dist

@@ -10,6 +10,7 @@
 3. PDF text: pypdf against pypdfium2 on the corpus PDFs (tests/corpus/pdf): pages per second, and how many of
    each reader's words the other finds.
 4. Workbooks: rows per second of openpyxl (read-only) and python-calamine on a generated XLSX.
+5. OCR: pages per second of the engine on scanned pages and images against bare Tesseract (bench/parse_ocr.py).
 
 Prints tables and writes bench/parse_results.json.
 """
@@ -30,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from bench import parse_ocr
 from bench.common import status_bytes, table
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -511,10 +513,12 @@ def main(argv: list[str] | None = None) -> int:
         "rss": [] if args.skip_rss else [rss(case) for case in rss_cases],
         "pdf": pdf_readers(),
         "xlsx": xlsx_readers(),
+        "ocr": parse_ocr.measure(),
     }
     results["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
     RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n")
     print(report(results))
+    print("\n" + parse_ocr.report(results["ocr"]))
     load = results["machine"]
     print(f"\nload average (1, 5, 15 min): {load['load_average_at_start']} at start, {load['load_average_at_end']} at end")
     print(f"wrote {RESULTS_FILE.relative_to(BENCH_DIR.parent)}")

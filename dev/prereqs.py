@@ -1,8 +1,9 @@
 """Prerequisites of the local stack: Java, the gcloud emulators, fake-gcs-server and the Cloud Tasks emulator venv;
-and of the web app: Node.js and npm to build it, Debian's chromium to test it in.
+and of the web app: Node.js and npm to build it, Debian's chromium to test it in; and Tesseract for OCR.
 
     python -m dev.prereqs          # check, create .venv-tasks if missing, print what was found
     python -m dev.prereqs --web    # Node.js, npm and chromium (`make web` and `make chromium` install what they can)
+    python -m dev.prereqs --ocr    # tesseract with its eng and osd data (`make tesseract` installs them)
 
 Everything missing is reported in one message that says how to install it; nothing here raises a traceback at a user.
 """
@@ -235,8 +236,30 @@ def web_prereqs_missing(need_browser: bool = True) -> list[str]:
     return missing
 
 
+def ocr_prereqs_missing() -> list[str]:
+    """What OCR on the local stack and in the tests (Tesseract) needs and this machine lacks."""
+    tesseract = shutil.which("tesseract")
+    if tesseract is None:
+        return ["tesseract (OCR of scanned pages and images): `apt-get install tesseract-ocr tesseract-ocr-eng "
+                "tesseract-ocr-osd` as root (`make tesseract` does it)"]
+    try:
+        listed = subprocess.run([tesseract, "--list-langs"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return [f"tesseract at {tesseract} does not run"]
+    languages = set(listed.split())
+    return [f"Tesseract's {name} data: `apt-get install tesseract-ocr-{name}`" for name in ("eng", "osd")
+            if name not in languages]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "--ocr":
+        missing = ocr_prereqs_missing()
+        if missing:
+            sys.stderr.write("OCR cannot run; missing:\n" + "\n".join(f"  - {m}" for m in missing) + "\n")
+            return 1
+        sys.stdout.write("tesseract: ok\n")
+        return 0
     if args and args[0] in ("--web", "--web-build"):
         missing = web_prereqs_missing(need_browser=args[0] == "--web")
         if missing:

@@ -25,8 +25,9 @@ BASE_REQUIREMENTS = "requirements.txt"
 
 # shared/ subpackages that only ship with the requirements file that brings their libraries. Everything else in
 # shared/ ships with every function; a function without the file must not import the subpackage.
+# The OCR adapters read page images that only the parser renders (and Document AI's client is a parse requirement).
 OPTIONAL_SUBPACKAGES: dict[str, tuple[str, ...]] = {
-    "requirements-parse.txt": ("parsing",),
+    "requirements-parse.txt": ("parsing", "adapters/ocr"),
 }
 
 IGNORED_NAMES = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}

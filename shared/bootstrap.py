@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from shared.adapters.gcs import GcsBlobStore
     from shared.adapters.messaging import CloudTasksCommandQueue, PubSubEventPublisher
     from shared.messagebus import MessageBus
+    from shared.parsing.ocr import OcrEngine
     from shared.ports import TokenVerifier
     from shared.runtime.outbox import OutboxRelay
     from shared.runtime.registry import IntentCatalog
@@ -126,6 +127,12 @@ class Services:
         from shared.runtime.outbox import OutboxRelay
 
         return OutboxRelay(self.store, self.publisher, self.queue, lineage=lineage_sink(self.settings))
+
+    @_once
+    def ocr(self) -> OcrEngine | None:
+        from shared.adapters.ocr import ocr_engine
+
+        return ocr_engine(self.settings)
 
 
 _services: Services | None = None

@@ -13,6 +13,7 @@ from shared.domain.models import Artifact, Command, Event, Execution, PendingInt
 from shared.domain.states import ExecutionStatus
 
 if TYPE_CHECKING:
+    from shared.parsing.ocr import OcrEngine
     from shared.partners.ports import KeyStore, PartnerStore
     from shared.settings import Settings
 
@@ -258,3 +259,5 @@ class Services(Protocol):
     def partners(self) -> PartnerStore: ...
     @property
     def as2_keys(self) -> KeyStore: ...
+    @property
+    def ocr(self) -> OcrEngine | None: ...  # None where no OCR engine is configured or installed

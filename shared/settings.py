@@ -102,6 +102,18 @@ class Settings(BaseSettings):
         default_factory=list, description="Browser origins (scheme://host[:port]) allowed to call the API; JSON list."
     )
 
+    ocr_engine: Literal["tesseract", "documentai", "none"] = Field(
+        default="tesseract", description="Reads scanned PDF pages and image uploads: Tesseract locally, Document AI's "
+        "OCR processor in production, or none (images are then refused, scanned pages left out with a warning).",
+    )
+    ocr_languages: str = Field(default="eng", description="Tesseract's languages (-l), e.g. eng+deu; each needs its traineddata.")
+    ocr_max_pages: int = Field(default=50, ge=1, le=2000, description="Pages read by OCR per file; a file needing more is refused.")
+    ocr_max_seconds: float = Field(default=300.0, gt=0, le=3000, description="OCR time per file; a file needing more is refused.")
+    documentai_processor_version: str = Field(
+        default="", description="Document AI OCR processor version: projects/P/locations/L/processors/ID/processorVersions/V "
+        "(Terraform outputs it). Pinned, so that the version the artifacts record is the one that read them.",
+    )
+
     log_level: str = Field(default="INFO", description="Minimum log severity.")
 
     # The cost guard (functions/cost_guard): what a budget notification over the threshold caps.

@@ -42,17 +42,24 @@ MIME_TYPES: dict[str, str] = {
     "text": "text/plain",
     "edi_x12": "application/edi-x12",
     "edi_edifact": "application/edifact",
+    "image": "image/png",
     "unknown": "application/octet-stream",
 }
 
 # Binary containers we recognise only to name them in the error a person sees.
 _KNOWN_BINARY: tuple[tuple[bytes, str], ...] = (
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
     (b"GIF8", "image/gif"),
     (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
     (b"Rar!", "application/vnd.rar"),
+)
+
+# Images whose text OCR reads (TIFF in both byte orders).
+_IMAGES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
 )
 
 _EXTENSIONS: dict[str, Format] = {
@@ -126,6 +133,9 @@ def sniff(head: bytes, filename: str | None = None, encoding: str | None = None)
         return _detected("gzip", "high")
     if head.startswith(_OLE_MAGIC):
         return _ole(head)
+    for magic, mime in _IMAGES:
+        if head.startswith(magic):
+            return _detected("image", "high", mime=mime)
     for magic, mime in _KNOWN_BINARY:
         if head.startswith(magic):
             return _detected("unknown", "high", mime=mime)

@@ -29,6 +29,7 @@ Format = Literal[
     "edi_edifact",
     "gzip",
     "zip",
+    "image",
     "unknown",
 ]
 Confidence = Literal["high", "medium", "low"]

@@ -8,7 +8,7 @@ the best boundary inside the size limit: a heading, a blank line, a line end, a 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,7 +124,7 @@ class JsonLinesWriter:
 class ChunkWriter(JsonLinesWriter):
     """Serialises text chunks as JSON lines, numbered in order."""
 
-    def write(self, span: Span, refs: dict[str, int | str] | None = None) -> None:
+    def write(self, span: Span, refs: Mapping[str, object] | None = None) -> None:
         record: dict[str, Any] = {"chunk_index": self.count, "text": span.text}
         if refs:
             record.update(refs)

@@ -9,6 +9,7 @@ from shared.detection import DetectedType
 
 from .errors import ParseError, ParseErrorCode
 from .models import Profile
+from .ocr import OcrSession
 from .options import ParseOptions
 from .outputs import Outputs
 from .streams import GuardedSource
@@ -39,6 +40,8 @@ class ParseContext:
     warnings: list[str] = field(default_factory=list)
     page_count: int | None = None
     guesses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ocr: OcrSession | None = None  # reads scanned pages and images; None where no OCR engine is configured
+    descriptor: dict[str, Any] = field(default_factory=dict)  # facts for the artifact's semantic_descriptor
     _dropped_warnings: int = 0
 
     def guess(self, name: str, value: Any, confidence: float | str, method: str, override: str | None = None) -> None:

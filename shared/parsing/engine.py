@@ -12,6 +12,7 @@
 | eml                            | PROFILE_MISMATCH  | headers + text parts  | text chunks                     |
 | gzip, zip (one member)         | as the member     | as the member         | as the member                   |
 | pdf, text, markdown            | PROFILE_MISMATCH  | text chunks           | text chunks                     |
+| image (PNG, JPEG, TIFF)        | PROFILE_MISMATCH  | OCR text chunks       | OCR text chunks                 |
 | unknown                        | UNSUPPORTED_FORMAT in every profile                                      |
 """
 
@@ -35,8 +36,10 @@ from .docx_doc import parse_docx
 from .edi import parse_edi
 from .errors import ParseError
 from .html_doc import parse_html
+from .images import parse_image
 from .jsondoc import parse_json, parse_jsonl
 from .models import PROFILES, ParseResult, Profile
+from .ocr import OcrSession, OcrUnavailable
 from .office_docs import parse_eml, parse_odt, parse_pptx
 from .options import ParseOptions
 from .outputs import OpenOutput, Outputs
@@ -68,6 +71,7 @@ _NAMES = {
     "xlsx": "The XLSX workbook",
     "xlsb": "The XLSB workbook",
     "ods": "The ODS spreadsheet",
+    "image": "An image",
 }
 
 
@@ -98,6 +102,7 @@ _ROUTES: dict[str, _Route] = {
     "eml": _Route(None, parse_eml, parser="email"),
     "html": _Route(None, parse_html, combined=parse_html, parser="beautifulsoup4.lxml"),
     "pdf": _Route(None, parse_pdf, parser="pypdfium2"),
+    "image": _Route(None, parse_image, parser="ocr"),
     "markdown": _Route(None, parse_text, parser="text.markdown"),
     "text": _Route(None, parse_text, parser="text"),
 }
@@ -109,13 +114,15 @@ def parse(
     profile: Profile,
     options: Mapping[str, Any] | None,
     open_output: OpenOutput,
+    ocr: OcrSession | None = None,
 ) -> ParseResult:
     """Parse `source` (a seekable binary stream) under `profile`, writing outputs through `open_output`.
 
     `open_output(name, content_type)` is entered when an output is first needed and exited when the parse ends,
     with the exception if it fails: a failed parse leaves no finished output. If a later part of the file shows
     that the schema guessed from its start was wrong, the parse starts over once with a corrected schema and opens
-    the same output names again; the last opening is the one that completes.
+    the same output names again; the last opening is the one that completes. `ocr` reads scanned PDF pages and
+    images within its budget; without it, images are refused and scanned pages are left out with a warning.
     Raises ParseError for a permanent failure, including a parser library that crashes on the file's content; a
     failure of the streams themselves propagates unchanged.
     """
@@ -123,12 +130,12 @@ def parse(
         raise ParseError("PROFILE_MISMATCH", f"Unknown ingestion profile {profile!r}: use {', '.join(PROFILES)}.")
     parse_options = ParseOptions.from_mapping(options)
     if detected.format in ("gzip", "zip"):
-        return _parse_member(source, detected, profile, parse_options, open_output)
-    return _parse(GuardedSource(source), detected, profile, parse_options, open_output)
+        return _parse_member(source, detected, profile, parse_options, open_output, ocr)
+    return _parse(GuardedSource(source), detected, profile, parse_options, open_output, ocr)
 
 
 def _parse_member(source: BinaryIO, container: DetectedType, profile: Profile, options: ParseOptions,
-                  open_output: OpenOutput) -> ParseResult:
+                  open_output: OpenOutput, ocr: OcrSession | None) -> ParseResult:
     guarded = GuardedSource(source)
     size = guarded.seek(0, 2)
     guarded.seek(0)
@@ -138,14 +145,14 @@ def _parse_member(source: BinaryIO, container: DetectedType, profile: Profile, o
         detected = sniff_stream(inner, name)  # type: ignore[arg-type]
         if detected.format in ("gzip", "zip"):
             raise ParseError("UNSUPPORTED_FORMAT", "The archive holds another archive: upload the inner file itself.")
-        result = _parse(GuardedSource(inner), detected, profile, options, open_output)  # type: ignore[arg-type]
+        result = _parse(GuardedSource(inner), detected, profile, options, open_output, ocr)  # type: ignore[arg-type]
     note = f"The file was decompressed from {container.format}" + (f" ({name})." if name else ".")
     return result.model_copy(update={"parser_type": f"{container.format}+{result.parser_type}",
                                      "warnings": [note, *result.warnings]})
 
 
 def _parse(guarded: GuardedSource, detected: DetectedType, profile: Profile, parse_options: ParseOptions,
-           open_output: OpenOutput) -> ParseResult:
+           open_output: OpenOutput, ocr: OcrSession | None = None) -> ParseResult:
     guarded.seek(0)
     head = guarded.read(HEAD_BYTES)
     guarded.seek(0)
@@ -168,7 +175,7 @@ def _parse(guarded: GuardedSource, detected: DetectedType, profile: Profile, par
     hints: dict[str, Any] = {}
     notes: list[str] = []
     for _attempt in range(MAX_ATTEMPTS):
-        ctx = ParseContext(guarded, detected, profile, parse_options, None, hints)  # type: ignore[arg-type]
+        ctx = ParseContext(guarded, detected, profile, parse_options, None, hints, ocr=ocr)  # type: ignore[arg-type]
         try:
             # Leaving the stack with an exception hands it to every opened output, which aborts its upload.
             with ExitStack() as stack:
@@ -194,6 +201,7 @@ def _parse(guarded: GuardedSource, detected: DetectedType, profile: Profile, par
             page_count=ctx.page_count,
             warnings=[*notes, *ctx.final_warnings()],
             guesses={**guesses, **ctx.guesses},
+            descriptor={**ctx.descriptor, **({"ocr": ocr.descriptor()} if ocr is not None and ocr.pages else {})},
         )
     raise ParseError("CORRUPT_FILE", "The file's columns kept changing type: it could not be given a stable schema.")
 
@@ -215,7 +223,7 @@ def _run(ctx: ParseContext, handler: Handler) -> None:
     """Run a handler; a library that crashes on the file's content is a permanent failure, said in words."""
     try:
         handler(ctx)
-    except (ParseError, Reread):
+    except (ParseError, Reread, OcrUnavailable):
         raise
     except RecursionError as exc:
         ctx.fail("CORRUPT_FILE", "The file nests its structure deeper than can be parsed (more than about a "
@@ -269,7 +277,8 @@ def _route(detected: DetectedType, profile: Profile) -> _Route:
     raise ParseError(
         "UNSUPPORTED_FORMAT",
         f"The file's type{described} is not one that can be parsed; supported are {_TABULAR}, PDF, DOCX, ODT, "
-        f"PPTX, HTML, email, Markdown and plain text, and any of them gzip-compressed or alone in a zip.{hint}",
+        f"PPTX, HTML, email, Markdown, plain text and images (PNG, JPEG, TIFF; read by OCR), and any of them "
+        f"gzip-compressed or alone in a zip.{hint}",
     )
 
 

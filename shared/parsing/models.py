@@ -48,3 +48,6 @@ with warnings.catch_warnings():
         # What the parse guessed (encoding, delimiter, header, column types...), each with its confidence and how it
         # was made; the parse option named in `override` replaces the guess.
         guesses: dict[str, dict[str, Any]] = Field(default_factory=dict)
+        # Further facts for the artifact's semantic_descriptor: `ocr` (engine, version, pages, mean confidence),
+        # `pdf` (the reader that read it, pages re-read or possibly incomplete).
+        descriptor: dict[str, Any] = Field(default_factory=dict)

@@ -174,6 +174,7 @@ def _release(uow: UnitOfWork, task: ParseTask, worker_id: str, error: str) -> No
 def _parse_to_derived(services: Services, source: Artifact, intent: PendingIntent, parsed_id: str) -> Any:
     from shared.detection import sniff_stream
     from shared.parsing import ParseError, parse
+    from shared.parsing.ocr import OcrLimits, OcrSession
 
     # A regeneration names the object that holds the recorded input now (a saved file's record copy, say).
     bucket, name = split_gs_uri(str(intent.context.get("source_uri") or source.storage_location))
@@ -184,6 +185,8 @@ def _parse_to_derived(services: Services, source: Artifact, intent: PendingInten
     profile = ParseContext.model_validate({k: v for k, v in intent.context.items()
                                            if k in ("ingestion_profile", "parse_options")}).ingestion_profile
     options = dict(intent.context.get("parse_options") or {})
+    engine, settings = services.ocr, services.settings
+    ocr = None if engine is None else OcrSession(engine, OcrLimits(settings.ocr_max_pages, settings.ocr_max_seconds))
     if services.blobs.stat(bucket, name) is None:
         raise PermanentError("The source file's payload no longer exists (it expired or was deleted).", code="SOURCE_MISSING")
     open_output, digests = hashing_outputs(
@@ -191,7 +194,7 @@ def _parse_to_derived(services: Services, source: Artifact, intent: PendingInten
     try:
         with services.blobs.open_read(bucket, name, generation) as stream:
             detected = sniff_stream(stream, source.filename)
-            result = parse(stream, detected, profile, options, open_output)
+            result = parse(stream, detected, profile, options, open_output, ocr)
     except ParseError as exc:
         raise PermanentError(exc.message, code=exc.code) from None
     return result, derived, prefix, digests
@@ -224,7 +227,9 @@ def _build_parsed(source: Artifact, intent: PendingIntent, parsed_id: str, resul
             # What the parser guessed (encoding, delimiter, header, types), how sure it was, and the option that overrides it.
             "guesses": dict(result.guesses),
             # Per-column statistics of the structured output: what a summary record keeps.
-            **({"column_stats": column_stats} if column_stats else {})}),
+            **({"column_stats": column_stats} if column_stats else {}),
+            # The OCR engine and version that read scanned pages, and the PDF reader that read the text.
+            **result.descriptor}),
         lineage=derived_lineage([source], "parse_content", execution_id), parent_artifacts=[source.artifact_id],
         retention_policy="working_material", regenerable=True, expires_at=now + timedelta(days=ttl_days),
         ui_name=source.ui_name, filename=source.filename, detected_type=result.detected_format, outputs=outputs,

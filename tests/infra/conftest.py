@@ -16,6 +16,7 @@ from infra_support import (
     EVENTS_TOPIC,
     INFRA,
     MODULES,
+    OCR_PROCESSOR_VERSION,
     PARSE_WORKER_URL,
     PROJECT,
     REGION,
@@ -88,6 +89,7 @@ def evaluated(
         "parse_worker_url": PARSE_WORKER_URL,
         "as2_deliver_url": AS2_DELIVER_URL,
         "function_uris": function_uris,
+        "documentai_processor_version": OCR_PROCESSOR_VERSION,
     }
     root = {
         "module": {"declarations": {"source": module_source, **inputs}},

@@ -28,6 +28,7 @@ EVENTS_TOPIC = "ingestion-events"
 TASKS_QUEUE = "parse-commands"
 PARSE_WORKER_URL = "https://parse-worker-abc123-ew.a.run.app"
 AS2_DELIVER_URL = "https://as2-deliver-abc123-ew.a.run.app"
+OCR_PROCESSOR_VERSION = f"projects/{PROJECT}/locations/us/processors/0123456789abcdef/processorVersions/pretrained-ocr-v2.1.1-2025-01-31"
 
 _HCL_OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
 

@@ -24,6 +24,7 @@ SCOPE_KIND = {
     "tasks_invoker": "service_account",
     "own_account": "service_account",
     "as2_key": "secret",
+    "ocr_processor": "ocr_processor",
 }
 
 
@@ -61,6 +62,7 @@ def granted_roles(platform: TfDir) -> dict[str, dict[str, set[str]]]:
         "tasks_invoker": platform.resource("google_service_account_iam_member", "function_acts_as_tasks_invoker")["role"],
         "own_account": platform.resource("google_service_account_iam_member", "function_signs_with_own_account")["role"],
         "as2_key": platform.resource("google_secret_manager_secret_iam_member", "function_reads_as2_key")["role"],
+        "ocr_processor": platform.resource("google_project_iam_member", "function_reads_scans")["role"],
     }
     flag_of = {
         "events_topic": "publish_events",
@@ -69,6 +71,7 @@ def granted_roles(platform: TfDir) -> dict[str, dict[str, set[str]]]:
         "tasks_invoker": "enqueue_commands",
         "own_account": "sign_urls",
         "as2_key": "read_as2_key",
+        "ocr_processor": "read_scans",
     }
     granted: dict[str, dict[str, set[str]]] = {}
     for fn, a in access.items():

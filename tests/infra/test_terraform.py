@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from infra_support import AS2_DELIVER_URL, BUCKETS, ENVS, INFRA, MODULES, PARSE_WORKER_URL, PROJECT, TfDir
+from infra_support import AS2_DELIVER_URL, BUCKETS, ENVS, INFRA, MODULES, OCR_PROCESSOR_VERSION, PARSE_WORKER_URL, PROJECT, TfDir
 
 from shared.settings import Settings
 
@@ -161,6 +161,9 @@ def test_every_settings_field_is_set_for_every_function(
         assert settings.auth_issuer == f"https://securetoken.google.com/{PROJECT}"
         assert settings.project_id == PROJECT
         assert settings.signing_service_account == evaluated["functions"][name]["email"]
+        # Production reads scans with Document AI, at the processor version Terraform pins.
+        assert settings.ocr_engine == "documentai"
+        assert settings.documentai_processor_version == OCR_PROCESSOR_VERSION
         assert settings.tasks_invoker_sa == evaluated["account_emails"]["tasks_invoker"]
         assert (settings.uploads_bucket, settings.derived_bucket, settings.records_bucket) == (
             BUCKETS["uploads"],

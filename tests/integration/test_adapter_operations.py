@@ -34,6 +34,7 @@ FUNCTIONS = REPO_ROOT / "infra" / "functions.json"
 CSV = b"id,name,amount\n1,alpha,3.5\n2,beta,4.25\n"
 CSV2 = b"id,city\n1,Lyon\n2,Porto\n"
 ENROLMENT = (REPO_ROOT / "tests" / "corpus" / "edi" / "pyx12_834_lui_id.x12").read_bytes()  # public; SOURCES.tsv
+SCAN = REPO_ROOT / "tests" / "corpus" / "images" / "HelloGoogle.tif"
 
 
 class OperationLog:
@@ -97,6 +98,7 @@ def recorded(services, monkeypatch, tmp_path) -> Iterator[tuple[Services, Operat
     log = OperationLog({s.uploads_bucket: "uploads", s.derived_bucket: "derived", s.records_bucket: "records"})
     wired = Services(s, store=Recorded(plain.store, "store", log), blobs=Recorded(plain.blobs, "blobs", log),
                      publisher=Recorded(plain.publisher, "publisher", log), queue=Recorded(plain.queue, "queue", log),
+                     ocr=Recorded(plain.ocr, "ocr", log),
                      dead_letters=Recorded(plain.dead_letters, "dead_letters", log),
                      partners=Recorded(plain.partners, "partners", log), as2_keys=Recorded(plain.as2_keys, "as2_keys", log))
     set_services(wired)  # what every entry point's get_services() now returns
@@ -189,6 +191,16 @@ def _journey(plain: Services, log: OperationLog, client: Callable[..., Any], aut
         ok(profile.post("/v1/intents/parse_content", headers=h,
                         json={"parameters": {"file_id": file2, "ingestion_profile": "structured"}}))
     parsed2 = run_parse()
+
+    # A scan (an image upload): the worker reads it through the OCR port (Tesseract here, Document AI deployed).
+    with log.running("ingest-http"):
+        scan = ok(ingest.post("/v1/intents/ingest_file", headers=h, json={"parameters": {
+            "ui_name": "hello.tif", "filename": "hello.tif", "file_content": SCAN.read_bytes().hex()}}))["file_id"]
+    with log.running("profile-selection"):
+        ok(profile.post("/v1/intents/parse_content", headers=h,
+                        json={"parameters": {"file_id": scan, "ingestion_profile": "unstructured"}}))
+    scanned = plain.store.get_artifact("tenant-a", run_parse())
+    assert scanned is not None and scanned.semantic_descriptor.model_dump()["ocr"]["engine"] == "tesseract"
 
     with log.running("read-api"):
         for artifact_id in (file2, parsed2):

@@ -108,10 +108,15 @@ locals {
     LINEAGE_BASE_URL  = var.lineage_base_url == "" ? "urn:ingest:${var.project_id}:lineage" : var.lineage_base_url
     LINEAGE_FILE      = "" # only the local stack's `jsonl` sink writes a file
     # Partner exchange: our AS2 identity (its key is read from Secret Manager by the as2-http function only).
-    AS2_ID_PREFIX  = var.as2_id_prefix
-    AS2_PUBLIC_URL = var.as2_public_url
-    AS2_KEY_SECRET = var.as2_key_secret
-    AS2_MAX_BYTES  = tostring(var.as2_max_bytes)
+    AS2_ID_PREFIX                = var.as2_id_prefix
+    AS2_PUBLIC_URL               = var.as2_public_url
+    AS2_KEY_SECRET               = var.as2_key_secret
+    AS2_MAX_BYTES                = tostring(var.as2_max_bytes)
+    OCR_ENGINE                   = "documentai"
+    OCR_LANGUAGES                = "eng" # Tesseract's; Document AI detects the language itself
+    OCR_MAX_PAGES                = tostring(var.ocr_max_pages)
+    OCR_MAX_SECONDS              = tostring(var.ocr_max_seconds)
+    DOCUMENTAI_PROCESSOR_VERSION = var.documentai_processor_version
   }
 
   # Each function signs with its own service account (IAM signBlob on itself).

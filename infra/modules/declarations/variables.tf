@@ -231,3 +231,20 @@ variable "as2_deliver_url" {
   description = "HTTP target of AS2 delivery commands (the as2-deliver function)."
   default     = ""
 }
+
+variable "documentai_processor_version" {
+  type        = string
+  description = "Full name of the Document AI OCR processor version the parse worker calls."
+}
+
+variable "ocr_max_pages" {
+  type        = number
+  description = "Pages read by OCR per file; a file that needs more is refused."
+  default     = 50
+}
+
+variable "ocr_max_seconds" {
+  type        = number
+  description = "OCR time per file, in seconds; a file that needs more is refused."
+  default     = 300
+}

@@ -17,6 +17,7 @@
 #   cap_costs        the cost guard: cloudtasks.queueAdmin on the parse-commands queue (its rate limits), and on each
 #                    other function cloudfunctions.developer (its max instances) plus serviceAccountUser on its
 #                    runtime account (updating a function acts as it); no Firestore, no bucket
+#   read_scans        (optional) documentai.apiUser, to send scanned pages and images to the OCR processor
 
 locals {
   access = {
@@ -56,6 +57,7 @@ locals {
       enqueue_commands = false
       sign_urls        = false
       cap_costs        = false
+      read_scans       = true
     }
     "save" = {
       summary        = "turns working material into records, locks regulatory records, holds, and deletes payloads it replaces"
@@ -268,4 +270,14 @@ resource "google_service_account_iam_member" "cost_guard_acts_as_capped_function
   service_account_id = google_service_account.function[each.value.fn].name
   role               = "roles/iam.serviceAccountUser"
   member             = local.function_member[each.value.guard]
+}
+
+# Document AI's API User role holds only the process permissions (no processor management). The provider offers no
+# processor-level IAM resource, so it is granted on the project, which holds one processor: the OCR one (../ocr).
+resource "google_project_iam_member" "function_reads_scans" {
+  for_each = toset([for fn, a in local.access : fn if try(a.read_scans, false)])
+
+  project = var.project_id
+  role    = "roles/documentai.apiUser"
+  member  = local.function_member[each.key]
 }

@@ -58,6 +58,8 @@ module "declarations" {
   # Our facet's schema, shipped in the repository at shared/lineage/facets/, is read raw from it.
   lineage_base_url = var.repo_url == "" ? "" : "${trimsuffix(var.repo_url, "/")}/raw/main/shared/lineage"
   log_level        = var.log_level
+
+  documentai_processor_version = module.ocr.processor_version
 }
 
 # Records of fact in BigQuery (BigLake tables, row access policies) and the lineage producer grant.
@@ -72,6 +74,14 @@ module "records" {
   tenant_readers      = var.tenant_readers
   deletion_protection = var.delete_protection
   labels              = local.labels
+}
+
+module "ocr" {
+  source     = "../ocr"
+  depends_on = [module.services]
+
+  project_id = var.project_id
+  location   = var.ocr_location
 }
 
 module "services" {
@@ -90,7 +100,8 @@ module "services" {
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
     "cloudtasks.googleapis.com",
-    "compute.googleapis.com", # the web app's HTTPS load balancer
+    "compute.googleapis.com",    # the web app's HTTPS load balancer
+    "documentai.googleapis.com", # OCR of scanned pages and images (../ocr)
     "eventarc.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",

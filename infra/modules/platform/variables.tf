@@ -182,3 +182,9 @@ variable "authorized_domains" {
   description = "Domains the browser app signs in from (Identity Platform authorized domains)."
   default     = []
 }
+
+variable "ocr_location" {
+  type        = string
+  description = "Document AI location of the OCR processor (us or eu): scans are sent there."
+  default     = "us"
+}
