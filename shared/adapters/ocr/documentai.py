@@ -36,6 +36,8 @@ class DocumentAiOcr:
 
     def recognize(self, image: Image, timeout: float) -> OcrText:
         from google.api_core import exceptions
+        from google.api_core.retry import Retry, if_exception_type
+        from google.api_core.timeout import TimeToDeadlineTimeout
         from google.cloud import documentai_v1
 
         buffer = io.BytesIO()
@@ -43,13 +45,30 @@ class DocumentAiOcr:
         request = documentai_v1.ProcessRequest(
             name=self._name, skip_human_review=True,
             raw_document=documentai_v1.RawDocument(content=buffer.getvalue(), mime_type="image/png"))
+        # The client's default retry runs up to 120 s whatever the call's timeout: the file's OCR budget bounds both
+        # the retries and each attempt (the time left to the deadline).
+        retry = Retry(predicate=if_exception_type(*_TRANSIENT), initial=0.5, maximum=max(0.5, min(8.0, timeout / 4)),
+                      timeout=timeout)
         try:
-            response = self._client.process_document(request=request, timeout=timeout)
+            response = self._client.process_document(request=request, retry=retry, timeout=TimeToDeadlineTimeout(timeout))
         except exceptions.DeadlineExceeded as exc:
             raise OcrTimeout(str(exc)) from None
-        except (exceptions.ServiceUnavailable, exceptions.TooManyRequests, exceptions.InternalServerError) as exc:
-            raise OcrUnavailable(f"Document AI: {exc}") from None
+        except exceptions.RetryError as exc:  # still unavailable when the budget ran out: not the file's fault
+            raise OcrUnavailable(f"Document AI: {exc.cause or exc}") from None
+        except _NOT_THE_FILES as exc:  # a transient outage, or our own grant or processor: retried, then dead-lettered
+            raise OcrUnavailable(f"Document AI: {type(exc).__name__}: {exc}") from None
         return text_of(response.document)
+
+
+def _errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    from google.api_core import exceptions
+
+    transient = (exceptions.ServiceUnavailable, exceptions.TooManyRequests, exceptions.InternalServerError)
+    ours = (exceptions.Forbidden, exceptions.Unauthorized, exceptions.NotFound, exceptions.FailedPrecondition)
+    return transient, transient + ours
+
+
+_TRANSIENT, _NOT_THE_FILES = _errors()
 
 
 def text_of(document: Any) -> OcrText:
