@@ -709,8 +709,14 @@ def launch_snapshotter(emulators: Emulators, data_dir: Path, log_dir: Path) -> M
     return start_process("firestore-snapshot", argv, log_dir / "firestore-snapshot.log", env, cwd=REPO_ROOT)
 
 
-# A process that holds a connection to an emulator restarts with it.
+# A process that holds a connection to an emulator restarts with it: every bridge (finalize's and each deletion
+# consumer's, named eventarc-bridge-{function}) pulls from Pub/Sub.
 DEPENDENTS = {"pubsub-emulator": ("eventarc-bridge",)}
+
+
+def dependents_of(name: str, recorded: Sequence[ManagedProcess]) -> list[str]:
+    prefixes = DEPENDENTS.get(name, ())
+    return [p.name for p in recorded if any(p.name == d or p.name.startswith(d + "-") for d in prefixes)]
 
 
 def restart_missing(
@@ -722,7 +728,7 @@ def restart_missing(
 
     log_dir = paths.state_dir / "logs"
     recorded = state_processes(state)
-    dead = sorted({*dead, *(d for name in dead for d in DEPENDENTS.get(name, ()))})
+    dead = sorted({*dead, *(d for name in dead for d in dependents_of(name, recorded))})
     stop_processes([p for p in recorded if p.name in dead and p.is_ours()])
     hosts = state["emulators"]
     ports = [int(str(hosts[kind]).rsplit(":", 1)[1]) for kind in ("firestore", "pubsub", "storage", "tasks")]
@@ -733,6 +739,11 @@ def restart_missing(
         wait_all(probes, EMULATOR_READY_TIMEOUT)
         provision(emulators)
         functions = {spec.name: spec for spec in load_functions(manifest, functions_dir)}
+        from dev.provision import ensure_notification_subscription
+
+        with scoped_env(emulators.env()):  # a restarted Pub/Sub lost the deletion consumers' subscriptions too
+            for spec in (s for s in functions.values() if s.trigger == "storage_delete"):
+                ensure_notification_subscription(emulators.topology, f"eventarc-{spec.name}")
         env = {**os.environ, **settings_env(emulators, str(state["env"].get("PARSE_WORKER_URL", "")),
                                             str(state["env"].get("AS2_DELIVER_URL", ""))),
                **lineage_env(paths.state_dir, str(state["gateway_url"]))}

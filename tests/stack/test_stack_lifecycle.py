@@ -113,7 +113,11 @@ def test_up_writes_stack_json_and_down_leaves_no_process_behind(tmp_path: Path, 
     assert down.returncode == 0, down.stderr + down.stdout
     assert "deleted push subscription projects/local-project/subscriptions/outbox-consumer-push" in down.stdout
     processes = [ManagedProcess.from_json(p) for p in recorded["processes"]]
-    assert len(processes) == len(manifest) + 8  # 4 emulators, the bridge, the scheduler, the gateway, the snapshots
+    # 4 emulators, the finalize bridge, one deletion bridge per storage_delete consumer, the scheduler, the gateway,
+    # the snapshots
+    deletion_bridges = sum(f["trigger"] == "storage_delete" for f in manifest)
+    assert deletion_bridges == 2
+    assert len(processes) == len(manifest) + 8 + deletion_bridges
     assert {p.name: _group_alive(p.pid) for p in processes if _group_alive(p.pid)} == {}
     assert not any(p.is_ours() for p in processes)
     assert not state_file.exists()
