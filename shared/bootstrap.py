@@ -192,7 +192,7 @@ def intent_catalog() -> IntentCatalog:
         RequestUploadParams,
         SaveMaterializationParams,
     )
-    from shared.domain.journeys import JourneyRef, StartJourneyParams
+    from shared.domain.journey_model import JourneyRef, StartJourneyParams
     from shared.domain.reproduction import REGENERATE
     from shared.partners import handlers as partner_handlers
     from shared.partners.models import PartnerSpec

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar
 
-from shared.domain.journeys import Journey
+from shared.domain.journey_model import Journey
 from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload
 from shared.domain.states import ExecutionStatus
 

@@ -23,7 +23,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.adapters.firestore_tx import OUTBOX_SHARDS, DocumentGate, FirestoreTx
 from shared.domain.errors import BadRequest, TransientError
-from shared.domain.journeys import Journey
+from shared.domain.journey_model import Journey
 from shared.domain.models import Artifact, Execution, PendingIntent, Reference, Upload, utcnow
 from shared.domain.states import IntentStatus
 from shared.logs import get_logger

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from google.cloud import firestore
 
 from shared.domain.errors import TransientError
-from shared.domain.journeys import Journey
+from shared.domain.journey_model import Journey
 from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus
 from shared.logs import current_origin, current_traceparent

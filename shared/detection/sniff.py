@@ -16,6 +16,7 @@ from shared.detection.encoding import guess_encoding
 from shared.detection.ole import OLE_MAGIC as _OLE_MAGIC
 from shared.detection.ole import ole_entries
 from shared.detection.types import Confidence, DetectedType, Format
+from shared.detection.zipnames import local_zip_names, zip_mimetype
 
 HEAD_BYTES = 64 * 1024
 
@@ -124,7 +125,7 @@ def sniff(head: bytes, filename: str | None = None, encoding: str | None = None)
     if not head:
         return _detected("unknown", "high", mime="application/x-empty")
     if head.startswith(b"PK\x03\x04"):
-        return _zip_from_names(_local_zip_names(head), complete=len(head) < HEAD_BYTES, mimetype=_zip_mimetype(head))
+        return _zip_from_names(local_zip_names(head), complete=len(head) < HEAD_BYTES, mimetype=zip_mimetype(head))
     if head.startswith(b"PAR1"):
         return _detected("parquet", "high")
     if b"%PDF-" in head[:1024]:
@@ -173,20 +174,9 @@ def sniff_stream(stream: BinaryIO, filename: str | None = None) -> DetectedType:
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error):
             # A damaged directory: fall back to the local entries in the head.
             return sniff(head, filename)
-        return _zip_from_names(names, complete=True, mimetype=_zip_mimetype(head))
+        return _zip_from_names(names, complete=True, mimetype=zip_mimetype(head))
     finally:
         stream.seek(0)
-
-
-def _local_zip_names(head: bytes) -> list[str]:
-    names = []
-    position = head.find(b"PK\x03\x04")
-    while 0 <= position and position + 30 <= len(head):
-        name_length, extra_length = struct.unpack_from("<HH", head, position + 26)
-        raw = head[position + 30 : position + 30 + name_length]
-        names.append(raw.decode("utf-8", "replace"))
-        position = head.find(b"PK\x03\x04", position + 30 + name_length + extra_length)
-    return names
 
 
 def _zip_from_names(names: list[str], complete: bool, mimetype: str = "") -> DetectedType:
@@ -225,16 +215,6 @@ def _ole_from_names(names: list[str]) -> DetectedType:
     if lowered & {"workbook", "book"}:
         return _detected("xls", "high")
     return _detected("unknown", "high", mime="application/x-ole-storage")
-
-
-def _zip_mimetype(head: bytes) -> str:
-    """The ODF `mimetype` entry, stored uncompressed first in the archive by the ODF specification."""
-    if head[30:38] == b"mimetype":
-        name_length, extra_length = struct.unpack_from("<HH", head, 26)
-        size = struct.unpack_from("<I", head, 18)[0]
-        start = 30 + name_length + extra_length
-        return head[start : start + min(size, 200)].decode("ascii", "replace").strip()
-    return ""
 
 
 def detect_encoding(head: bytes, truncated: bool = False) -> str | None:

@@ -13,15 +13,8 @@ from shared.domain.events import artifact_event
 from shared.domain.holds import deletion_refusal
 from shared.domain.ids import new_id
 from shared.domain.intents import Params
-from shared.domain.journeys import (
-    Journey,
-    JourneyRef,
-    StartJourneyParams,
-    advance,
-    approve,
-    cancel,
-    new_journey,
-)
+from shared.domain.journey_model import Journey, JourneyRef, StartJourneyParams
+from shared.domain.journeys import advance, approve, cancel, new_journey
 from shared.domain.messages import Query
 from shared.domain.models import Artifact, utcnow
 from shared.domain.states import IntentStatus, LifecycleState, UploadStatus

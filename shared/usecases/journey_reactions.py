@@ -7,16 +7,8 @@ from datetime import timedelta
 
 from shared.domain.errors import DomainError, PermanentError, TransientError
 from shared.domain.intents import Intent
-from shared.domain.journeys import (
-    Compensation,
-    Journey,
-    JourneyStatus,
-    StepName,
-    StepStatus,
-    compensation_finished,
-    step_failed,
-    step_succeeded,
-)
+from shared.domain.journey_model import Compensation, Journey, JourneyStatus, StepName, StepStatus
+from shared.domain.journeys import compensation_finished, step_failed, step_succeeded
 from shared.domain.messages import RedriveJourneys, SubmitIntent
 from shared.domain.models import Event, utcnow
 from shared.logs import get_logger, log_context

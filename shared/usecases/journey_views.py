@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.errors import BadRequest
-from shared.domain.journeys import JourneyStatus
+from shared.domain.journey_model import JourneyStatus
 from shared.ports import Principal, Services
 
 DEFAULT_LIMIT = 50

@@ -23,7 +23,7 @@ from shared.domain.errors import NotFound
 from shared.domain.events import intent_event, parse_command
 from shared.domain.ids import event_id_for, new_id
 from shared.domain.intents import Intent
-from shared.domain.journeys import (
+from shared.domain.journey_model import (
     Action,
     ArtifactFact,
     CancelIntent,
@@ -36,9 +36,8 @@ from shared.domain.journeys import (
     StepName,
     UploadFact,
     World,
-    advance,
-    redrive,
 )
+from shared.domain.journeys import advance, redrive
 from shared.domain.models import Artifact, Event, PendingIntent, Upload, utcnow
 from shared.domain.states import IntentStatus, UploadStatus
 from shared.logs import get_logger, log_context

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.domain.errors import Conflict
-from shared.domain.journeys import (
+from shared.domain.journey_model import (
     STEP_ORDER,
     ArtifactFact,
     CancelIntent,
@@ -24,15 +24,8 @@ from shared.domain.journeys import (
     StepStatus,
     UploadFact,
     World,
-    advance,
-    approve,
-    cancel,
-    compensation_finished,
-    new_journey,
-    redrive,
-    step_failed,
-    step_succeeded,
 )
+from shared.domain.journeys import advance, approve, cancel, compensation_finished, new_journey, redrive, step_failed, step_succeeded
 from shared.domain.states import IntentStatus, LifecycleState, UploadStatus
 
 NOW = datetime(2026, 1, 27, 10, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from dev.bus_calls import parse_task, react
 from shared.bootstrap import Services, messagebus
 from shared.domain.errors import TransientError
 from shared.domain.intents import Intent
-from shared.domain.journeys import Journey, JourneyStatus
+from shared.domain.journey_model import Journey, JourneyStatus
 from shared.domain.messages import MessagePublished, ParseTask, Query, RedriveJourneys
 from shared.domain.models import utcnow
 from shared.domain.states import ExecutionStatus, LifecycleState
