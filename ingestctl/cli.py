@@ -453,18 +453,65 @@ def _download_part(part: dict[str, Any], target: Path) -> int:
     return written
 
 
+def regenerate_artifact(api: Any, artifact_id: str, timeout: float, on_stage: Callable[[str], None]) -> dict[str, Any]:
+    """Re-run an expired derivation's recorded intent and follow it: the new artifact's id, or a CliError saying why
+    (NOT_REPRODUCIBLE when its outputs hash differently)."""
+    accepted = api.call("POST", f"/v1/artifacts/{artifact_id}/regenerate", expect=(202,))
+    execution = follow_execution(api, accepted["execution_id"], timeout, threading.Event(), on_stage)
+    result = execution.get("result") or {}
+    if execution.get("status") != "completed" or not result.get("artifact_id"):
+        raise CliError(f"regenerating {artifact_id} failed: {execution.get('error') or execution.get('status')}",
+                       error_code=execution.get("error_code"), execution_id=accepted["execution_id"])
+    return {"regenerated_from": artifact_id, "artifact_id": result["artifact_id"],
+            "execution_id": accepted["execution_id"]}
+
+
+@cli.command()
+@click.argument("artifact_id")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the regeneration until it ends.")
+@click.option("--timeout", type=float, default=600.0, show_default=True)
+@json_option
+@click.pass_context
+def regenerate(ctx: click.Context, artifact_id: str, wait: bool, timeout: float, as_json: bool) -> int:
+    """Rebuild an expired derived artifact from its recorded intent and input (byte for byte, or NOT_REPRODUCIBLE)."""
+    state = _state(ctx, as_json)
+    api = state.client()
+    if not wait:
+        body = api.call("POST", f"/v1/artifacts/{artifact_id}/regenerate", expect=(202,))
+        emit(state, body, lambda: out.print(f"regenerating {artifact_id}: execution {body['execution_id']}"))
+        return 0
+    on_stage = (lambda _s: None) if state.as_json else _print_stage
+    data = regenerate_artifact(api, artifact_id, timeout, on_stage)
+    emit(state, data, lambda: out.print(f"{artifact_id}: regenerated as [bold]{data['artifact_id']}[/]"))
+    return 0
+
+
 @cli.command()
 @click.argument("artifact_id")
 @click.option("--download", "download", type=click.Path(path_type=Path), default=None,
               help="Write the payload here (a directory when it has several parts).")
+@click.option("--regenerate/--no-regenerate", "rebuild", default=True, show_default=True,
+              help="With --download: rebuild an expired regenerable payload first.")
+@click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds to wait for a regeneration.")
 @json_option
 @click.pass_context
-def get(ctx: click.Context, artifact_id: str, download: Path | None, as_json: bool) -> int:
-    """Show an artifact; --download writes its payload."""
+def get(ctx: click.Context, artifact_id: str, download: Path | None, rebuild: bool, timeout: float,
+        as_json: bool) -> int:
+    """Show an artifact; --download writes its payload (regenerating an expired derivation first)."""
     state = _state(ctx, as_json)
     api = state.client()
     params = {"include_payload": "true"} if download else None
-    body = api.call("GET", f"/v1/artifacts/{artifact_id}", expect=(200,), params=params)
+    regenerated: dict[str, Any] | None = None
+    try:
+        body = api.call("GET", f"/v1/artifacts/{artifact_id}", expect=(200,), params=params)
+    except CliError as exc:
+        if not (download and rebuild and exc.error_code == "PAYLOAD_EXPIRED"
+                and isinstance(exc.details, dict) and exc.details.get("regenerable")):
+            raise
+        if not state.as_json:
+            out.print(f"{artifact_id}: payload expired; regenerating it from its recorded intent")
+        regenerated = regenerate_artifact(api, artifact_id, timeout, (lambda _s: None) if state.as_json else _print_stage)
+        body = api.call("GET", f"/v1/artifacts/{regenerated['artifact_id']}", expect=(200,), params=params)
     written: list[dict[str, Any]] = []
     if download is not None:
         parts = (body.get("payload") or {}).get("parts") or []
@@ -476,7 +523,7 @@ def get(ctx: click.Context, artifact_id: str, download: Path | None, as_json: bo
         for part in parts:
             target = download / Path(str(part.get("name") or artifact_id)).name if as_dir else download
             written.append({"path": str(target), "bytes": _download_part(part, target)})
-        body = {**body, "downloaded": written}
+        body = {**body, "downloaded": written, **({"regenerated_from": artifact_id} if regenerated else {})}
 
     def human() -> None:
         if written:

@@ -17,8 +17,9 @@ class CliError(Exception):
     """A failure to report in one line, with the service's error_code and execution_id when it gave them."""
 
     def __init__(self, message: str, *, error_code: str | None = None, execution_id: str | None = None,
-                 status: int | None = None):
+                 status: int | None = None, details: Any = None):
         super().__init__(message)
+        self.details = details
         self.message = message
         self.error_code = error_code
         self.execution_id = execution_id
@@ -87,5 +88,5 @@ def error_from(resp: requests.Response, what: str) -> CliError:
         body = None
     if isinstance(body, dict) and body.get("error"):
         return CliError(str(body["error"]), error_code=body.get("error_code"), execution_id=body.get("execution_id"),
-                        status=resp.status_code)
+                        status=resp.status_code, details=body.get("details"))
     return CliError(f"{what} answered HTTP {resp.status_code}", status=resp.status_code)

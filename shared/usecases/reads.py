@@ -12,6 +12,7 @@ from typing import Any
 from shared.domain.errors import BadRequest, Conflict, NotFound, echo
 from shared.domain.lineage import walk_provenance
 from shared.domain.models import ARTIFACT_TYPES, Artifact, Materialization, utcnow
+from shared.domain.reproduction import check_regenerable, payload_gone
 from shared.domain.states import LifecycleState, PayloadState
 from shared.ports import BlobStore, Principal, Store
 from shared.settings import Settings
@@ -177,6 +178,22 @@ def _payload_part(artifact: Artifact, mat: Materialization, blobs: BlobStore, se
     return part
 
 
+def expired_derivation(artifact: Artifact, now: datetime) -> Conflict:
+    """A regenerable derivation whose payload expired is not a dead end: the answer says whether it can be rebuilt
+    and where. The read API stays read-only (its grants are derived from reads alone), so the rebuild is the client's
+    POST; `ingestctl get --download` and the web app make it for the user."""
+    path = f"/v1/artifacts/{artifact.artifact_id}/regenerate"
+    try:
+        check_regenerable(artifact, now)
+    except Conflict as why_not:
+        return Conflict(f"The payload of artifact {artifact.artifact_id} has expired and cannot be regenerated: "
+                        f"{why_not.message}", code="PAYLOAD_EXPIRED",
+                        details={"regenerable": False, "reason_code": why_not.code})
+    return Conflict(f"The payload of artifact {artifact.artifact_id} has expired; POST {path} rebuilds it from its "
+                    "recorded intent and input, byte for byte.", code="PAYLOAD_EXPIRED",
+                    details={"regenerable": True, "regenerate": path})
+
+
 def get_artifact(
     store: Store, blobs: BlobStore, settings: Settings, principal: Principal, artifact_id: str, include_payload: bool,
 ) -> dict[str, Any]:
@@ -192,6 +209,8 @@ def get_artifact(
     body = artifact_view(artifact, state)
     if not include_payload:
         return body
+    if artifact.regenerable and payload_gone(artifact, now):
+        raise expired_derivation(artifact, now)
     if state == PayloadState.DELETED:
         raise Conflict(f"Artifact {echo(artifact_id)} was deleted; only its tombstone remains.", code="PAYLOAD_DELETED")
     if state == PayloadState.EXPIRED:

@@ -325,3 +325,32 @@ def test_a_parsed_artifact_is_saved_with_its_source_in_one_click(new_page: Calla
     expect(detail.get_by_test_id("save-with-source")).to_have_count(0)
     expect(detail.get_by_test_id("lineage").get_by_test_id("lineage-entry").nth(1)).to_contain_text("(READY)")
     expect(page.get_by_test_id("error")).to_have_count(0)
+
+
+def test_an_expired_parse_is_regenerated_from_its_page(new_page: Callable[[], Any], app_url: str, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from shared.bootstrap import get_services
+    from shared.domain.models import utcnow
+
+    tenant = _tenant()
+    page = new_page()
+    sign_in(page, app_url, tenant, "alice")
+    page.get_by_test_id("profile-select").select_option("structured")
+    upload_and_wait_ingested(page, write_file(tmp_path, "expiring.csv", CSV))
+    expect(page.get_by_test_id("execution-row").get_by_test_id("execution-status")).to_have_text("completed", timeout=PARSE_TIMEOUT_MS)
+    expect(artifact_item(page, "parsed_content")).to_have_count(1, timeout=15_000)
+    parsed_id = artifact_item(page, "parsed_content").get_attribute("data-artifact-id")
+    store = get_services().store  # the stack's Firestore: the parse's expiry moves to the past
+    parsed = store.get_artifact(tenant, parsed_id)
+    store.run_in_transaction(lambda tx: tx.put_artifact(parsed.model_copy(update={"expires_at": utcnow() - timedelta(seconds=1)})))
+
+    artifact_item(page, "parsed_content").first.click()
+    detail = page.get_by_test_id("artifact-detail")
+    expect(detail.get_by_test_id("payload-expired")).to_contain_text("rebuilds it")
+    detail.get_by_test_id("regenerate-button").click()
+
+    rebuilt = page.locator(f'[data-testid="artifact-detail"]:not([data-artifact-id="{parsed_id}"])')
+    expect(rebuilt).to_have_count(1, timeout=PARSE_TIMEOUT_MS)
+    expect(rebuilt.get_by_test_id("lineage").get_by_test_id("lineage-entry").first).to_contain_text("parsed_content")
+    expect(page.get_by_test_id("error")).to_have_count(0)

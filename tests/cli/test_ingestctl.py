@@ -115,6 +115,32 @@ def test_upload_parse_follow_save_and_read_back(cli, tmp_path):
     assert human.returncode == 0 and "completed" in human.stdout
 
 
+def test_get_download_regenerates_an_expired_parse_byte_for_byte(cli, tmp_path):
+    from datetime import timedelta
+
+    from shared.bootstrap import get_services
+    from shared.domain.models import utcnow
+
+    (tmp_path / "rows.csv").write_bytes(CSV + b"F-6,4,2.25\n")
+    parsed_id = cli.json("upload", str(tmp_path / "rows.csv"), "--profile", "structured", "--wait")[0][
+        "parsed_artifact_id"]
+    recorded = {o["sha256"] for o in cli.json("get", parsed_id)[0]["outputs"]}
+    store = get_services().store  # the stack's Firestore: its expiry is a day away, so move it to the past
+    parsed = store.get_artifact("cli-tenant", parsed_id)
+    store.run_in_transaction(lambda tx: tx.put_artifact(parsed.model_copy(update={
+        "expires_at": utcnow() - timedelta(seconds=1)})))
+
+    refused = cli("get", parsed_id, "--download", str(tmp_path / "no"), "--no-regenerate")
+    assert refused.returncode == 1 and "error_code=PAYLOAD_EXPIRED" in refused.stderr
+    no_traceback(refused)
+    got = cli.json("get", parsed_id, "--download", str(tmp_path / "back"))[0]
+
+    assert got["regenerated_from"] == parsed_id and got["artifact_id"] != parsed_id
+    assert got["lineage"]["regenerated_from"] == parsed_id and got["lineage"]["reproduced"] is True
+    written = {hashlib.sha256(Path(item["path"]).read_bytes()).hexdigest() for item in got["downloaded"]}
+    assert written <= recorded and len(written) == len(got["downloaded"]) > 0  # the same bytes, from storage
+
+
 def test_parse_pending_save_and_delete_one_by_one(cli, tmp_path):
     data = tmp_path / "orders.csv"
     data.write_bytes(CSV + b"E-5,9,0.10\n")

@@ -53,6 +53,10 @@ def test_an_expired_parse_is_regenerated_byte_for_byte_and_linked_to_the_origina
     file_id, original_id = parsed_and_expired(services, function_client, auth, delimiter=",")
     original = services.store.get_artifact(TENANT, original_id)
 
+    read = function_client(*READ).get(f"/v1/artifacts/{original_id}?include_payload=true", headers=auth())
+    assert read.status_code == 409 and read.get_json()["error_code"] == "PAYLOAD_EXPIRED"
+    assert read.get_json()["details"] == {"regenerable": True, "regenerate": f"/v1/artifacts/{original_id}/regenerate"}
+
     resp = regenerate(function_client, auth, original_id)
 
     assert resp.status_code == 202, resp.get_json()
@@ -102,6 +106,9 @@ def test_regenerating_without_its_input_or_under_another_producer_is_409_not_rep
     other = regenerate(function_client, auth, original_id)
     assert other.status_code == 409 and other.get_json()["error_code"] == "NOT_REPRODUCIBLE"
     assert "parse_content/0" in other.get_json()["error"]
+    read = function_client(*READ).get(f"/v1/artifacts/{original_id}?include_payload=true", headers=auth()).get_json()
+    assert read["error_code"] == "PAYLOAD_EXPIRED"  # the read says why it is not offered
+    assert read["details"] == {"regenerable": False, "reason_code": "NOT_REPRODUCIBLE"}
 
     services.store.run_in_transaction(lambda tx: tx.put_artifact(original))
     commands = len([r for r in services.store.outbox_records() if r.kind == "command"])

@@ -46,6 +46,12 @@ function message(err: unknown): string {
   return String(err);
 }
 
+function expiredButRegenerable(err: unknown): boolean {
+  if (!(err instanceof ApiError) || err.errorCode !== "PAYLOAD_EXPIRED") return false;
+  const details = err.details as { regenerable?: boolean } | undefined;
+  return details?.regenerable === true;
+}
+
 function artifactLabel(a: Artifact): string {
   return a.ui_name || a.filename || a.artifact_id;
 }
@@ -480,7 +486,7 @@ function Workspace({ session, onError }: { session: Session; onError: (e: string
           <button onClick={refresh}>Refresh</button>
         </section>
         {selected && (
-          <ArtifactDetail key={selected} artifactId={selected} refreshTick={refreshTick} onError={onError} onChanged={refresh} onChoose={chooseProfile} onClose={() => select(null)} />
+          <ArtifactDetail key={selected} artifactId={selected} refreshTick={refreshTick} onError={onError} onChanged={refresh} onChoose={chooseProfile} onClose={() => select(null)} onOpen={select} />
         )}
       </div>
     </main>
@@ -510,8 +516,10 @@ function ArtifactDetail(props: {
   onChanged: () => void;
   onChoose: (fileId: string, p: IngestionProfile) => void;
   onClose: () => void;
+  onOpen: (artifactId: string) => void;
 }) {
   const [artifact, setArtifact] = useState<ArtifactWithPayload | null>(null);
+  const [regenerable, setRegenerable] = useState<string | null>(null);
   const [lineage, setLineage] = useState<LineageChain | null>(null);
   const [preview, setPreview] = useState<Preview | null>(null);
   const [busy, setBusy] = useState(false);
@@ -528,7 +536,13 @@ function ArtifactDetail(props: {
         setArtifact((before) => ({ ...a, payload: a.payload ?? before?.payload }));
         if (withPayload) setPreview(await loadPreview(a));
       })
-      .catch((err) => {
+      .catch(async (err) => {
+        if (withPayload && expiredButRegenerable(err)) {
+          // The payload expired but its recorded intent can rebuild it: show the artifact and offer that.
+          setRegenerable(message(err));
+          setArtifact(await unwrap(api().GET("/v1/artifacts/{artifact_id}", { params: { path } })).catch(() => null));
+          return;
+        }
         previewed.current = false;
         onError(message(err));
       });
@@ -555,6 +569,21 @@ function ArtifactDetail(props: {
       const saved = await saveWithSources(artifactId, lineage?.chain);
       setArtifact((a) => (a ? { ...a, ...saved.artifact } : a));
       onChanged();
+    } catch (err) {
+      onError(message(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const regenerate = async () => {
+    setBusy(true);
+    try {
+      const accepted = await unwrap(api().POST("/v1/artifacts/{artifact_id}/regenerate", { params: { path: { artifact_id: artifactId } } }));
+      const done = await trackExecution(accepted.execution_id);
+      const rebuilt = done.result?.artifact_id;
+      if (done.status !== "completed" || typeof rebuilt !== "string") throw new Error(done.error ?? `Regeneration ${done.status}`);
+      onChanged();
+      props.onOpen(rebuilt);
     } catch (err) {
       onError(message(err));
     } finally {
@@ -605,6 +634,14 @@ function ArtifactDetail(props: {
       {state === "PENDING" && sources.length > 0 && (
         <p class="muted" data-testid="source-not-saved">
           Its source {sources.map((e) => e.artifact_id).join(", ")} is still working material: a record cannot rest on it, so save it with its source.
+        </p>
+      )}
+      {regenerable && (
+        <p data-testid="payload-expired">
+          <span class="muted">{regenerable}</span>{" "}
+          <button data-testid="regenerate-button" disabled={busy} onClick={regenerate}>
+            Regenerate
+          </button>
         </p>
       )}
       {preview && <PreviewView preview={preview} />}

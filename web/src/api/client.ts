@@ -29,6 +29,7 @@ export class ApiError extends Error {
     readonly errorCode: string,
     readonly executionId = "",
     readonly intentType = "",
+    readonly details: unknown = undefined,
   ) {
     super(message);
     this.name = "ApiError";
@@ -37,7 +38,7 @@ export class ApiError extends Error {
   static from(response: Response, body: unknown): ApiError {
     const b = (body ?? {}) as Partial<Schemas["ErrorBody"]>;
     const message = typeof b.error === "string" && b.error ? b.error : `The service answered ${response.status} ${response.statusText}`;
-    return new ApiError(response.status, message, b.error_code ?? "", b.execution_id ?? "", b.intent_type ?? "");
+    return new ApiError(response.status, message, b.error_code ?? "", b.execution_id ?? "", b.intent_type ?? "", b.details);
   }
 }
 

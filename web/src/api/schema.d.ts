@@ -229,7 +229,7 @@ export interface paths {
         };
         /**
          * The artifact document.
-         * @description With include_payload=true a payload object is added: a part per payload object (the record copies once saved, else the working copies). A part of at most the inline limit (256 KiB by default) that is text is returned inline (JSONL chunks as the list of records, JSON as its value); anything else, Parquet always, as a short-lived V4 signed download URL. Working material whose payload expired (expires_at passed or object gone) is reported with payload_state expired and is never served (409 PAYLOAD_EXPIRED).
+         * @description With include_payload=true a payload object is added: a part per payload object (the record copies once saved, else the working copies). A part of at most the inline limit (256 KiB by default) that is text is returned inline (JSONL chunks as the list of records, JSON as its value); anything else, Parquet always, as a short-lived V4 signed download URL. Working material whose payload expired (expires_at passed or object gone) is reported with payload_state expired and is never served (409 PAYLOAD_EXPIRED). For a regenerable derived artifact that 409 says whether it can be rebuilt: details.regenerable, and details.regenerate (the POST that rebuilds it) or details.reason_code (why not). The read itself stays read-only.
          */
         get: operations["get_artifact"];
         put?: never;
