@@ -67,7 +67,7 @@ lint: install
 typecheck: lint
 
 test: install lint web-check chromium tesseract
-	$(PY) -m pytest -p no:cacheprovider --ignore=tests/infra
+	$(PY) -m pytest -p no:cacheprovider --durations=20 --ignore=tests/infra
 	bash dev/check_infra.sh
 
 test-fast: install

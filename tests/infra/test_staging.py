@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -183,8 +184,9 @@ def _venv_for(requirements: Path, cache: Path) -> Path:
     if not python.exists():
         base = getattr(sys, "_base_executable", sys.executable)
         subprocess.run([base, "-m", "venv", str(venv)], check=True, env=_clean_env(), timeout=120)
-        proc = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements)],
+        proc = subprocess.run(  # no bytecode at install: the probe compiles only what it imports
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+             "-r", str(requirements)],
             env=_clean_env(),
             capture_output=True,
             text=True,
@@ -203,11 +205,17 @@ def test_every_staged_function_imports_its_entry_point_in_a_clean_virtualenv(tmp
     expected_signature = {"http": "http", "task": "http", "scheduler": "http", "storage_finalize": "cloudevent",
                           "storage_delete": "cloudevent", "pubsub": "cloudevent", "budget": "cloudevent"}
 
-    failures = []
     for fn in declared:
-        source_dir = out / fn["source"]
         assert fn["name"] in manifest["sources"][fn["source"]]["functions"]
-        python = _venv_for(source_dir / "requirements.txt", venvs)  # the lock: pip checks every hash
+    # One virtualenv per distinct lock (pip checks every hash), built side by side.
+    locks = {fn["source"]: out / fn["source"] / "requirements.txt" for fn in declared}
+    by_lock = {hashlib.sha256(path.read_bytes()).digest(): path for path in locks.values()}
+    with ThreadPoolExecutor(max_workers=len(by_lock)) as pool:
+        list(pool.map(lambda path: _venv_for(path, venvs), by_lock.values()))
+
+    def check(fn: dict) -> str | None:
+        source_dir = out / fn["source"]
+        python = _venv_for(source_dir / "requirements.txt", venvs)
         # The runtime's own loader: functions-framework imports main.py from the source dir and finds the target.
         probe = (
             "import functions_framework\n"
@@ -227,10 +235,13 @@ def test_every_staged_function_imports_its_entry_point_in_a_clean_virtualenv(tmp
             timeout=120,
         )
         if proc.returncode != 0:
-            failures.append(f"{fn['name']}: {proc.stderr.strip()[-2000:]}")
-            continue
+            return f"{fn['name']}: {proc.stderr.strip()[-2000:]}"
         signature = proc.stdout.strip().splitlines()[-1]
         wanted = expected_signature[fn["trigger"]]
         if signature != wanted:
-            failures.append(f"{fn['name']}: {fn['entry_point']} is a {signature} function; trigger {fn['trigger']} needs {wanted}")
+            return f"{fn['name']}: {fn['entry_point']} is a {signature} function; trigger {fn['trigger']} needs {wanted}"
+        return None
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        failures = [f for f in pool.map(check, declared) if f]
     assert not failures, "\n".join(failures)
