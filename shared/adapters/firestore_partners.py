@@ -16,18 +16,20 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from shared.partners.models import Acknowledgement, Partner
 
 
+def partner_document(partner: Partner) -> dict[str, Any]:
+    """A partner as stored: its fields, plus the flat keys its lookups query (written by the unit of work)."""
+    data = partner.model_dump(mode="json")
+    data["as2_id"] = partner.as2.as2_id if partner.as2 else None  # flat, for the lookup by AS2-From
+    data["interchange_keys"] = [f"{i.qualifier}:{i.id}" for i in partner.interchange_ids]
+    return data
+
+
 class FirestorePartnerStore:
     def __init__(self, client: firestore.Client):
         self._db = client
 
     def _tenant(self, tenant_id: str) -> Any:
         return self._db.collection("tenants").document(tenant_id)
-
-    def put_partner(self, partner: Partner) -> None:
-        data = partner.model_dump(mode="json")
-        data["as2_id"] = partner.as2.as2_id if partner.as2 else None  # flat, for the lookup by AS2-From
-        data["interchange_keys"] = [f"{i.qualifier}:{i.id}" for i in partner.interchange_ids]
-        self._tenant(partner.tenant_id).collection("partners").document(partner.partner_id).set(data)
 
     def get_partner(self, tenant_id: str, partner_id: str) -> Partner | None:
         snap = self._tenant(tenant_id).collection("partners").document(partner_id).get()
@@ -36,13 +38,6 @@ class FirestorePartnerStore:
     def list_partners(self, tenant_id: str) -> list[Partner]:
         docs = self._tenant(tenant_id).collection("partners").order_by("partner_id").limit(500).stream()
         return [Partner.model_validate(d.to_dict()) for d in docs]
-
-    def delete_partner(self, tenant_id: str, partner_id: str) -> bool:
-        ref = self._tenant(tenant_id).collection("partners").document(partner_id)
-        if not ref.get().exists:
-            return False
-        ref.delete()
-        return True
 
     def _one(self, tenant_id: str, field: str, op: str, value: str) -> Partner | None:
         query = self._tenant(tenant_id).collection("partners").where(filter=FieldFilter(field, op, value)).limit(1)

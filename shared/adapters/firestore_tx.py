@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from google.cloud import firestore
 
+from shared.adapters.firestore_partners import partner_document
 from shared.domain.errors import TransientError
 from shared.domain.journey_model import Journey
 from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus
 from shared.logs import current_origin, current_traceparent
+from shared.partners.models import Partner
 from shared.ports import OutboxRecord
 
 if TYPE_CHECKING:
@@ -175,7 +177,19 @@ class FirestoreTx:
         data = self._get(self._s.ref(tenant_id, "journeys", journey_id))
         return Journey.model_validate(data) if data else None
 
+    def get_partner(self, tenant_id: str, partner_id: str) -> Partner | None:
+        data = self._get(self._s.ref(tenant_id, "partners", partner_id))
+        return Partner.model_validate(data) if data else None
+
     # writes (buffered until commit)
+    def put_partner(self, partner: Partner) -> None:
+        self._t.set(self._s.ref_required(partner.tenant_id, "partners", partner.partner_id), partner_document(partner))
+
+    def delete_partner(self, tenant_id: str, partner_id: str) -> None:
+        ref = self._s.ref(tenant_id, "partners", partner_id)
+        if ref is not None:
+            self._t.delete(ref)
+
     def put_artifact(self, artifact: Artifact) -> None:
         self._t.set(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
 

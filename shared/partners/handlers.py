@@ -12,7 +12,7 @@ from shared.domain.models import utcnow
 from shared.partners import as2_endpoint
 from shared.partners.exchange import exchange_of, partner_or_404
 from shared.partners.models import Partner, PartnerSpec
-from shared.ports import Services
+from shared.ports import Services, Tx
 from shared.runtime.context import Result
 from shared.runtime.uow import UnitOfWork
 
@@ -24,26 +24,36 @@ class DeletePartnerParams(Params):
 
 
 def register_partner(spec: PartnerSpec, uow: UnitOfWork) -> Result:
-    """Register or replace a partner; an AS2 id names one partner of the tenant only (AS2-From finds it)."""
-    partners = uow.services.partners
+    """Register or replace a partner; an AS2 id names one partner of the tenant only (AS2-From finds it). The partner
+    and its execution's log commit together."""
     tenant = uow.context.tenant_id
-    existing = partners.get_partner(tenant, spec.partner_id)
-    now = utcnow()
-    partner = Partner(**spec.model_dump(), tenant_id=tenant, created_at=existing.created_at if existing else now,
-                      updated_at=now)
-    if partner.as2 is not None:
-        other = partners.partner_by_as2_id(tenant, partner.as2.as2_id)
-        if other is not None and other.partner_id != partner.partner_id:
-            raise ValidationFailed(f"AS2 id {partner.as2.as2_id} belongs to partner {other.partner_id}.",
+    if spec.as2 is not None:  # a query, so before the transaction (which reads documents by id only)
+        other = uow.services.partners.partner_by_as2_id(tenant, spec.as2.as2_id)
+        if other is not None and other.partner_id != spec.partner_id:
+            raise ValidationFailed(f"AS2 id {spec.as2.as2_id} belongs to partner {other.partner_id}.",
                                    code="INVALID_PARTNER")
-    partners.put_partner(partner)
-    return Result(partner.public(), detail={"partner_id": partner.partner_id})
+
+    def step(tx: Tx) -> Result:
+        existing = tx.get_partner(tenant, spec.partner_id)
+        now = utcnow()
+        partner = Partner(**spec.model_dump(), tenant_id=tenant, created_at=existing.created_at if existing else now,
+                          updated_at=now)
+        tx.put_partner(partner)
+        return Result(partner.public(), detail={"partner_id": partner.partner_id})
+
+    return uow.commit(step)
 
 
 def delete_partner(params: DeletePartnerParams, uow: UnitOfWork) -> Result:
-    if not uow.services.partners.delete_partner(uow.context.tenant_id, params.partner_id):
-        raise NotFound(f"Partner {params.partner_id} does not exist.", code="PARTNER_NOT_FOUND")
-    return Result({"partner_id": params.partner_id, "deleted": True}, detail={"partner_id": params.partner_id})
+    tenant = uow.context.tenant_id
+
+    def step(tx: Tx) -> Result:
+        if tx.get_partner(tenant, params.partner_id) is None:
+            raise NotFound(f"Partner {params.partner_id} does not exist.", code="PARTNER_NOT_FOUND")
+        tx.delete_partner(tenant, params.partner_id)
+        return Result({"partner_id": params.partner_id, "deleted": True}, detail={"partner_id": params.partner_id})
+
+    return uow.commit(step)
 
 
 def list_partners(services: Services, tenant_id: str) -> dict[str, Any]:
