@@ -354,3 +354,33 @@ def test_an_expired_parse_is_regenerated_from_its_page(new_page: Callable[[], An
     expect(rebuilt).to_have_count(1, timeout=PARSE_TIMEOUT_MS)
     expect(rebuilt.get_by_test_id("lineage").get_by_test_id("lineage-entry").first).to_contain_text("parsed_content")
     expect(page.get_by_test_id("error")).to_have_count(0)
+
+
+def test_the_partner_view_shows_partners_our_identity_and_the_acknowledgements_sent(
+    new_page: Callable[[], Any], stack: Any, app_url: str
+) -> None:
+    tenant = _tenant()
+    auth = {"Authorization": f"Bearer {mint_token(tenant, 'integration')}"}
+    created = requests.post(f"{stack.gateway_url}/v1/partners", timeout=30, headers=auth, json={
+        "partner_id": "acme", "name": "Acme Health", "standard": "x12", "acknowledgements": ["TA1", "997"],
+        "interchange_ids": [{"qualifier": "ZZ", "id": "D00XXX"}]})
+    assert created.status_code == 201, created.text
+    x12 = (Path(__file__).resolve().parents[1] / "corpus" / "edi" / "pyx12_834_lui_id.x12").read_bytes()
+    posted = requests.post(f"{stack.gateway_url}/v1/intents/ingest_file", timeout=60, headers=auth, json={
+        "parameters": {"ui_name": "834.x12", "ingestion_type": "edi", "edi_data": x12.hex(), "partner_id": "acme"}})
+    assert posted.status_code == 201, posted.text
+
+    page = new_page()
+    sign_in(page, app_url, tenant, "alice")
+    section = page.get_by_test_id("partners-section")
+    partner = section.locator('[data-testid="partner-row"][data-partner-id="acme"]')
+    expect(partner).to_contain_text("Acme Health")
+    expect(partner.get_by_test_id("partner-acks")).to_have_text("TA1, 997")
+    expect(section.get_by_test_id("as2-identity")).to_contain_text(f"INGEST-{tenant}")
+    acks = section.get_by_test_id("ack-row")
+    expect(acks).to_have_count(2)
+    expect(section.locator('[data-testid="ack-row"][data-kind="997"]').get_by_test_id("ack-status")).to_have_text("accepted")
+
+    section.locator('[data-testid="ack-row"][data-kind="997"]').get_by_test_id("ack-open").click()
+    expect(page.get_by_test_id("artifact-detail")).to_contain_text("acknowledgement", timeout=15_000)
+    expect(page.get_by_test_id("error")).to_have_count(0)

@@ -19,6 +19,7 @@ import {
 import { keepSession, savedSession, signIn, type Session } from "./auth";
 import { DEFAULT_CONFIG, loadConfig, type AppConfig } from "./config";
 import { Journeys } from "./journeys";
+import { Partners } from "./partners";
 import { loadPreview, PreviewView, type Preview } from "./preview";
 import { saveWithSources, unsavedSources } from "./save";
 import {
@@ -461,6 +462,7 @@ function Workspace({ session, onError }: { session: Session; onError: (e: string
           </ul>
         </section>
         <Journeys files={artifacts} refreshTick={refreshTick} onError={onError} onChanged={refresh} />
+        <Partners refreshTick={refreshTick} onError={onError} onOpen={select} />
       </div>
       <div>
         <section>
