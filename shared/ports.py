@@ -14,7 +14,7 @@ from shared.domain.states import ExecutionStatus
 
 if TYPE_CHECKING:
     from shared.parsing.ocr import OcrEngine
-    from shared.partners.models import Partner
+    from shared.partners.models import Acknowledgement, Partner
     from shared.partners.ports import KeyStore, PartnerStore
     from shared.settings import Settings
 
@@ -181,6 +181,7 @@ class Tx(Protocol):
     def get_partner(self, tenant_id: str, partner_id: str) -> Partner | None: ...
     def put_partner(self, partner: Partner) -> None: ...
     def delete_partner(self, tenant_id: str, partner_id: str) -> None: ...
+    def put_ack(self, ack: Acknowledgement) -> None: ...
     @property
     def staged(self) -> list[OutboxRecord]: ...
 

@@ -79,9 +79,6 @@ class FirestorePartnerStore:
         data = snap.to_dict() or {}
         return str(data["artifact_id"]), data["received_at"]
 
-    def put_ack(self, ack: Acknowledgement) -> None:
-        self._tenant(ack.tenant_id).collection("acknowledgements").document(ack.ack_id).set(ack.model_dump(mode="python"))
-
     def get_ack(self, tenant_id: str, ack_id: str) -> Acknowledgement | None:
         snap = self._tenant(tenant_id).collection("acknowledgements").document(ack_id).get()
         return Acknowledgement.model_validate(snap.to_dict()) if snap.exists else None

@@ -20,7 +20,7 @@ from shared.domain.journey_model import Journey
 from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus
 from shared.logs import current_origin, current_traceparent
-from shared.partners.models import Partner
+from shared.partners.models import Acknowledgement, Partner
 from shared.ports import OutboxRecord
 
 if TYPE_CHECKING:
@@ -184,6 +184,9 @@ class FirestoreTx:
     # writes (buffered until commit)
     def put_partner(self, partner: Partner) -> None:
         self._t.set(self._s.ref_required(partner.tenant_id, "partners", partner.partner_id), partner_document(partner))
+
+    def put_ack(self, ack: Acknowledgement) -> None:
+        self._t.set(self._s.ref_required(ack.tenant_id, "acknowledgements", ack.ack_id), ack.model_dump(mode="python"))
 
     def delete_partner(self, tenant_id: str, partner_id: str) -> None:
         ref = self._s.ref(tenant_id, "partners", partner_id)

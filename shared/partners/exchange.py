@@ -145,9 +145,9 @@ def record_acknowledgement(message: RecordAcknowledgement, uow: UnitOfWork) -> R
                              settings.working_material_ttl_days)
     commands = [_delivery(ex, partner, m.tenant_id, ack, payload, mime, execution_id)] \
         if deliverable and partner is not None else []
-    ex.partners.put_ack(ack)
 
     def step(tx: Tx) -> Result:
+        tx.put_ack(ack)  # with its artifact and delivery command: a retry after a crash finds all three or none
         return Result(artifacts=[artifact], commands=commands, subject=ack,
                       detail={"ack_id": ack_id, "kind": m.kind, "status": m.status})
 

@@ -91,12 +91,12 @@ def test_the_unit_of_work_is_the_only_path_that_commits_use_case_state():
 
 
 # The partner exchange's own records, each written in a transaction or a single document of its own: the first
-# receipt of an interchange (its duplicate check), acknowledgements and their delivery state. Partners themselves
-# are use-case state and commit in the unit of work (Tx.put_partner, Tx.delete_partner).
-PARTNER_WRITES_OUTSIDE_THE_UNIT_OF_WORK = {"claim_interchange", "put_ack", "set_delivery"}
+# receipt of an interchange (its duplicate check) and an acknowledgement's delivery state. Partners and
+# acknowledgements are use-case state and commit in the unit of work (Tx.put_partner, Tx.put_ack).
+PARTNER_WRITES_OUTSIDE_THE_UNIT_OF_WORK = {"claim_interchange", "set_delivery"}
 
 
-def test_partners_are_written_only_in_the_unit_of_work():
+def test_partners_and_acknowledgements_are_written_only_in_the_unit_of_work():
     port = next(n for n in ast.walk(ast.parse((SHARED / "partners" / "ports.py").read_text(encoding="utf-8")))
                 if isinstance(n, ast.ClassDef) and n.name == "PartnerStore")
     methods = {n.name for n in port.body if isinstance(n, ast.FunctionDef)}

@@ -207,6 +207,44 @@ def test_inline_ingest_file_answers_with_acknowledgements_and_refuses_a_duplicat
     assert len([r for r in deliveries(services)]) == 3  # TA1 + 997, then the rejecting TA1; nothing twice
 
 
+def test_a_crash_while_acknowledging_loses_no_acknowledgement_and_the_retry_sends_each_once(
+        exchange, auth, function_client, monkeypatch):
+    """The acknowledgement's record, its artifact and its delivery commit together: a crash in that commit leaves
+    none of them, so the partner's retry records and sends every acknowledgement, once."""
+    from shared.adapters.firestore_tx import FirestoreTx
+
+    real = FirestoreTx.stage_command
+    crashed: list[str] = []
+
+    def crash_once(self, command):
+        if command.command_type == "deliver_as2" and not crashed:
+            crashed.append(command.command_id)
+            raise RuntimeError("the instance was stopped in the middle of the commit")
+        return real(self, command)
+
+    monkeypatch.setattr(FirestoreTx, "stage_command", crash_once)
+    ingest = function_client("ingest", "ingest_http")
+    services = exchange["services"]
+
+    def post():
+        return ingest.post("/v1/intents/ingest_file", headers=auth(), json={"parameters": {
+            "ui_name": "834.x12", "ingestion_type": "edi", "edi_data": ENROLMENT.hex(), "partner_id": "acme-health"}})
+
+    first = post()
+    assert crashed and first.status_code != 201
+    assert acks(exchange, auth) == [] and deliveries(services) == []  # nothing half-recorded
+
+    retried = post()
+    assert retried.status_code == 201, retried.get_json()
+    answered = retried.get_json()["acknowledgements"]
+    assert sorted(a["kind"] for a in answered) == ["997", "TA1"]
+    for ack in answered:
+        assert services.store.get_artifact("tenant-a", ack["artifact_id"]) is not None
+    sent = deliveries(services)
+    assert sorted(r.payload["payload"]["ack_id"] for r in sent) == sorted(a["ack_id"] for a in answered)
+    assert post().status_code == 201 and len(deliveries(services)) == 2  # a third time sends nothing more
+
+
 def test_an_unregistered_partner_s_edi_is_only_stored(exchange, auth, function_client):
     ingest = function_client("ingest", "ingest_http")
     resp = ingest.post("/v1/intents/ingest_file", headers=auth(), json={"parameters": {
