@@ -453,10 +453,14 @@ def _download_part(part: dict[str, Any], target: Path) -> int:
     return written
 
 
+def start_regeneration(api: Any, artifact_id: str) -> dict[str, Any]:
+    return api.call("POST", f"/v1/artifacts/{artifact_id}/regenerate", expect=(202,))
+
+
 def regenerate_artifact(api: Any, artifact_id: str, timeout: float, on_stage: Callable[[str], None]) -> dict[str, Any]:
     """Re-run an expired derivation's recorded intent and follow it: the new artifact's id, or a CliError saying why
     (NOT_REPRODUCIBLE when its outputs hash differently)."""
-    accepted = api.call("POST", f"/v1/artifacts/{artifact_id}/regenerate", expect=(202,))
+    accepted = start_regeneration(api, artifact_id)
     execution = follow_execution(api, accepted["execution_id"], timeout, threading.Event(), on_stage)
     result = execution.get("result") or {}
     if execution.get("status") != "completed" or not result.get("artifact_id"):
@@ -477,7 +481,7 @@ def regenerate(ctx: click.Context, artifact_id: str, wait: bool, timeout: float,
     state = _state(ctx, as_json)
     api = state.client()
     if not wait:
-        body = api.call("POST", f"/v1/artifacts/{artifact_id}/regenerate", expect=(202,))
+        body = start_regeneration(api, artifact_id)
         emit(state, body, lambda: out.print(f"regenerating {artifact_id}: execution {body['execution_id']}"))
         return 0
     on_stage = (lambda _s: None) if state.as_json else _print_stage
