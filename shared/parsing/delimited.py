@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,7 @@ def _row_label(row: Any) -> str:
 
 def parse_delimited(ctx: ParseContext) -> None:
     head = ctx.source.read(HEAD_BYTES)
+    input_bytes = _input_bytes(ctx)
     ctx.rewind()
     encoding = csv_encoding(ctx, head)
     truncated = len(head) >= HEAD_BYTES
@@ -84,7 +86,7 @@ def parse_delimited(ctx: ParseContext) -> None:
             setup = replace_setup(setup, checked=checked, as_string=tuple(names))
             reader = setup.open(ctx, invalid, use_threads=True)
         schema = target_schema(typed_schema(reader.schema, setup.checked))
-        sink = ctx.outputs.table(schema)
+        sink = ctx.outputs.table(schema, input_bytes)
         # The last batch is held back: it may end in a value whose quote never closed.
         held: pa.RecordBatch | None = None
         for raw in reader:
@@ -113,6 +115,13 @@ def parse_delimited(ctx: ParseContext) -> None:
             f"Skipped {invalid.skipped} malformed rows whose field count did not match the header "
             f"(on_invalid_row=skip); first: {', '.join(invalid.samples)}."
         )
+
+
+def _input_bytes(ctx: ParseContext) -> int | None:
+    try:
+        return ctx.source.seek(0, io.SEEK_END)
+    except (OSError, ValueError):  # a stream that cannot seek from its end: the row groups keep their default size
+        return None
 
 
 def _reread_column(ctx: ParseContext, broken: ColumnBroken, setup: Setup) -> None:
