@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     for s in steps:
         print(f"{s['step']:<22} rpcs {sum(s['rpcs'].values()):>3}  reads {s['reads']:>3}  writes {s['writes']:>3}  "
               f"transactions {s['transactions']}  {s['rpcs']}")
+        print(f"{'':<22} written {s['written']}  read {s['read']}")
     print(f"{'journey':<22} rpcs {total['rpcs']:>3}  reads {total['reads']:>3}  writes {total['writes']:>3}  "
           f"transactions {total['transactions']}")
     if small:

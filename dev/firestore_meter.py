@@ -58,6 +58,20 @@ class _CountingStream:
         return getattr(self._inner, name)
 
 
+def _write_path(write: Any) -> str:
+    if isinstance(write, dict):
+        target = write.get("update") or {}
+        return str(write.get("delete") or (target.get("name") if isinstance(target, dict) else target.name))
+    pb = getattr(write, "_pb", write)
+    return str(pb.delete or pb.update.name or pb.transform.document)
+
+
+def _collection_of(path: str) -> str:
+    """`.../documents/tenants/t1/artifacts/a1` -> `tenants/*/artifacts`: the path's collections, ids dropped."""
+    parts = str(path).split("/documents/", 1)[-1].split("/")
+    return "/".join(p if i % 2 == 0 else "*" for i, p in enumerate(parts[:-1]))
+
+
 @dataclass
 class FirestoreMeter:
     rpcs: Counter[str] = field(default_factory=Counter)
@@ -66,6 +80,8 @@ class FirestoreMeter:
     transactions: int = 0  # read-write transactions begun
     commits_in_transaction: int = 0
     queries_in_transaction: int = 0
+    written: Counter[str] = field(default_factory=Counter)  # documents written, by collection (ids left out)
+    read: Counter[str] = field(default_factory=Counter)  # documents asked for by id, by collection
     _saved: dict[str, Any] = field(default_factory=dict)
 
     def __enter__(self) -> FirestoreMeter:
@@ -82,7 +98,8 @@ class FirestoreMeter:
 
     def snapshot(self) -> dict[str, Any]:
         return {"reads": self.reads, "writes": self.writes, "transactions": self.transactions,
-                "commits_in_transaction": self.commits_in_transaction, "rpcs": dict(sorted(self.rpcs.items()))}
+                "commits_in_transaction": self.commits_in_transaction, "rpcs": dict(sorted(self.rpcs.items())),
+                "written": dict(sorted(self.written.items())), "read": dict(sorted(self.read.items()))}
 
     def _wrap(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         meter = self
@@ -92,11 +109,15 @@ class FirestoreMeter:
             if name == "begin_transaction":
                 meter.transactions += 1
             elif name == "commit":
-                meter.writes += len(_field(request, "writes") or [])
+                for write in _field(request, "writes") or []:
+                    meter.writes += 1
+                    meter.written[_collection_of(_write_path(write))] += 1
                 if _field(request, "transaction"):
                     meter.commits_in_transaction += 1
             elif name == "batch_get_documents":
-                meter.reads += len(_field(request, "documents") or [])
+                for path in _field(request, "documents") or []:
+                    meter.reads += 1
+                    meter.read[_collection_of(path)] += 1
             elif name == "run_query" and _field(request, "transaction"):
                 meter.queries_in_transaction += 1  # locks a key range other writers need
             response = original(client, request, *args, **kwargs)

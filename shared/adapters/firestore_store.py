@@ -27,7 +27,7 @@ from shared.domain.journey_model import Journey
 from shared.domain.models import Artifact, Execution, PendingIntent, Reference, Upload, utcnow
 from shared.domain.states import IntentStatus
 from shared.logs import get_logger
-from shared.ports import AlreadyStored, IdempotencyRecord, OutboxRecord, Page, RecordChanged, Tx
+from shared.ports import AlreadyStored, IdempotencyRecord, OutboxRecord, Page, RecordChanged, Tx, Versioned
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -77,6 +77,12 @@ class FirestoreStore:
         snap = ref.get()
         return snap.to_dict() if snap.exists else None
 
+    def _read_versioned(self, ref: firestore.DocumentReference | None) -> tuple[dict[str, Any], Any] | None:
+        if ref is None:
+            return None
+        snap = ref.get()
+        return (snap.to_dict() or {}, snap.update_time) if snap.exists else None
+
     # transactions
     def run_in_transaction(self, fn: Callable[[Tx], T]) -> tuple[T, list[OutboxRecord]]:
         holder: dict[str, FirestoreTx] = {}
@@ -106,15 +112,22 @@ class FirestoreStore:
             result = self._with_backoff(attempt, deadline)
         except gexc.AlreadyExists as exc:  # a create-only write found its document: nothing was committed
             raise AlreadyStored(str(exc)) from exc
+        except gexc.FailedPrecondition as exc:  # an adopted document changed since it was read: nothing was committed
+            raise RecordChanged(str(exc)) from exc
         return result, holder["tx"].staged
 
     def write_batch(self, fn: Callable[[Tx], T]) -> tuple[T, list[OutboxRecord]]:
         """Blind writes (no reads) committed together as one batch: one commit RPC, nothing to begin."""
         batch = self.client.batch()
-        tx = FirestoreTx(self, batch)  # type: ignore[arg-type]  # a WriteBatch buffers set/create/update/delete alike
+        tx = FirestoreTx(self, batch, blind=True)  # type: ignore[arg-type]  # a WriteBatch buffers writes alike
         value = fn(tx)
         tx.flush()
-        self._with_backoff(batch.commit)
+        try:
+            self._with_backoff(batch.commit)
+        except gexc.AlreadyExists as exc:  # a create-only write found its document: the batch wrote nothing
+            raise AlreadyStored(str(exc)) from exc
+        except gexc.FailedPrecondition as exc:  # an adopted document changed since it was read: nothing written
+            raise RecordChanged(str(exc)) from exc
         return value, tx.staged
 
     def _with_backoff(self, attempt: Callable[[], T], deadline: float | None = None) -> T:
@@ -137,6 +150,10 @@ class FirestoreStore:
     def get_artifact(self, tenant_id: str, artifact_id: str) -> Artifact | None:
         data = self._read(self.ref(tenant_id, "artifacts", artifact_id))
         return Artifact.model_validate(data) if data else None
+
+    def read_artifact(self, tenant_id: str, artifact_id: str) -> Versioned[Artifact] | None:
+        found = self._read_versioned(self.ref(tenant_id, "artifacts", artifact_id))
+        return Versioned(Artifact.model_validate(found[0]), found[1]) if found else None
 
     def list_artifacts(
         self, tenant_id: str, *, artifact_type: str | None, lifecycle_state: str | None, session_id: str | None,
@@ -227,6 +244,10 @@ class FirestoreStore:
     def get_upload(self, tenant_id: str, upload_id: str) -> Upload | None:
         data = self._read(self.ref(tenant_id, "uploads", upload_id))
         return Upload.model_validate(data) if data else None
+
+    def read_upload(self, tenant_id: str, upload_id: str) -> Versioned[Upload] | None:
+        found = self._read_versioned(self.ref(tenant_id, "uploads", upload_id))
+        return Versioned(Upload.model_validate(found[0]), found[1]) if found else None
 
     def seen_and_upload(self, keys: list[str], tenant_id: str | None, upload_id: str | None) -> tuple[bool, Upload | None]:
         """Whether any dedup key was recorded, and the upload record: one batched read."""

@@ -21,7 +21,7 @@ from shared.domain.models import Artifact, Command, Event, Execution, PendingInt
 from shared.domain.states import ExecutionStatus, IntentStatus
 from shared.logs import current_origin, current_traceparent
 from shared.partners.models import Acknowledgement, Partner
-from shared.ports import OutboxRecord
+from shared.ports import OutboxRecord, Versioned
 
 if TYPE_CHECKING:
     from shared.adapters.firestore_store import FirestoreStore
@@ -121,10 +121,13 @@ def _exec_update(
 class FirestoreTx:
     """Implements the Tx port over one firestore.Transaction."""
 
-    def __init__(self, store: FirestoreStore, transaction: firestore.Transaction, deadline: float = float("inf")):
+    def __init__(self, store: FirestoreStore, transaction: firestore.Transaction, deadline: float = float("inf"),
+                 *, blind: bool = False):
         self._s = store
         self._t = transaction
         self._deadline = deadline
+        self._blind = blind  # a batch: nothing may be read, only adopted
+        self._versions: dict[str, Any] = {}  # path -> the version an adopted document was read at
         self._staged: list[OutboxRecord] = []
         self._owner: tuple[str, str] | None = None
         self._read: dict[str, dict[str, Any] | None] = {}  # path -> what this transaction read there
@@ -137,6 +140,8 @@ class FirestoreTx:
             return None
         if ref.path in self._read:
             return self._read[ref.path]
+        if self._blind:
+            raise RuntimeError(f"a blind commit reads nothing, yet {ref.path} was read")
         self._s.gate.enter(ref.path, self._deadline)
         snap = ref.get(transaction=self._t)
         self._read[ref.path] = data = snap.to_dict() if snap.exists else None
@@ -145,6 +150,31 @@ class FirestoreTx:
     def get_artifact(self, tenant_id: str, artifact_id: str) -> Artifact | None:
         data = self._get(self._s.ref(tenant_id, "artifacts", artifact_id))
         return Artifact.model_validate(data) if data else None
+
+    def _adopt(self, ref: firestore.DocumentReference, read: Versioned[Any]) -> None:
+        """An outside read as if this transaction had made it: later reads return it, and every write there is
+        conditioned on its version (the commit fails with RecordChanged if anyone wrote it since)."""
+        if ref.path in self._read and ref.path not in self._versions:
+            raise RuntimeError(f"{ref.path} was already read in this transaction")
+        self._read[ref.path] = _doc(read.value)
+        self._versions[ref.path] = read.version
+
+    def adopt_artifact(self, read: Versioned[Artifact]) -> Artifact:
+        self._adopt(self._s.ref_required(read.value.tenant_id, "artifacts", read.value.artifact_id), read)
+        return read.value
+
+    def adopt_upload(self, read: Versioned[Upload]) -> Upload:
+        self._adopt(self._s.ref_required(read.value.tenant_id, "uploads", read.value.upload_id), read)
+        return read.value
+
+    def _put(self, ref: firestore.DocumentReference, document: dict[str, Any]) -> None:
+        """A whole document; where it was adopted, only if it is still the version read (an update, which
+        Firestore conditions on update_time, replacing every field the model has)."""
+        version = self._versions.get(ref.path)
+        if version is None:
+            self._t.set(ref, document)
+        else:
+            self._t.update(ref, document, option=self._s.client.write_option(last_update_time=version))
 
     def already_read(self, tenant_id: str, artifact_id: str) -> Artifact | None:
         """The version of an artifact this transaction has read, without reading it (None when it has not)."""
@@ -194,7 +224,7 @@ class FirestoreTx:
             self._t.delete(ref)
 
     def put_artifact(self, artifact: Artifact) -> None:
-        self._t.set(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
+        self._put(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
 
     def put_reference(self, reference: Reference) -> None:
         self._t.set(self._s.ref_required(reference.tenant_id, "references", reference.reference_id), _doc(reference))
@@ -247,7 +277,7 @@ class FirestoreTx:
 
     def put_upload(self, upload: Upload) -> None:
         upload = _in_journey(upload)
-        self._t.set(self._s.ref_required(upload.tenant_id, "uploads", upload.upload_id), _doc(upload))
+        self._put(self._s.ref_required(upload.tenant_id, "uploads", upload.upload_id), _doc(upload))
 
     def put_journey(self, journey: Journey) -> None:
         self._t.set(self._s.ref_required(journey.tenant_id, "journeys", journey.journey_id), _doc(journey))

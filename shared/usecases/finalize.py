@@ -12,7 +12,7 @@ from shared.domain.messages import IngestUploadedObject, StorageObjectData
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import IntentStatus, UploadStatus
 from shared.logs import adopt_trace, get_logger
-from shared.ports import AlreadyStored, Tx
+from shared.ports import AlreadyStored, RecordChanged, Tx, Versioned
 from shared.runtime.context import Result
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.ingestion import (
@@ -95,7 +95,20 @@ def _reject(uow: UnitOfWork, upload: Upload, obj: StorageObjectData, reason: str
     return FinalizeResult("rejected", reason)
 
 
+# A delivery that loses the race for its upload to another one decides again on what that one wrote.
+_DECISIONS = 3
+
+
 def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:
+    for _ in range(_DECISIONS - 1):
+        try:
+            return _finalize(message, uow)
+        except RecordChanged:
+            continue
+    return _finalize(message, uow)
+
+
+def _finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:
     services, obj = uow.services, message.object
     settings = services.settings
     if obj.bucket != settings.uploads_bucket:
@@ -105,7 +118,8 @@ def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeR
     tenant_id, session_id, upload_id = where if where else (None, None, None)
     # One read: the upload record is the guard, and it keeps the generation it took, so a redelivery of an upload's
     # event is answered from it; only objects that are no upload of ours read dedup keys.
-    upload = services.store.get_upload(tenant_id, upload_id) if tenant_id and upload_id else None
+    read: Versioned[Upload] | None = services.store.read_upload(tenant_id, upload_id) if tenant_id and upload_id else None
+    upload = read.value if read is not None else None
     if upload is not None:  # the storage event carries no trace: continue the journey that asked for the upload
         adopt_trace(upload.trace_context, upload.origin_execution_id)
     if tenant_id is None or session_id is None or upload_id is None:
@@ -152,8 +166,9 @@ def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeR
 
     def step(tx: Tx, assume_new: bool) -> Result:
         # The upload record is the exactly-once guard: only the delivery that moves it out of awaiting_upload
-        # ingests; a racing one finds it moved, and a redelivery finds the generation it took.
-        current = tx.get_upload(tenant_id, upload_id)
+        # ingests; a racing one finds it moved, and a redelivery finds the generation it took. New bytes read
+        # nothing in the commit: the record as read above is written only if it is still that version.
+        current = tx.adopt_upload(read) if assume_new and read is not None else tx.get_upload(tenant_id, upload_id)
         if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
             raise Duplicate()
         artifact, _, result = register_file(tx, candidate, announce_duplicate=True, assume_new=assume_new)
@@ -162,8 +177,8 @@ def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeR
         return result
 
     try:
-        try:  # new bytes, the usual case: the file is created without reading it first (one read in all)
-            result = uow.commit(lambda tx: step(tx, True))
+        try:  # new bytes, the usual case: one blind batch, conditioned on the upload's version (one read in all)
+            result = uow.commit(lambda tx: step(tx, True), blind=True)
         except AlreadyStored:  # the same bytes are known in this session (or a tombstone holds the id): read it
             result = uow.commit(lambda tx: step(tx, False))
     except Duplicate:

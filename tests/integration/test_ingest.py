@@ -209,8 +209,9 @@ def test_redelivered_finalize_is_a_no_op(services, function_client, auth):
     assert len(ingest_executions) == 1
 
 
-def test_finalize_commits_in_one_transaction_and_a_redelivery_writes_nothing(services, function_client, auth):
-    """The cost bench/ingest reports, pinned: one read-write transaction per ingest; a duplicate costs reads only."""
+def test_finalize_commits_in_one_batch_and_a_redelivery_writes_nothing(services, function_client, auth):
+    """The cost bench/ingest reports, pinned: a new file is one read and one atomic batch (no transaction to begin);
+    a duplicate costs one read and no write."""
     from dev.bus_calls import finalize
     from dev.firestore_meter import FirestoreMeter
     from shared.domain.messages import StorageObjectData
@@ -220,18 +221,43 @@ def test_finalize_commits_in_one_transaction_and_a_redelivery_writes_nothing(ser
     data = StorageObjectData(bucket=obj["bucket"], name=obj["name"], generation=str(obj["generation"]), size=int(obj["size"]))
     with FirestoreMeter() as first:
         assert finalize(services, "evt-1", SOURCE, data).outcome == "ingested"
-    assert first.transactions == 1 and first.commits_in_transaction == 1
-    # One commit holds the execution (opened with it), the state change, its outbox record and the Data Brain
-    # reference; the other is the delivery mark. No claim transaction, no separate write to open the execution, no
-    # dedup keys: the upload record keeps the generation it took, so a redelivery is answered from it. New bytes are
-    # created with a create-only write, so the file is not read first: the upload before and inside the transaction.
-    assert first.rpcs["commit"] == 2
-    assert first.reads == 2 and first.writes == 6
+    # One batch holds the execution (opened with it), the state change, its outbox record and the Data Brain
+    # reference; the other commit is the delivery mark. The upload is read once, before the batch, which writes it
+    # only if it is still that version; new bytes are created with a create-only write, so the file is not read.
+    # No claim, no separate write to open the execution, no dedup keys: the upload keeps the generation it took.
+    assert first.transactions == 0 and first.rpcs["commit"] == 2
+    assert first.reads == 1 and first.writes == 6
     for event_id in ("evt-1", "evt-2"):
         with FirestoreMeter() as again:
             assert finalize(services, event_id, SOURCE, data).outcome == "duplicate"
         assert again.writes == 0 and again.transactions == 0
         assert again.rpcs == {"batch_get_documents": 1}
+
+
+def test_a_finalize_that_loses_its_upload_to_another_delivery_after_reading_it_ingests_nothing_twice(
+        services, function_client, auth, monkeypatch):
+    """The batch is conditioned on the upload as read: a delivery that read it before another one moved it fails
+    its commit whole (no artifact, no event of its own) and decides again on what the winner wrote."""
+    from dev.bus_calls import finalize
+    from shared.domain.messages import StorageObjectData
+
+    upload = request_upload(function_client(*INGEST), auth())
+    obj = put(upload, b"p,q\n5,6\n")
+    data = StorageObjectData(bucket=obj["bucket"], name=obj["name"], generation=str(obj["generation"]), size=int(obj["size"]))
+    store = services.store
+    real_read = store.read_upload
+    stale = real_read("tenant-a", upload["upload_id"])  # read while it still awaits its upload
+    reads: list[str] = []
+
+    def read_once_stale(tenant_id, upload_id):
+        reads.append(upload_id)
+        return stale if len(reads) == 1 else real_read(tenant_id, upload_id)
+
+    assert finalize(services, "evt-winner", SOURCE, data).outcome == "ingested"
+    monkeypatch.setattr(store, "read_upload", read_once_stale)
+    assert finalize(services, "evt-loser", SOURCE, data).outcome == "duplicate"
+    assert reads  # it did decide on the stale record first
+    assert len(artifacts_of(services)) == 1 and len(events_of(services, "artifact_ingested")) == 1
 
 
 def test_concurrent_finalize_deliveries_register_one_artifact(services, function_client, auth):
