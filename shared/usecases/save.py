@@ -1,9 +1,10 @@
 """`save_materialization`: working material (PENDING) becomes a record of fact (READY).
 
-The payload is copied server-side into the records bucket BEFORE the transaction, under names derived from the
+The payload is copied server-side into the records bucket BEFORE the commit, under names derived from the
 artifact alone. A crash between the copy and the commit therefore leaves the artifact PENDING and a retry re-copies
-onto the same names and commits: nothing half-done survives a retry. The transaction re-reads the artifact, so a
-concurrent or repeated save that finds it READY returns the stored result without a second event.
+onto the same names and commits: nothing half-done survives a retry. The commit writes the artifact only if it is
+still the version read before the copy (it is not read again); a concurrent save that committed first makes this one
+decide again, and find it READY: it returns the stored result without a second event.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from shared.domain.intents import SaveMaterializationParams
 from shared.domain.models import Artifact, Materialization, utcnow
 from shared.domain.retention import REGULATORY_POLICY, record_expiry, retain_until
 from shared.domain.states import LifecycleState, PayloadState, check_lifecycle_transition
-from shared.ports import BlobStore, Tx
+from shared.ports import BlobStore, RecordChanged, Tx
 from shared.runtime.context import Result
 from shared.runtime.data_brain import DataBrain
 from shared.runtime.uow import UnitOfWork
@@ -169,16 +170,33 @@ def _working_payload_gone(blobs: BlobStore, copies: list[RecordCopy]) -> bool:
     return False
 
 
+# A save that finds its artifact changed at commit (a concurrent save won) decides again on what was written.
+_DECISIONS = 3
+
+
 def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
+    for _ in range(_DECISIONS - 1):
+        try:
+            return _save(params, uow)
+        except RecordChanged:
+            continue
+    try:
+        return _save(params, uow)
+    except RecordChanged as exc:
+        raise TransientError("the artifact kept changing while it was being saved") from exc
+
+
+def _save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
     ctx = uow.context
     services = uow.services
     ctx.materialization_backing_store  # noqa: B018 - refuses an unsupported backing store before any copy
     ctx.materialization_type  # noqa: B018 - refuses an unknown type in the metadata, too
     if params.boundary_contract_id is None and ctx.boundary_contract_id:  # the seed reads it from the context too
         params = params.model_copy(update={"boundary_contract_id": ctx.boundary_contract_id})
-    artifact = services.store.get_artifact(ctx.tenant_id, params.artifact_id)
-    if artifact is None:
+    read = services.store.read_artifact(ctx.tenant_id, params.artifact_id)
+    if read is None:
         raise artifact_not_found(params.artifact_id)
+    artifact = read.value
     check_saveable(artifact, params)
     retention = params.retention_policy or DEFAULT_RETENTION
     mtype = chosen_type(params.materialization_type, ctx.metadata.get("materialization_type"), artifact)
@@ -187,8 +205,9 @@ def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
 
     if artifact.lifecycle_state == LifecycleState.PENDING:
         check_combination(mtype, retention)
-        parents = [services.store.get_artifact(ctx.tenant_id, pid) for pid in artifact.lineage.derived_from]
-        check_sources(artifact, parents)
+        # Read once, here: a source found READY stays a record, since a record with a live derivative cannot be
+        # deleted (delete_artifact), and one that expires after this read expires as it would after the save.
+        check_sources(artifact, [services.store.get_artifact(ctx.tenant_id, pid) for pid in artifact.lineage.derived_from])
         copies = record_copies(artifact, services.settings.records_bucket)
         if not copies:
             raise Conflict(f"Artifact {artifact.artifact_id} has no payload to save.", code="NO_PAYLOAD")
@@ -213,15 +232,11 @@ def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
     working = [m for m in artifact.materializations if not m.persistent]
 
     def step(tx: Tx) -> Result:
-        current = tx.get_artifact(ctx.tenant_id, params.artifact_id)
-        if current is None:
-            raise artifact_not_found(params.artifact_id)
-        check_saveable(current, params)
+        # The artifact as read above, not read again: the commit writes it only if it is still that version, and
+        # reads nothing, so it is one batch.
+        current = tx.adopt_artifact(read)
         if current.lifecycle_state == LifecycleState.READY:
             return Result(subject=current, detail={"artifact_id": current.artifact_id, "already_saved": True})
-        check_sources(current, [tx.get_artifact(ctx.tenant_id, pid) for pid in current.lineage.derived_from])
-        if [m.uri for m in current.materializations if not m.persistent] != [m.uri for m in working]:
-            raise Conflict("The artifact changed while it was being saved; retry.", code="CONCURRENT_MODIFICATION")
         saved = saved_artifact(current, copies, sizes, retention, mtype, now=saved_at, kept=kept)
         kept_uris = {m.uri for m in saved.materializations}
         DataBrain.forget_references(tx, current.model_copy(update={
@@ -235,7 +250,7 @@ def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
             "artifact_id": saved.artifact_id, "already_saved": False, "boundary_contract_id": saved.boundary_contract_id,
             "retention_policy": retention, "materialization_type": mtype})
 
-    result = uow.commit(step)
+    result = uow.commit(step, blind=True)
     # After the commit, and again on every repeated save: a crash in between leaves the hold to the retry.
     record: Artifact = result.subject
     hold_references(services.blobs, [

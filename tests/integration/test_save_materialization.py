@@ -138,7 +138,7 @@ class CommitCrash(Exception):
 
 
 class CrashBeforeCommit:
-    """The real store, except that the next transaction dies before it commits."""
+    """The real store, except that the next commit (a transaction or a batch) dies before it is sent."""
 
     def __init__(self, store):
         self._store = store
@@ -148,6 +148,8 @@ class CrashBeforeCommit:
 
     def run_in_transaction(self, fn):
         raise CommitCrash("the process died between the copy and the commit")
+
+    write_batch = run_in_transaction
 
 
 def test_a_crash_between_copy_and_commit_is_repaired_by_a_retry(services, function_client, auth, event_tap):

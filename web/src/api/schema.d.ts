@@ -2247,7 +2247,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description BOUNDARY_CONTRACT_MISMATCH, ARTIFACT_REJECTED, ARTIFACT_DELETED, SOURCE_NOT_SAVED, PAYLOAD_EXPIRED, NO_PAYLOAD, CONCURRENT_MODIFICATION, or IDEMPOTENCY_IN_PROGRESS. */
+            /** @description BOUNDARY_CONTRACT_MISMATCH, ARTIFACT_REJECTED, ARTIFACT_DELETED, SOURCE_NOT_SAVED, PAYLOAD_EXPIRED, NO_PAYLOAD, or IDEMPOTENCY_IN_PROGRESS. */
             409: {
                 headers: {
                     [name: string]: unknown;
