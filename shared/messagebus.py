@@ -146,7 +146,7 @@ class MessageBus:
             self.lifecycle.fail(uow, exc.message, exc.code)
             return None
         except TransientError as exc:
-            if uow.started:
+            if uow.started and not uow.ended:  # an execution its commit ended keeps its end (a send that failed after)
                 self.lifecycle.fail(uow, f"Temporarily unavailable, the platform retries: {exc}", "UNAVAILABLE")
             raise
         if uow.execution is not None:  # started, and no commit wrote it

@@ -12,8 +12,8 @@ import base64
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
@@ -21,10 +21,11 @@ from google.api_core.retry import exponential_sleep_generator
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.adapters.firestore_tx import OUTBOX_SHARDS, DocumentGate, FirestoreTx
+from shared.adapters.firestore_outbox import FirestoreOutbox
+from shared.adapters.firestore_tx import COMMIT_ATTEMPTS, DocumentGate, FirestoreTx
 from shared.domain.errors import BadRequest, TransientError
 from shared.domain.journey_model import Journey
-from shared.domain.models import Artifact, Execution, PendingIntent, Reference, Upload, utcnow
+from shared.domain.models import Artifact, Execution, PendingIntent, Reference, Upload
 from shared.domain.states import IntentStatus
 from shared.logs import get_logger
 from shared.ports import AlreadyStored, IdempotencyRecord, OutboxRecord, Page, RecordChanged, Tx, Versioned
@@ -34,7 +35,6 @@ log = get_logger(__name__)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
 # Contention is retried inside the request's budget with jittered exponential backoff, then answered 503.
 TRANSACTION_BUDGET_SECONDS = 15.0
-_COMMIT_ATTEMPTS = 3  # commits the client retries at once (keeping its place in line) before we back off
 _EXCEEDED = "Failed to commit transaction in"  # the client's ValueError once its commit attempts are spent
 _CONTENTION = (gexc.Aborted, gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError)
 
@@ -47,7 +47,7 @@ def safe_id(value: str | None) -> bool:
     return bool(value) and bool(_SAFE_ID.match(value or "")) and ".." not in (value or "")
 
 
-class FirestoreStore:
+class FirestoreStore(FirestoreOutbox):
     def __init__(self, client: firestore.Client, dedup_ttl_days: int = 7,
                  transaction_budget: float = TRANSACTION_BUDGET_SECONDS):
         self.client = client
@@ -103,7 +103,7 @@ class FirestoreStore:
         def attempt() -> T:
             nested = self.gate.holding()  # a transaction run inside another's step keeps the outer one's turn
             try:
-                return _body(self.client.transaction(max_attempts=_COMMIT_ATTEMPTS))
+                return _body(self.client.transaction(max_attempts=COMMIT_ATTEMPTS))
             finally:
                 if not nested:
                     self.gate.leave()
@@ -296,75 +296,6 @@ class FirestoreStore:
 
     def delete_idempotency(self, tenant_id: str, key: str) -> None:
         self.ref_required(tenant_id, "idempotency", key).delete()
-
-    # outbox
-    def _records(self, data: dict[str, Any]) -> list[OutboxRecord]:
-        """The messages of one outbox document (a document written before messages rode together holds one)."""
-        messages = data.get("messages") or [{"record_id": data["record_id"], "kind": data["kind"], "payload": data["payload"]}]
-        return [OutboxRecord(
-            record_id=m["record_id"], kind=m["kind"], status=data["status"], payload=m["payload"],
-            attempts=int(data.get("attempts", 0)), created_at=data["created_at"], lease_until=data.get("lease_until"),
-            document_id=data["record_id"]) for m in messages]
-
-    def claim_outbox(self, document_id: str, lease_seconds: int) -> list[OutboxRecord] | None:
-        ref = self.client.collection("outbox").document(document_id)
-
-        @firestore.transactional
-        def _claim(transaction: firestore.Transaction) -> list[OutboxRecord] | None:
-            snap = ref.get(transaction=transaction)
-            if not snap.exists:
-                return None
-            data = snap.to_dict() or {}
-            now = utcnow()
-            if data["status"] == "delivered":
-                return None
-            if data["status"] == "delivering" and data.get("lease_until") and data["lease_until"] > now:
-                return None
-            update = {"status": "delivering", "lease_until": now + timedelta(seconds=lease_seconds),
-                      "attempts": int(data.get("attempts", 0)) + 1}
-            transaction.update(ref, update)
-            return self._records({**data, **update})
-
-        return self._with_backoff(lambda: _claim(self.client.transaction(max_attempts=_COMMIT_ATTEMPTS)))
-
-    def mark_delivered(self, record_id: str, ttl_days: int) -> None:
-        now = utcnow()
-        self.client.collection("outbox").document(record_id).update(
-            {"status": "delivered", "delivered_at": now, "lease_until": None, "expire_at": now + timedelta(days=ttl_days)}
-        )
-
-    def release_outbox(self, record_id: str, error: str) -> None:
-        self.client.collection("outbox").document(record_id).update(
-            {"status": "pending", "lease_until": None, "last_error": error[:1000]}
-        )
-
-    def pending_outbox(self, older_than: datetime, limit: int) -> list[str]:
-        found: list[tuple[datetime, str]] = []
-        for status in ("pending", "delivering"):
-            for shard in range(OUTBOX_SHARDS):
-                query = (
-                    self.client.collection("outbox")
-                    .where(filter=FieldFilter("status", "==", status))
-                    .where(filter=FieldFilter("shard", "==", shard))
-                    .where(filter=FieldFilter("created_at", "<=", older_than))
-                    .order_by("created_at")
-                    .limit(limit)
-                )
-                found.extend((s.get("created_at"), s.id) for s in query.stream())
-        return [record_id for _, record_id in sorted(found)[:limit]]  # oldest first across shards
-
-    def oldest_pending_outbox(self) -> datetime | None:
-        """When the oldest undelivered record was committed: one indexed query per status, one document each."""
-        oldest: list[datetime] = []
-        for status in ("pending", "delivering"):
-            query = (self.client.collection("outbox").where(filter=FieldFilter("status", "==", status))
-                     .order_by("created_at").limit(1))
-            oldest.extend(s.get("created_at") for s in query.stream())
-        return min(oldest, default=None)
-
-    def outbox_records(self) -> Iterator[OutboxRecord]:
-        for snap in self.client.collection("outbox").stream():
-            yield from self._records(snap.to_dict() or {})
 
     # journeys
     def get_journey(self, tenant_id: str, journey_id: str) -> Journey | None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 # The outbox is one top-level collection written at event rate; a shard field ahead of created_at in its index
 # spreads those writes over 16 key ranges instead of one ever-increasing one (~500 writes/s each).
 OUTBOX_SHARDS = 16
+COMMIT_ATTEMPTS = 3  # commits the client retries at once (keeping its place in line) before the store backs off
 LIVE_SLOTS = {IntentStatus.PENDING: "pending_intent_id", IntentStatus.IN_PROGRESS: "running_intent_id"}
 
 
@@ -130,6 +131,7 @@ class FirestoreTx:
         self._versions: dict[str, Any] = {}  # path -> the version an adopted document was read at
         self._staged: list[OutboxRecord] = []
         self._owner: tuple[str, str] | None = None
+        self._held: str | None = None  # the outbox document's id when the commit's trigger resends it (no sweep)
         self._read: dict[str, dict[str, Any] | None] = {}  # path -> what this transaction read there
         self._pointed: set[tuple[str, str]] = set()  # (intent id, slot id): a live intent its slot already points at
         self._slots: dict[str, tuple[PendingIntent | None, PendingIntent | None]] = {}  # slot id -> (pending, running)
@@ -294,20 +296,29 @@ class FirestoreTx:
                                          created_at=utcnow(), lease_until=None))
         self._owner = self._owner or (tenant_id, execution_id)
 
+    def hold_outbox_for_trigger(self, document_id: str) -> None:
+        """This commit's messages are resent by its trigger's retry (Eventarc, Cloud Tasks), which also runs it
+        again when this process dies before sending them: the document is written under `document_id`, which the
+        retry derives from its own event, is never swept, and needs no delivery mark (a write fewer); a TTL clears it."""
+        self._held = document_id
+
     def flush(self) -> None:
         """Write the commit's outbox document. Its id is the message's id when there is one (stable across a retried
         commit), else a hash of all of them; the committer delivers it right after commit, the sweep after its grace."""
         if not self._staged:
             return
         ids = [r.record_id for r in self._staged]
-        document_id = ids[0] if len(ids) == 1 else "batch_" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40]
-        self._staged = [replace(r, document_id=document_id) for r in self._staged]
+        document_id = self._held or (
+            ids[0] if len(ids) == 1 else "batch_" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40])
+        status = "trigger" if self._held else "pending"
+        self._staged = [replace(r, document_id=document_id, status=status) for r in self._staged]
         first = self._staged[0]
         tenant_id, execution_id = self._owner or ("", "")
+        held = {"expire_at": first.created_at + timedelta(days=self._s.dedup_ttl_days)} if self._held else {}
         self._t.set(self._s.client.collection("outbox").document(document_id), {
-            "record_id": document_id, "status": "pending", "attempts": 0, "created_at": first.created_at,
+            "record_id": document_id, "status": status, "attempts": 0, "created_at": first.created_at,
             "lease_until": None, "tenant_id": tenant_id, "execution_id": execution_id,
-            "shard": outbox_shard(document_id),
+            "shard": outbox_shard(document_id), **held,
             "messages": [{"record_id": r.record_id, "kind": r.kind, "payload": r.payload} for r in self._staged]})
 
     def stage_event(self, event: Event) -> None:

@@ -1,6 +1,6 @@
 """The Idempotency-Key policy, in one decorator at the HTTP edge (after AWS Powertools' idempotency handler).
 
-The record store only gets, puts and deletes records (`IdempotencyStore`); every decision is made here:
+The record store only gets, puts and deletes records (`IdempotencyRepository`); every decision is made here:
 - a key seen with another request body is refused (422 IDEMPOTENCY_KEY_REUSED);
 - a key whose first request is still running is refused (409 IDEMPOTENCY_IN_PROGRESS), until the record is older than
   the staleness window: then the first request is taken for dead and the work runs again;
@@ -15,22 +15,15 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from shared.domain.errors import Conflict, ValidationFailed
 from shared.domain.ids import stable_key
 from shared.domain.models import utcnow
-from shared.ports import IdempotencyRecord, RecordChanged
+from shared.ports import IdempotencyRecord, IdempotencyRepository, RecordChanged
 
 STALE_AFTER = timedelta(minutes=5)
 Response = tuple[int, dict[str, Any]]
-
-
-class IdempotencyStore(Protocol):
-    def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None: ...
-    def put_idempotency(self, tenant_id: str, key: str, record: IdempotencyRecord, *,
-                        replacing: IdempotencyRecord | None = None, conditional: bool = False) -> None: ...
-    def delete_idempotency(self, tenant_id: str, key: str) -> None: ...
 
 
 def request_hash(request: dict[str, Any]) -> str:
@@ -38,7 +31,7 @@ def request_hash(request: dict[str, Any]) -> str:
 
 
 class IdempotencyPolicy:
-    def __init__(self, store: IdempotencyStore, ttl: timedelta, *, stale_after: timedelta = STALE_AFTER,
+    def __init__(self, store: IdempotencyRepository, ttl: timedelta, *, stale_after: timedelta = STALE_AFTER,
                  clock: Callable[[], datetime] = utcnow):
         self.store = store
         self.ttl = ttl
@@ -87,7 +80,7 @@ class IdempotencyPolicy:
         return status, body
 
 
-def idempotent(store_of: Callable[[Any], IdempotencyStore], ttl_days_of: Callable[[Any], int]) -> Callable[
+def idempotent(store_of: Callable[[Any], IdempotencyRepository], ttl_days_of: Callable[[Any], int]) -> Callable[
         [Callable[[Any, Any, dict[str, Any]], Response]], Callable[[Any, Any, dict[str, Any]], Response]]:
     """Decorate `execute(call, intent, request)`: with an Idempotency-Key the same key from the same tenant returns
     the first answer with no second side effect; keys are scoped to the intent type."""

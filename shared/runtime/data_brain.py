@@ -13,7 +13,7 @@ from shared.domain.models import Artifact, Reference
 from shared.domain.states import LifecycleState
 
 if TYPE_CHECKING:
-    from shared.ports import Store, Tx
+    from shared.ports import ArtifactRepository, ReferenceRepository, Tx
 
 
 def reference_id_for(tenant_id: str, uri: str) -> str:
@@ -77,15 +77,15 @@ class DataBrain:
             tx.delete_reference(artifact.tenant_id, reference_id_for(artifact.tenant_id, mat.uri))
 
     @staticmethod
-    def get_reference(store: Store, tenant_id: str, uri: str) -> Reference | None:
+    def get_reference(store: ReferenceRepository, tenant_id: str, uri: str) -> Reference | None:
         return store.get_reference(tenant_id, reference_id_for(tenant_id, uri))
 
     @staticmethod
-    def list_references(store: Store, tenant_id: str, artifact_id: str) -> list[Reference]:
+    def list_references(store: ReferenceRepository, tenant_id: str, artifact_id: str) -> list[Reference]:
         return store.list_references(tenant_id, artifact_id)
 
     @staticmethod
-    def get_provenance(store: Store, tenant_id: str, artifact_id: str) -> list[dict[str, Any]]:
+    def get_provenance(store: ArtifactRepository, tenant_id: str, artifact_id: str) -> list[dict[str, Any]]:
         """The artifact and every ancestor back to its root, nearest first; empty when the artifact is unknown."""
         start = store.get_artifact(tenant_id, artifact_id)
         if start is None:

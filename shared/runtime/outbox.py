@@ -1,9 +1,12 @@
 """The outbox relay: deliver staged records right after commit; the sweep delivers whatever was missed.
 
 The process that commits a record delivers it at once, with no claim: the sweep only takes records older than its
-grace period, so for that long the record is the committer's alone. The sweep claims each record with a short lease,
-so two sweeps never send it at the same time. A crash after sending and before marking leaves the record undelivered;
-the sweep sends it again with the same event id or task name, and consumers deduplicate on those.
+grace period, so for that long the record is the committer's alone. A commit run by a trigger that retries until it
+succeeds (finalize's Eventarc event) holds its record for that trigger instead: it is sent at once, never marked and
+never swept; a failure to send fails the trigger, whose retry sends the same record again (`resend`).
+The sweep claims each record with a short lease, so two sweeps never send it at the same time. A crash after sending
+and before marking leaves the record undelivered; the sweep sends it again with the same event id or task name, and
+consumers deduplicate on those.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from shared.domain.errors import TransientError
 from shared.domain.models import Command, Event, utcnow
 from shared.logs import get_logger
-from shared.ports import CommandQueue, EventPublisher, LineageSink, OutboxRecord, Store
+from shared.ports import CommandQueue, EventPublisher, LineageSink, OutboxRecord, OutboxRepository
 
 log = get_logger(__name__)
 
@@ -29,7 +33,7 @@ class DeliveryReport:
 class OutboxRelay:
     def __init__(
         self,
-        store: Store,
+        store: OutboxRepository,
         publisher: EventPublisher,
         queue: CommandQueue,
         *,
@@ -55,6 +59,14 @@ class OutboxRelay:
         report = DeliveryReport()
         for group in _by_document(records):
             self._send(group, report)
+        return report
+
+    def resend(self, document_id: str) -> DeliveryReport:
+        """Send again the messages of a commit held for its trigger: the retry of that trigger calls this."""
+        report = DeliveryReport()
+        records = self._store.held_outbox(document_id)
+        if records:
+            self._send(records, report)
         return report
 
     def redeliver(self, document_ids: list[str]) -> DeliveryReport:
@@ -84,13 +96,16 @@ class OutboxRelay:
                         self._lineage.emit(record.payload["events"])
                 else:
                     self._queue.enqueue(Command.model_validate(record.payload))
-            except Exception as exc:  # noqa: BLE001 - any failure leaves the record for the sweep
+            except Exception as exc:  # any failure leaves the record for the sweep, or for its trigger's retry
                 log.warning("outbox delivery failed", extra={"fields": {"record_id": record.record_id, "error": str(exc)}})
+                if record.status == "trigger":  # its trigger fails and retries: the retry sends it again
+                    raise TransientError(f"sending {record.record_id} failed; the trigger retries: {exc}") from exc
                 self._store.release_outbox(document_id, str(exc))
                 report.failed.append(record.record_id)
                 return
             self._at("after_publish", record.record_id)
-        self._store.mark_delivered(document_id, self._ttl_days)
+        if records[0].status != "trigger":
+            self._store.mark_delivered(document_id, self._ttl_days)
         report.delivered.extend(r.record_id for r in records)
 
     def sweep(self, grace_seconds: int, limit: int = 200) -> DeliveryReport:

@@ -126,8 +126,13 @@ def _finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:
         return _record_ignored(uow, keys, obj, "object is outside the uploads layout")
     if upload is None or upload.session_id != session_id or upload.object_name != obj.name:
         return _record_ignored(uow, keys, obj, "no upload record for this object")
+    outbox_id = f"finalize_{keys[0]}"
     if upload.status != UploadStatus.AWAITING_UPLOAD:
         if upload.generation == obj.generation:
+            if upload.status == UploadStatus.INGESTED:
+                # This delivery may be the retry of one that committed and died (or failed to send) before its
+                # messages left: the ingest's commit held them for this retry, which sends them again.
+                services.relay.resend(outbox_id)
             return FinalizeResult("duplicate")
         # Signed URLs are create-only; a later generation is not a new upload.
         return _record_ignored(uow, keys, obj, f"upload {upload_id} was already {upload.status.value}; "
@@ -171,6 +176,9 @@ def _finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:
         current = tx.adopt_upload(read) if assume_new and read is not None else tx.get_upload(tenant_id, upload_id)
         if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
             raise Duplicate()
+        # Eventarc retries this event until it succeeds: the retry, not the sweep, sends what this commit stages
+        # (one commit in all, no delivery mark).
+        tx.hold_outbox_for_trigger(outbox_id)
         artifact, _, result = register_file(tx, candidate, announce_duplicate=True, assume_new=assume_new)
         tx.put_upload(current.model_copy(update={"status": UploadStatus.INGESTED, "file_id": artifact.artifact_id,
                                                  "generation": obj.generation, "updated_at": utcnow()}))

@@ -14,7 +14,7 @@ from shared.domain.lineage import walk_provenance
 from shared.domain.models import ARTIFACT_TYPES, Artifact, Materialization, utcnow
 from shared.domain.reproduction import check_regenerable, payload_gone
 from shared.domain.states import LifecycleState, PayloadState
-from shared.ports import BlobStore, Principal, Store
+from shared.ports import ArtifactRepository, BlobStore, ExecutionRepository, Principal
 from shared.settings import Settings
 from shared.usecases.materializations import reference_intact
 from shared.usecases.objects import split_gs_uri
@@ -195,7 +195,7 @@ def expired_derivation(artifact: Artifact, now: datetime) -> Conflict:
 
 
 def get_artifact(
-    store: Store, blobs: BlobStore, settings: Settings, principal: Principal, artifact_id: str, include_payload: bool,
+    store: ArtifactRepository, blobs: BlobStore, settings: Settings, principal: Principal, artifact_id: str, include_payload: bool,
 ) -> dict[str, Any]:
     artifact = store.get_artifact(principal.tenant_id, artifact_id)
     if artifact is None:
@@ -233,7 +233,7 @@ def get_artifact(
 # GET /v1/artifacts
 
 def list_artifacts(
-    store: Store, principal: Principal, *, artifact_type: str | None, lifecycle_state: str | None,
+    store: ArtifactRepository, principal: Principal, *, artifact_type: str | None, lifecycle_state: str | None,
     session_id: str | None, page_size: str | None, page_token: str | None,
 ) -> dict[str, Any]:
     _check_choice("artifact_type", artifact_type, tuple(sorted(ARTIFACT_TYPES)))
@@ -269,7 +269,7 @@ def lineage_entry(artifact: Artifact) -> dict[str, Any]:
     }
 
 
-def get_lineage(store: Store, principal: Principal, artifact_id: str) -> dict[str, Any]:
+def get_lineage(store: ArtifactRepository, principal: Principal, artifact_id: str) -> dict[str, Any]:
     start = store.get_artifact(principal.tenant_id, artifact_id)
     if start is None:
         raise artifact_not_found(artifact_id)
@@ -279,7 +279,7 @@ def get_lineage(store: Store, principal: Principal, artifact_id: str) -> dict[st
 
 # GET /v1/executions/{id}
 
-def get_execution(store: Store, principal: Principal, execution_id: str) -> dict[str, Any]:
+def get_execution(store: ExecutionRepository, principal: Principal, execution_id: str) -> dict[str, Any]:
     execution = store.get_execution(principal.tenant_id, execution_id)
     if execution is None:
         raise NotFound(f"Execution {echo(execution_id)} not found.", code="EXECUTION_NOT_FOUND")

@@ -10,12 +10,12 @@ from shared.domain.errors import NotFound, echo
 from shared.domain.messages import Query, ResumeUpload
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import UploadStatus
-from shared.ports import Principal, Services, Store, Tx
+from shared.ports import Principal, Services, Tx, UploadRepository
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.request_upload import session_headers, upload_headers
 
 
-def _find(store: Store, principal: Principal, upload_id: str) -> Upload:
+def _find(store: UploadRepository, principal: Principal, upload_id: str) -> Upload:
     upload = store.get_upload(principal.tenant_id, upload_id)
     if upload is None:
         raise NotFound(f"Upload {echo(upload_id)} not found.", code="UPLOAD_NOT_FOUND")

@@ -82,9 +82,11 @@ def test_the_unit_of_work_is_the_only_path_that_commits_use_case_state():
         for opener in (".run_in_transaction(", ".write_batch("):
             if opener in text:
                 assert _module(path) == "shared.runtime.uow", f"{_module(path)} commits outside the unit of work"
-    port = next(n for n in ast.walk(ast.parse((SHARED / "ports.py").read_text(encoding="utf-8")))
-                if isinstance(n, ast.ClassDef) and n.name == "Store")
-    methods = {n.name for n in port.body if isinstance(n, ast.FunctionDef)}
+    classes = {n.name: n for n in ast.walk(ast.parse((SHARED / "ports.py").read_text(encoding="utf-8")))
+               if isinstance(n, ast.ClassDef)}
+    store = classes["Store"]  # the composition of the repositories: every method of each of them
+    parts = [classes[b.id] for b in store.bases if isinstance(b, ast.Name) and b.id in classes]
+    methods = {n.name for part in [store, *parts] for n in part.body if isinstance(n, ast.FunctionDef)}
     writers = {m for m in methods if m.startswith(("put_", "create_", "log_", "delete_", "mark_", "claim_", "release_",
                                                    "begin_", "finish_", "abandon_", "update_"))}
     assert writers == STORE_WRITES_OUTSIDE_THE_UNIT_OF_WORK
@@ -107,3 +109,27 @@ def test_partners_and_acknowledgements_are_written_only_in_the_unit_of_work():
 def test_no_module_in_shared_is_over_400_lines():
     over = {_module(p) for p in SHARED.rglob("*.py") if len(p.read_text(encoding="utf-8").splitlines()) > 400}
     assert not over, f"over 400 lines: {sorted(over)}"
+
+
+def test_the_store_and_the_commit_are_only_compositions_of_small_per_aggregate_ports():
+    """Repositories per aggregate: each port is small, and Store / Tx declare nothing beyond what their parts do."""
+    import inspect
+
+    from shared import ports
+
+    def own_methods(cls: type) -> set[str]:
+        return {name for name, value in vars(cls).items()
+                if not name.startswith("_") and (inspect.isfunction(value) or isinstance(value, property))}
+
+    for composite in (ports.Store, ports.Tx):
+        parts = [base for base in composite.__bases__ if base is not ports.Protocol and base.__name__ != "Generic"]
+        assert len(parts) >= 7, composite
+        assert own_methods(composite) == set(), f"{composite.__name__} declares methods of its own"
+        for part in parts:
+            assert 1 <= len(own_methods(part)) <= 8, f"{part.__name__} is not a small port: {sorted(own_methods(part))}"
+    repositories = {base.__name__ for base in ports.Store.__bases__}
+    assert {"ArtifactRepository", "IntentRepository", "UploadRepository", "JourneyRepository", "ExecutionRepository",
+            "OutboxRepository", "IdempotencyRepository"} <= repositories
+    # Code that needs one aggregate takes its repository, not the whole store.
+    relay = inspect.signature(__import__("shared.runtime.outbox", fromlist=["OutboxRelay"]).OutboxRelay.__init__)
+    assert relay.parameters["store"].annotation in ("OutboxRepository", ports.OutboxRepository)

@@ -210,8 +210,8 @@ def test_redelivered_finalize_is_a_no_op(services, function_client, auth):
 
 
 def test_finalize_commits_in_one_batch_and_a_redelivery_writes_nothing(services, function_client, auth):
-    """The cost bench/ingest reports, pinned: a new file is one read and one atomic batch (no transaction to begin);
-    a duplicate costs one read and no write."""
+    """The cost bench/ingest reports, pinned: a new file is one read and one atomic batch (no transaction to begin,
+    no delivery mark); a duplicate costs two reads (its upload, and the held messages it sends again) and no write."""
     from dev.bus_calls import finalize
     from dev.firestore_meter import FirestoreMeter
     from shared.domain.messages import StorageObjectData
@@ -221,17 +221,71 @@ def test_finalize_commits_in_one_batch_and_a_redelivery_writes_nothing(services,
     data = StorageObjectData(bucket=obj["bucket"], name=obj["name"], generation=str(obj["generation"]), size=int(obj["size"]))
     with FirestoreMeter() as first:
         assert finalize(services, "evt-1", SOURCE, data).outcome == "ingested"
-    # One batch holds the execution (opened with it), the state change, its outbox record and the Data Brain
-    # reference; the other commit is the delivery mark. The upload is read once, before the batch, which writes it
-    # only if it is still that version; new bytes are created with a create-only write, so the file is not read.
-    # No claim, no separate write to open the execution, no dedup keys: the upload keeps the generation it took.
-    assert first.transactions == 0 and first.rpcs["commit"] == 2
-    assert first.reads == 1 and first.writes == 6
+    # The batch holds the execution (opened with it), the state change, its outbox record and the Data Brain
+    # reference. The upload is read once, before the batch, which writes it only if it is still that version; new
+    # bytes are created with a create-only write, so the file is not read. The outbox record is held for Eventarc's
+    # retry, which resends it, so it needs no delivery mark. No claim, no dedup keys: the upload keeps its generation.
+    assert first.transactions == 0 and first.rpcs["commit"] == 1
+    assert first.reads == 1 and first.writes == 5
     for event_id in ("evt-1", "evt-2"):
         with FirestoreMeter() as again:
             assert finalize(services, event_id, SOURCE, data).outcome == "duplicate"
         assert again.writes == 0 and again.transactions == 0
-        assert again.rpcs == {"batch_get_documents": 1}
+        assert again.rpcs == {"batch_get_documents": 2}
+
+
+def test_a_finalize_that_dies_before_its_messages_leave_is_completed_by_the_events_retry(services, function_client,
+                                                                                          auth, event_tap):
+    """Its commit holds the messages for the trigger: the sweep leaves them alone, and Eventarc's retry (the same
+    event again) finds the file ingested and sends them, once per retry, under the same event ids."""
+    from dev.bus_calls import finalize
+    from shared.domain.messages import StorageObjectData
+    from tests.integration.test_outbox import SimulatedCrash, crashing_services
+
+    upload = request_upload(function_client(*INGEST), auth())
+    obj = put(upload, b"k,v\n7,8\n")
+    data = StorageObjectData(bucket=obj["bucket"], name=obj["name"], generation=str(obj["generation"]), size=int(obj["size"]))
+    with pytest.raises(SimulatedCrash):
+        finalize(crashing_services(services, "before_publish"), "evt-1", SOURCE, data)
+    assert len(artifacts_of(services)) == 1  # committed
+    assert services.relay.sweep(grace_seconds=0).delivered == []  # held for the trigger, not swept
+    assert event_tap.pull(timeout=1.5) == []  # nothing left yet
+
+    assert finalize(services, "evt-1", SOURCE, data).outcome == "duplicate"  # Eventarc's retry
+    ingested = [e for e in event_tap.pull(timeout=3, min_count=1) if e.event_type == "artifact_ingested"]
+    assert len(ingested) == 1 and ingested[0].json()["data"]["upload_id"] == upload["upload_id"]
+    assert len(artifacts_of(services)) == 1
+
+
+def test_a_finalize_whose_messages_cannot_be_sent_fails_so_that_eventarc_retries(services, function_client, auth,
+                                                                                 event_tap):
+    """Pub/Sub refusing the event fails the finalize (5xx: Eventarc retries) though the file is ingested; the
+    execution keeps its completed end, and the retry sends the messages."""
+    from dev.bus_calls import finalize
+    from shared.bootstrap import Services
+    from shared.domain.errors import TransientError
+    from shared.domain.messages import StorageObjectData
+    from shared.runtime.outbox import OutboxRelay
+
+    class Down:
+        def publish(self, event):
+            raise ConnectionError("pubsub is down")
+
+    upload = request_upload(function_client(*INGEST), auth())
+    obj = put(upload, b"m,n\n9,0\n")
+    data = StorageObjectData(bucket=obj["bucket"], name=obj["name"], generation=str(obj["generation"]), size=int(obj["size"]))
+    relay = OutboxRelay(services.store, Down(), services.queue)
+    down = Services(services.settings, store=services.store, blobs=services.blobs, publisher=Down(),
+                    queue=services.queue, verifier=services.verifier, relay=relay)
+    with pytest.raises(TransientError):
+        finalize(down, "evt-1", SOURCE, data)
+    (file,) = artifacts_of(services)
+    execution = services.store.get_execution("tenant-a", file.produced_by.execution_id)
+    assert execution.status.value == "completed"
+
+    assert finalize(services, "evt-1", SOURCE, data).outcome == "duplicate"
+    ingested = [e for e in event_tap.pull(timeout=3, min_count=1) if e.event_type == "artifact_ingested"]
+    assert [e.json()["data"]["artifact_id"] for e in ingested] == [file.artifact_id]
 
 
 def test_a_finalize_that_loses_its_upload_to_another_delivery_after_reading_it_ingests_nothing_twice(
