@@ -104,6 +104,7 @@ def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeR
         try:
             return _finalize(message, uow)
         except RecordChanged:
+            log.info("deciding again: the upload changed since it was read")
             continue
     return _finalize(message, uow)
 

@@ -19,6 +19,7 @@ from shared.domain.intents import SaveMaterializationParams
 from shared.domain.models import Artifact, Materialization, utcnow
 from shared.domain.retention import REGULATORY_POLICY, record_expiry, retain_until
 from shared.domain.states import LifecycleState, PayloadState, check_lifecycle_transition
+from shared.logs import get_logger
 from shared.ports import BlobStore, RecordChanged, Tx
 from shared.runtime.context import Result
 from shared.runtime.data_brain import DataBrain
@@ -37,6 +38,7 @@ from shared.usecases.materializations import (
 from shared.usecases.objects import dataset_name, gs_uri, record_prefix, split_gs_uri, table_object
 from shared.usecases.reads import payload_expired
 
+log = get_logger(__name__)
 DEFAULT_RETENTION = "standard"
 
 
@@ -179,6 +181,7 @@ def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
         try:
             return _save(params, uow)
         except RecordChanged:
+            log.info("deciding again: the artifact changed since it was read")
             continue
     try:
         return _save(params, uow)
