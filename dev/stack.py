@@ -286,6 +286,7 @@ class FunctionSpec:
     trigger: str
     timeout_seconds: int
     bucket: str | None = None  # a storage trigger's bucket, by role (uploads, derived)
+    environment: Mapping[str, str] = field(default_factory=dict)  # functions.json `environment`: set at process start
 
     @property
     def signature_type(self) -> str:
@@ -306,7 +307,8 @@ def load_functions(manifest: Path = FUNCTIONS_MANIFEST, functions_dir: Path = FU
         if not source.is_file():
             missing.append(f"{entry['name']} ({source})")
         specs.append(FunctionSpec(entry["name"], source, entry["entry_point"], entry["trigger"],
-                                  int(entry.get("timeout_seconds", 60)), entry.get("bucket")))
+                                  int(entry.get("timeout_seconds", 60)), entry.get("bucket"),
+                                  dict(entry.get("environment") or {})))
     if missing:
         raise StackError("function sources are missing: " + ", ".join(missing))
     return specs
@@ -376,6 +378,7 @@ def launch_function(spec: FunctionSpec, port: int, env: Mapping[str, str], log_d
     ]
     proc_env = {
         **env,
+        **spec.environment,
         "PYTHONPATH": str(REPO_ROOT),
         "PYTHONUNBUFFERED": "1",
         "K_SERVICE": spec.name,

@@ -147,7 +147,11 @@ def test_every_settings_field_is_set_for_every_function(
     for name, env in envs.items():
         assert not expected - set(env), f"{name} lacks {sorted(expected - set(env))}"
         assert not {k.lower() for k in env} & LOCAL_ONLY_SETTINGS, f"{name} carries a local-only setting"
-        assert set(env) <= {f.upper() for f in fields}, f"{name} sets variables Settings does not read"
+        # Beside the settings: only the variables functions.json declares for the function's process (read by a
+        # library when it loads, such as the parse worker's Arrow memory pool), with the values declared.
+        process = declared_functions[name].get("environment") or {}
+        assert {k: env[k] for k in process} == process, name
+        assert set(env) - set(process) <= {f.upper() for f in fields}, f"{name} sets variables Settings does not read"
 
         # The values parse into Settings exactly as a deployed instance reads them: from its environment.
         for f in fields:

@@ -27,6 +27,7 @@ locals {
       timeout_seconds = f.timeout_seconds
       min_instances   = f.min_instances
       max_instances   = f.max_instances
+      environment     = try(f.environment, {}) # variables its process starts with (read before the code runs)
       account_id      = "fn-${f.name}"
       email           = "fn-${f.name}@${local.sa_domain}"
       archive         = local.staged[f.source].archive
@@ -121,14 +122,14 @@ locals {
 
   # Each function signs with its own service account (IAM signBlob on itself).
   task_target_environment = {
-    for name, f in local.task_targets : name => merge(local.settings_environment, {
+    for name, f in local.task_targets : name => merge(local.settings_environment, f.environment, {
       SIGNING_SERVICE_ACCOUNT = f.email
       PARSE_WORKER_URL        = ""
       AS2_DELIVER_URL         = ""
     })
   }
   service_environment = {
-    for name, f in local.services : name => merge(local.settings_environment, {
+    for name, f in local.services : name => merge(local.settings_environment, f.environment, {
       SIGNING_SERVICE_ACCOUNT = f.email
       PARSE_WORKER_URL        = var.parse_worker_url
       AS2_DELIVER_URL         = var.as2_deliver_url
