@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from shared.domain.errors import TransientError
 from shared.domain.intents import Intent
-from shared.logs import bind
+from shared.logs import bind, get_logger
+from shared.ports import RecordChanged
 from shared.runtime.context import ExecutionContext, Result
 
 if TYPE_CHECKING:
@@ -20,6 +22,21 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 PLATFORM = "platform"
+log = get_logger(__name__)
+DECISIONS = 3
+
+
+def decided_on_fresh_reads[D](decide: Callable[[], D], what: str, attempts: int = DECISIONS) -> D:
+    """Run `decide` (it reads, then commits the documents it adopted) again when its commit finds one changed since
+    it was read: the next run reads what the other writer wrote. After `attempts`, TransientError (retried later)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return decide()
+        except RecordChanged as exc:
+            if attempt == attempts:
+                raise TransientError(f"the {what} kept changing while this was decided") from exc
+            log.info("deciding again: a document changed since it was read", extra={"fields": {"what": what}})
+    raise AssertionError("unreachable")
 
 
 class Recorder(Protocol):

@@ -12,9 +12,9 @@ from shared.domain.messages import IngestUploadedObject, StorageObjectData
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import IntentStatus, UploadStatus
 from shared.logs import adopt_trace, get_logger
-from shared.ports import AlreadyStored, RecordChanged, Tx, Versioned
+from shared.ports import AlreadyStored, Tx, Versioned
 from shared.runtime.context import Result
-from shared.runtime.uow import UnitOfWork
+from shared.runtime.uow import UnitOfWork, decided_on_fresh_reads
 from shared.usecases.ingestion import (
     ContentTooLarge,
     FactsSink,
@@ -95,18 +95,9 @@ def _reject(uow: UnitOfWork, upload: Upload, obj: StorageObjectData, reason: str
     return FinalizeResult("rejected", reason)
 
 
-# A delivery that loses the race for its upload to another one decides again on what that one wrote.
-_DECISIONS = 3
-
-
 def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:
-    for _ in range(_DECISIONS - 1):
-        try:
-            return _finalize(message, uow)
-        except RecordChanged:
-            log.info("deciding again: the upload changed since it was read")
-            continue
-    return _finalize(message, uow)
+    # A delivery that loses the race for its upload to another one decides again on what that one wrote.
+    return decided_on_fresh_reads(lambda: _finalize(message, uow), "upload")
 
 
 def _finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:

@@ -19,11 +19,10 @@ from shared.domain.intents import SaveMaterializationParams
 from shared.domain.models import Artifact, Materialization, utcnow
 from shared.domain.retention import REGULATORY_POLICY, record_expiry, retain_until
 from shared.domain.states import LifecycleState, PayloadState, check_lifecycle_transition
-from shared.logs import get_logger
-from shared.ports import BlobStore, RecordChanged, Tx
+from shared.ports import BlobStore, Tx
 from shared.runtime.context import Result
 from shared.runtime.data_brain import DataBrain
-from shared.runtime.uow import UnitOfWork
+from shared.runtime.uow import UnitOfWork, decided_on_fresh_reads
 from shared.usecases.materializations import (
     FULL,
     REFERENCE,
@@ -38,7 +37,6 @@ from shared.usecases.materializations import (
 from shared.usecases.objects import dataset_name, gs_uri, record_prefix, split_gs_uri, table_object
 from shared.usecases.reads import payload_expired
 
-log = get_logger(__name__)
 DEFAULT_RETENTION = "standard"
 
 
@@ -172,21 +170,9 @@ def _working_payload_gone(blobs: BlobStore, copies: list[RecordCopy]) -> bool:
     return False
 
 
-# A save that finds its artifact changed at commit (a concurrent save won) decides again on what was written.
-_DECISIONS = 3
-
-
 def handle_save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
-    for _ in range(_DECISIONS - 1):
-        try:
-            return _save(params, uow)
-        except RecordChanged:
-            log.info("deciding again: the artifact changed since it was read")
-            continue
-    try:
-        return _save(params, uow)
-    except RecordChanged as exc:
-        raise TransientError("the artifact kept changing while it was being saved") from exc
+    # A save that finds its artifact changed at commit (a concurrent save won) decides again on what was written.
+    return decided_on_fresh_reads(lambda: _save(params, uow), "artifact")
 
 
 def _save(params: SaveMaterializationParams, uow: UnitOfWork) -> Result:
