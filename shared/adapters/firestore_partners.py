@@ -1,6 +1,7 @@
 """Firestore adapter for partner exchange.
 
   tenants/{tenant}/partners/{partner_id}
+  tenants/{tenant}/partner_as2_ids/as2_{sha256(as2_id)}   which partner an AS2 id belongs to (written with the partner)
   tenants/{tenant}/interchanges/{partner_id}:{control}   first receipt of an interchange control number
   tenants/{tenant}/acknowledgements/{ack_id}
 """

@@ -225,6 +225,23 @@ class FirestoreTx:
         if ref is not None:
             self._t.delete(ref)
 
+    def _as2_claim(self, tenant_id: str, as2_id: str) -> firestore.DocumentReference:
+        # An AS2 id is up to 128 printable characters, spaces and quotes included: its document is named by its hash.
+        key = "as2_" + hashlib.sha256(as2_id.encode()).hexdigest()[:40]
+        return self._s.ref_required(tenant_id, "partner_as2_ids", key)
+
+    def as2_owner(self, tenant_id: str, as2_id: str) -> str | None:
+        """The partner an AS2 id belongs to in this tenant, read by id in the transaction (no query)."""
+        data = self._get(self._as2_claim(tenant_id, as2_id))
+        return str(data["partner_id"]) if data else None
+
+    def set_as2_owner(self, tenant_id: str, as2_id: str, partner_id: str | None) -> None:
+        ref = self._as2_claim(tenant_id, as2_id)
+        if partner_id is None:
+            self._t.delete(ref)
+        else:
+            self._t.set(ref, {"as2_id": as2_id, "partner_id": partner_id, "updated_at": utcnow()})
+
     def put_artifact(self, artifact: Artifact) -> None:
         self._put(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
 

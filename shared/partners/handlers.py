@@ -35,10 +35,21 @@ def register_partner(spec: PartnerSpec, uow: UnitOfWork) -> Result:
 
     def step(tx: Tx) -> Result:
         existing = tx.get_partner(tenant, spec.partner_id)
+        claimed = spec.as2.as2_id if spec.as2 is not None else None
+        released = existing.as2.as2_id if existing is not None and existing.as2 is not None else None
+        # The AS2 id's own document, read and written in this transaction: two registrations racing for one id
+        # cannot both pass (the query above only sees partners already committed).
+        owner = tx.as2_owner(tenant, claimed) if claimed is not None else None
+        if owner is not None and owner != spec.partner_id:
+            raise ValidationFailed(f"AS2 id {claimed} belongs to partner {owner}.", code="INVALID_PARTNER")
         now = utcnow()
         partner = Partner(**spec.model_dump(), tenant_id=tenant, created_at=existing.created_at if existing else now,
                           updated_at=now)
         tx.put_partner(partner)
+        if claimed is not None:
+            tx.set_as2_owner(tenant, claimed, partner.partner_id)
+        if released is not None and released != claimed:
+            tx.set_as2_owner(tenant, released, None)
         return Result(partner.public(), detail={"partner_id": partner.partner_id})
 
     return uow.commit(step)
@@ -48,9 +59,12 @@ def delete_partner(params: DeletePartnerParams, uow: UnitOfWork) -> Result:
     tenant = uow.context.tenant_id
 
     def step(tx: Tx) -> Result:
-        if tx.get_partner(tenant, params.partner_id) is None:
+        partner = tx.get_partner(tenant, params.partner_id)
+        if partner is None:
             raise NotFound(f"Partner {params.partner_id} does not exist.", code="PARTNER_NOT_FOUND")
         tx.delete_partner(tenant, params.partner_id)
+        if partner.as2 is not None:
+            tx.set_as2_owner(tenant, partner.as2.as2_id, None)
         return Result({"partner_id": params.partner_id, "deleted": True}, detail={"partner_id": params.partner_id})
 
     return uow.commit(step)

@@ -319,3 +319,32 @@ def test_a_partner_that_does_not_answer_gets_the_delivery_again(exchange, functi
     assert resp.status_code == 503 and resp.headers["Retry-After"]
     ack_id = record.payload["payload"]["ack_id"]
     assert exchange["services"].partners.get_ack("tenant-a", ack_id).delivery == "pending"
+
+
+def test_an_as2_id_is_claimed_in_the_partners_own_commit_so_a_racing_registration_cannot_take_it(exchange, auth,
+                                                                                                 monkeypatch):
+    """The lookup by AS2 id is a query, run before the transaction; a registration racing another one does not see
+    it. The AS2 id's own document, read and written in the partner's commit, refuses the second all the same; it
+    follows the partner when its id changes and goes with it when it is removed."""
+    client, partners = exchange["client"], exchange["services"].partners
+    _, cert = exchange["keys"]
+    racing = {"partner_id": "acme-clone", "name": "Acme Clone", "standard": "x12",
+              "interchange_ids": [{"qualifier": "ZZ", "id": "CLONE"}], "acknowledgements": ["997"],
+              "as2": {"as2_id": "PARTNER", "url": "http://127.0.0.1:9/", "signing_cert_pem": cert.decode(),
+                      "encryption_cert_pem": cert.decode(), "mdn": "sync", "mdn_signed": True}}
+    monkeypatch.setattr(partners, "partner_by_as2_id", lambda tenant_id, as2_id: None)  # the query saw nothing yet
+    refused = client.post("/v1/partners", json=racing, headers=auth())
+    assert refused.status_code == 422 and refused.get_json()["error_code"] == "INVALID_PARTNER"
+    assert "acme-health" in refused.get_json()["error"]
+    assert client.get("/v1/partners/acme-clone", headers=auth()).status_code == 404
+
+    # acme-health moves to another AS2 id: the old one is free for another partner.
+    moved = client.get("/v1/partners/acme-health", headers=auth()).get_json()
+    moved["as2"] = {**racing["as2"], "as2_id": "PARTNER-NEW"}
+    body = {k: moved[k] for k in ("partner_id", "name", "standard", "interchange_ids", "acknowledgements", "as2")}
+    assert client.post("/v1/partners", json=body, headers=auth()).status_code == 201
+    assert client.post("/v1/partners", json=racing, headers=auth()).status_code == 201
+    # Removing a partner frees its AS2 id.
+    assert client.delete("/v1/partners/acme-clone", headers=auth()).status_code == 200
+    again = {**racing, "partner_id": "acme-third"}
+    assert client.post("/v1/partners", json=again, headers=auth()).status_code == 201
