@@ -209,7 +209,11 @@ def spawn_emulators(
         ),
         (
             "tasks-emulator",
-            [str(prereqs.tasks_emulator), "start", "-p", str(tasks_port), "-r", str(TASKS_MAX_RETRIES)],
+            # Through our launcher, in the emulator's own virtualenv: it mends a dispatch thread that dies on a
+            # task purged while it was being dispatched (dev/tasks_emulator.py).
+            # -P: dev/ must not lead sys.path (its token.py would shadow the standard library's).
+            [str(prereqs.tasks_emulator.parent / "python"), "-P", str(REPO_ROOT / "dev" / "tasks_emulator.py"), "start",
+             "-p", str(tasks_port), "-r", str(TASKS_MAX_RETRIES)],
             env,
         ),
     ]
