@@ -121,6 +121,7 @@ class Journey(_Strict):
     error_code: str | None = None
     compensation: Compensation | None = None  # RUNNING while the compensations run, DONE when all ended
     active: bool = True  # has work the platform owes it (what the sweep looks at)
+    purge_at: datetime | None = None  # set once it ends: Firestore's TTL removes it then (retention.JOURNEY_DAYS)
     history: list[JourneyEntry] = Field(default_factory=list)
     start_execution_id: str | None = None
     created_at: datetime

@@ -36,6 +36,7 @@ from shared.domain.journey_model import (
     StepStatus,
     World,
 )
+from shared.domain.retention import journey_purge_at
 from shared.domain.states import IntentStatus, LifecycleState, UploadStatus
 
 _FINISHED_COMPENSATIONS = frozenset({Compensation.DONE, Compensation.KEPT, Compensation.NOT_NEEDED})
@@ -278,6 +279,7 @@ class _Run:
 def _finish(before: Journey, run: _Run) -> Plan:
     j = run.j
     j.active = j.status == JourneyStatus.RUNNING or j.compensation in (Compensation.RUNNING,)
+    j.purge_at = None if j.active else (j.purge_at or journey_purge_at(run.now))
     changed = j.model_dump(exclude={"updated_at", "version"}) != before.model_dump(exclude={"updated_at", "version"})
     if changed:
         j.updated_at = run.now

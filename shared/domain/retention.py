@@ -51,3 +51,12 @@ def working_expiry(created_at: datetime, ttl_days: int) -> datetime:
 
 def tombstone_purge_at(expired_at: datetime) -> datetime:
     return expired_at + timedelta(days=TOMBSTONE_DAYS)
+
+
+# An ended journey stays readable this long (its history, its outcome), then Firestore's TTL removes it; the
+# artifacts, intents and executions it made keep their own lifetimes.
+JOURNEY_DAYS = 30
+
+
+def journey_purge_at(ended_at: datetime) -> datetime:
+    return ended_at + timedelta(days=JOURNEY_DAYS)

@@ -153,6 +153,25 @@ def test_auto_save_skips_approval_and_saves_file_then_parsed_content():
     assert [s.execution_id for s in done.steps if s.name in (StepName.SAVE_FILE, StepName.SAVE_PARSED)] == ["exec_save_1", "exec_save_2"]
 
 
+def test_an_ended_journey_is_given_a_purge_time_and_a_running_one_none():
+    """Journeys do not pile up: once one ends, Firestore's TTL (infra/firestore_indexes.json) removes it after
+    JOURNEY_DAYS; while it runs or compensates it has no purge time."""
+    from datetime import timedelta
+
+    from shared.domain.retention import JOURNEY_DAYS
+
+    j = parsed(start("auto"))
+    assert j.active and j.purge_at is None
+    world = intent_world(j, IntentStatus.COMPLETED)
+    j = advance(step_succeeded(j, StepName.SAVE_FILE, "exec_save_1", NOW), world, ids(), NOW).journey
+    assert j.active and j.purge_at is None
+    done = advance(step_succeeded(j, StepName.SAVE_PARSED, "exec_save_2", NOW), world, ids(), NOW).journey
+    assert done.status == JourneyStatus.COMPLETED and not done.active
+    assert done.purge_at == NOW + timedelta(days=JOURNEY_DAYS)
+    later = advance(done, world, ids(), NOW + timedelta(days=3)).journey
+    assert later.purge_at == done.purge_at  # set once, when it ended
+
+
 def test_duplicate_reports_change_nothing():
     j = parsed(start("auto"))
     once = step_succeeded(j, StepName.SAVE_FILE, "exec_save_1", NOW)
