@@ -4,18 +4,17 @@ lease, marked once delivered (or held for its trigger's retry, and never swept).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.adapters.firestore_tx import COMMIT_ATTEMPTS, OUTBOX_SHARDS
+from shared.adapters.firestore_tx import COMMIT_ATTEMPTS, OUTBOX_SHARDS, with_backoff
 from shared.domain.models import utcnow
 from shared.ports import OutboxRecord
 
-T = TypeVar("T")
 _SAFE_DOCUMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
 
 
@@ -25,9 +24,7 @@ def _data(snap: Any) -> dict[str, Any] | None:
 
 class FirestoreOutbox:
     client: firestore.Client
-
-    def _with_backoff(self, attempt: Callable[[], T], deadline: float | None = None) -> T:
-        raise NotImplementedError  # the store's own (contention backoff within the request's budget)
+    transaction_budget: float
 
     def _records(self, data: dict[str, Any]) -> list[OutboxRecord]:
         """The messages of one outbox document (a document written before messages rode together holds one)."""
@@ -56,7 +53,7 @@ class FirestoreOutbox:
             transaction.update(ref, update)
             return self._records({**data, **update})
 
-        return self._with_backoff(lambda: _claim(self.client.transaction(max_attempts=COMMIT_ATTEMPTS)))
+        return with_backoff(lambda: _claim(self.client.transaction(max_attempts=COMMIT_ATTEMPTS)), self.transaction_budget)
 
     def mark_delivered(self, record_id: str, ttl_days: int) -> None:
         now = utcnow()

@@ -17,13 +17,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
-from google.api_core.retry import exponential_sleep_generator
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.adapters.firestore_outbox import FirestoreOutbox
-from shared.adapters.firestore_tx import COMMIT_ATTEMPTS, DocumentGate, FirestoreTx
-from shared.domain.errors import BadRequest, TransientError
+from shared.adapters.firestore_tx import COMMIT_ATTEMPTS, DocumentGate, FirestoreTx, with_backoff
+from shared.domain.errors import BadRequest
 from shared.domain.journey_model import Journey
 from shared.domain.models import Artifact, Execution, PendingIntent, Reference, Upload
 from shared.domain.states import IntentStatus
@@ -35,14 +34,6 @@ log = get_logger(__name__)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
 # Contention is retried inside the request's budget with jittered exponential backoff, then answered 503.
 TRANSACTION_BUDGET_SECONDS = 15.0
-_EXCEEDED = "Failed to commit transaction in"  # the client's ValueError once its commit attempts are spent
-_CONTENTION = (gexc.Aborted, gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError)
-
-
-def _is_contention(exc: BaseException) -> bool:
-    return isinstance(exc, _CONTENTION) or (isinstance(exc, ValueError) and str(exc).startswith(_EXCEEDED))
-
-
 def safe_id(value: str | None) -> bool:
     return bool(value) and bool(_SAFE_ID.match(value or "")) and ".." not in (value or "")
 
@@ -109,7 +100,7 @@ class FirestoreStore(FirestoreOutbox):
                     self.gate.leave()
 
         try:
-            result = self._with_backoff(attempt, deadline)
+            result = with_backoff(attempt, self.transaction_budget, deadline)
         except gexc.AlreadyExists as exc:  # a create-only write found its document: nothing was committed
             raise AlreadyStored(str(exc)) from exc
         except gexc.FailedPrecondition as exc:  # an adopted document changed since it was read: nothing was committed
@@ -123,28 +114,12 @@ class FirestoreStore(FirestoreOutbox):
         value = fn(tx)
         tx.flush()
         try:
-            self._with_backoff(batch.commit)
+            with_backoff(batch.commit, self.transaction_budget)
         except gexc.AlreadyExists as exc:  # a create-only write found its document: the batch wrote nothing
             raise AlreadyStored(str(exc)) from exc
         except gexc.FailedPrecondition as exc:  # an adopted document changed since it was read: nothing written
             raise RecordChanged(str(exc)) from exc
         return value, tx.staged
-
-    def _with_backoff(self, attempt: Callable[[], T], deadline: float | None = None) -> T:
-        """Run a transaction again after contention, with jittered exponential backoff, while the budget lasts;
-        then TransientError (503 with Retry-After at the edge). Other errors pass through untouched."""
-        deadline = deadline if deadline is not None else time.monotonic() + self.transaction_budget
-        delays = exponential_sleep_generator(initial=0.05, maximum=2.0)
-        while True:
-            try:
-                return attempt()
-            except Exception as exc:
-                if not _is_contention(exc):
-                    raise
-                delay = next(delays)
-                if time.monotonic() + delay > deadline:
-                    raise TransientError(f"transaction contention outlasted {self.transaction_budget:.0f}s: {exc}") from exc
-                time.sleep(delay)
 
     # artifacts
     def get_artifact(self, tenant_id: str, artifact_id: str) -> Artifact | None:
