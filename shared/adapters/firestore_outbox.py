@@ -3,7 +3,6 @@ lease, marked once delivered (or held for its trigger's retry, and never swept).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,11 +10,10 @@ from typing import Any
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.adapters.firestore_tx import COMMIT_ATTEMPTS, OUTBOX_SHARDS, with_backoff
+from shared.adapters.firestore_common import COMMIT_ATTEMPTS, safe_id, with_backoff
+from shared.adapters.firestore_tx import OUTBOX_SHARDS
 from shared.domain.models import utcnow
 from shared.ports import OutboxRecord
-
-_SAFE_DOCUMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
 
 
 def _data(snap: Any) -> dict[str, Any] | None:
@@ -92,7 +90,7 @@ class FirestoreOutbox:
 
     def held_outbox(self, document_id: str) -> list[OutboxRecord]:
         """The messages of a commit its trigger resends (status "trigger"); none when there is no such document."""
-        data = _data(self.client.collection("outbox").document(document_id).get()) if _SAFE_DOCUMENT.match(document_id) else None
+        data = _data(self.client.collection("outbox").document(document_id).get()) if safe_id(document_id) else None
         return self._records(data) if data and data.get("status") == "trigger" else []
 
     def outbox_records(self) -> Iterator[OutboxRecord]:

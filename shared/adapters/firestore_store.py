@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -20,8 +19,9 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from shared.adapters.firestore_common import COMMIT_ATTEMPTS, safe_id, with_backoff
 from shared.adapters.firestore_outbox import FirestoreOutbox
-from shared.adapters.firestore_tx import COMMIT_ATTEMPTS, DocumentGate, FirestoreTx, with_backoff
+from shared.adapters.firestore_tx import DocumentGate, FirestoreTx
 from shared.domain.errors import BadRequest
 from shared.domain.journey_model import Journey
 from shared.domain.models import Artifact, Execution, PendingIntent, Reference, Upload
@@ -31,11 +31,8 @@ from shared.ports import AlreadyStored, IdempotencyRecord, OutboxRecord, Page, R
 
 T = TypeVar("T")
 log = get_logger(__name__)
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
 # Contention is retried inside the request's budget with jittered exponential backoff, then answered 503.
 TRANSACTION_BUDGET_SECONDS = 15.0
-def safe_id(value: str | None) -> bool:
-    return bool(value) and bool(_SAFE_ID.match(value or "")) and ".." not in (value or "")
 
 
 class FirestoreStore(FirestoreOutbox):

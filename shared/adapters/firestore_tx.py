@@ -7,14 +7,11 @@ import hashlib
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from google.api_core import exceptions as gexc
-from google.api_core.retry import exponential_sleep_generator
 from google.cloud import firestore
 
 from shared.adapters.firestore_partners import partner_document
@@ -32,33 +29,7 @@ if TYPE_CHECKING:
 # The outbox is one top-level collection written at event rate; a shard field ahead of created_at in its index
 # spreads those writes over 16 key ranges instead of one ever-increasing one (~500 writes/s each).
 OUTBOX_SHARDS = 16
-COMMIT_ATTEMPTS = 3  # commits the client retries at once (keeping its place in line) before the store backs off
 LIVE_SLOTS = {IntentStatus.PENDING: "pending_intent_id", IntentStatus.IN_PROGRESS: "running_intent_id"}
-
-
-_EXCEEDED = "Failed to commit transaction in"  # the client's ValueError once its commit attempts are spent
-_CONTENTION = (gexc.Aborted, gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError)
-
-
-def _is_contention(exc: BaseException) -> bool:
-    return isinstance(exc, _CONTENTION) or (isinstance(exc, ValueError) and str(exc).startswith(_EXCEEDED))
-
-
-def with_backoff[R](attempt: Callable[[], R], budget_seconds: float, deadline: float | None = None) -> R:
-    """Run a transaction again after contention, with jittered exponential backoff, while the budget lasts;
-    then TransientError (503 with Retry-After at the edge). Other errors pass through untouched."""
-    deadline = deadline if deadline is not None else time.monotonic() + budget_seconds
-    delays = exponential_sleep_generator(initial=0.05, maximum=2.0)
-    while True:
-        try:
-            return attempt()
-        except Exception as exc:
-            if not _is_contention(exc):
-                raise
-            delay = next(delays)
-            if time.monotonic() + delay > deadline:
-                raise TransientError(f"transaction contention outlasted {budget_seconds:.0f}s: {exc}") from exc
-            time.sleep(delay)
 
 
 class DocumentGate:
