@@ -66,13 +66,10 @@ def _searcher(needle: bytes) -> re.Pattern[bytes]:
 
 def _contains(data: pa.Buffer, needle: bytes) -> bool:
     """Whether a buffer holds `needle`. Its first byte is looked for with memchr (bytes.find on one byte, several
-    times faster than a regular expression's scan), and only when it is there is the whole needle searched for."""
-    first = memoryview(data).tobytes() if len(needle) == 1 else None
-    if first is not None:
-        return first.find(needle) >= 0
+    times faster than a regular expression's scan); only when it is there is a longer needle searched for."""
     if memoryview(data).tobytes().find(needle[:1]) < 0:
         return False
-    return _searcher(needle).search(data) is not None  # searches the buffer in place
+    return len(needle) == 1 or _searcher(needle).search(data) is not None  # searches the buffer in place
 
 
 def holds_bytes(column: Any, needle: bytes) -> bool:
