@@ -12,7 +12,7 @@ from .models import Profile
 from .ocr import OcrSession
 from .options import ParseOptions
 from .outputs import Outputs
-from .streams import GuardedSource
+from .streams import GuardedSource, SourceCursor
 
 MAX_WARNINGS = 20
 
@@ -31,7 +31,7 @@ class Reread(Exception):
 
 @dataclass
 class ParseContext:
-    source: GuardedSource
+    source: GuardedSource | SourceCursor
     detected: DetectedType
     profile: Profile
     options: ParseOptions

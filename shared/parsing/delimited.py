@@ -110,6 +110,9 @@ def parse_delimited(ctx: ParseContext) -> None:
             f"The file is not valid {encoding} text ({describe(exc)}). Save it as UTF-8, or name its encoding in parse_options.encoding.",
             exc,
         )
+    finally:
+        if reader is not None:
+            reader.close()  # stops its read-ahead, on every way out (a re-read, a refusal)
     if invalid.skipped:
         ctx.warn(
             f"Skipped {invalid.skipped} malformed rows whose field count did not match the header "

@@ -175,7 +175,8 @@ def _parse(guarded: GuardedSource, detected: DetectedType, profile: Profile, par
     hints: dict[str, Any] = {}
     notes: list[str] = []
     for _attempt in range(MAX_ATTEMPTS):
-        ctx = ParseContext(guarded, detected, profile, parse_options, None, hints, ocr=ocr)  # type: ignore[arg-type]
+        # A cursor per attempt: a given-up attempt's read-ahead cannot move this one's position.
+        ctx = ParseContext(guarded.cursor(), detected, profile, parse_options, None, hints, ocr=ocr)  # type: ignore[arg-type]  # outputs: set below
         try:
             # Leaving the stack with an exception hands it to every opened output, which aborts its upload.
             with ExitStack() as stack:

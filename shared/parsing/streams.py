@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import threading
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -23,6 +24,11 @@ class GuardedSource(io.RawIOBase):
         super().__init__()
         self._stream = stream
         self.failure: BaseException | None = None
+        self.lock = threading.Lock()  # a cursor's seek and read go together (see SourceCursor)
+
+    def cursor(self) -> SourceCursor:
+        """A view of this source with a position of its own (one per parse attempt)."""
+        return SourceCursor(self)
 
     def readable(self) -> bool:
         return True
@@ -59,6 +65,59 @@ class GuardedSource(io.RawIOBase):
     def close(self) -> None:
         # The caller owns the stream; libraries that close what they read must not close it.
         super().close()
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+
+class SourceCursor(io.RawIOBase):
+    """A position of its own over a GuardedSource: each read seeks there and reads under the source's lock. A parse
+    attempt that is given up may leave a library's read-ahead thread reading (pyarrow's CSV reader does); with a
+    cursor each, its reads cannot move the next attempt's position, as they did through one shared stream."""
+
+    def __init__(self, source: GuardedSource) -> None:
+        super().__init__()
+        self._source = source
+        self._pos = 0
+
+    @property
+    def failure(self) -> BaseException | None:
+        return self._source.failure
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        with self._source.lock:
+            self._source.seek(self._pos)
+            data = self._source.read(size)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            self._pos = offset
+        elif whence == io.SEEK_CUR:
+            self._pos += offset
+        else:
+            with self._source.lock:
+                self._pos = self._source.seek(offset, whence)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        super().close()  # the source stays open: it is the caller's
 
     @property
     def closed(self) -> bool:
