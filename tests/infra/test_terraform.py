@@ -97,6 +97,9 @@ def test_every_declared_trigger_is_wired_to_its_event_source(
     assert content["event_type"] == "google.cloud.storage.object.v1.finalized"
     assert content["event_filters"][0] == {"attribute": "bucket", "value": "${event_trigger.value.bucket}"}
     assert content["service_account_email"] == "${event_trigger.value.service_account_email}"
+    # Finalize's commit holds its outbox record for this event's retry (no sweep, no delivery mark): Eventarc must
+    # retry a failed delivery, or a send that failed would never be made again.
+    assert content["retry_policy"] == "RETRY_POLICY_RETRY"
     wiring = platform.module("functions")["storage_finalize_trigger"]
     assert 'each.value.trigger == "storage_finalize"' in wiring and "module.storage.uploads_bucket" in wiring
 
