@@ -119,6 +119,11 @@ class CommandQueue(Protocol):
     def enqueue(self, command: Command) -> None: ...
 
 
+def execution_outbox_id(tenant_id: str, execution_id: str) -> str:
+    """The outbox id of the messages a commit keeps in the execution document it creates."""
+    return f"tenants/{tenant_id}/executions/{execution_id}"
+
+
 @dataclass(frozen=True)
 class OutboxRecord:
     record_id: str
@@ -128,7 +133,7 @@ class OutboxRecord:
     attempts: int
     created_at: datetime
     lease_until: datetime | None
-    document_id: str = ""  # the commit's one outbox document, which carries all of that commit's messages
+    document_id: str = ""  # where the commit's messages are: an outbox document's id, or execution_outbox_id(...)
 
 
 @dataclass(frozen=True)

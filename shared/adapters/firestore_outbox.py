@@ -1,5 +1,7 @@
-"""Firestore adapter, the outbox repository: one document per commit that staged messages, claimed by the sweep under a
-lease, marked once delivered (or held for its trigger's retry, and never swept). Mixed into FirestoreStore."""
+"""Firestore adapter, the outbox repository: the messages of one commit, claimed by the sweep under a lease, marked once
+delivered (or held for its trigger's retry, and never swept). A commit that creates its execution keeps them in that
+execution document's `outbox` field (their id is the document's path); any other commit writes them to a document of
+the top-level `outbox` collection. Mixed into FirestoreStore."""
 
 from __future__ import annotations
 
@@ -11,18 +13,37 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.adapters.firestore_common import COMMIT_ATTEMPTS, safe_id, with_backoff
-from shared.adapters.firestore_tx import OUTBOX_SHARDS
+from shared.adapters.firestore_tx import OUTBOX_FIELD, OUTBOX_SHARDS
 from shared.domain.models import utcnow
 from shared.ports import OutboxRecord
 
-
-def _data(snap: Any) -> dict[str, Any] | None:
-    return (snap.to_dict() or {}) if snap.exists else None
+UNDELIVERED = ("pending", "delivering")
 
 
 class FirestoreOutbox:
     client: firestore.Client
     transaction_budget: float
+
+    def _outbox_at(self, document_id: str) -> tuple[firestore.DocumentReference, str] | None:
+        """Where a commit's messages are, and the prefix of their fields there: an execution document's path
+        (tenants/{tenant}/executions/{execution}), or the id of an outbox document."""
+        parts = document_id.split("/")
+        if len(parts) == 4 and parts[0] == "tenants" and parts[2] == "executions" and all(map(safe_id, parts[1::2])):
+            return self.client.document(document_id), OUTBOX_FIELD + "."
+        if len(parts) == 1 and safe_id(document_id):
+            return self.client.collection("outbox").document(document_id), ""
+        return None
+
+    def _sources(self) -> list[tuple[Any, str]]:
+        """Both places undelivered messages wait, with the prefix of their fields."""
+        return [(self.client.collection("outbox"), ""),
+                (self.client.collection_group("executions"), OUTBOX_FIELD + ".")]
+
+    @staticmethod
+    def _fields(snap: Any, prefix: str) -> dict[str, Any] | None:
+        data = (snap.to_dict() or {}) if snap.exists else {}
+        found = data.get(OUTBOX_FIELD) if prefix else data
+        return found or None
 
     def _records(self, data: dict[str, Any]) -> list[OutboxRecord]:
         """The messages of one outbox document (a document written before messages rode together holds one)."""
@@ -33,14 +54,16 @@ class FirestoreOutbox:
             document_id=data["record_id"]) for m in messages]
 
     def claim_outbox(self, document_id: str, lease_seconds: int) -> list[OutboxRecord] | None:
-        ref = self.client.collection("outbox").document(document_id)
+        at = self._outbox_at(document_id)
+        if at is None:
+            return None
+        ref, prefix = at
 
         @firestore.transactional
         def _claim(transaction: firestore.Transaction) -> list[OutboxRecord] | None:
-            snap = ref.get(transaction=transaction)
-            if not snap.exists:
+            data = self._fields(ref.get(transaction=transaction), prefix)
+            if data is None:
                 return None
-            data = snap.to_dict() or {}
             now = utcnow()
             if data["status"] == "delivered":
                 return None
@@ -48,52 +71,62 @@ class FirestoreOutbox:
                 return None
             update = {"status": "delivering", "lease_until": now + timedelta(seconds=lease_seconds),
                       "attempts": int(data.get("attempts", 0)) + 1}
-            transaction.update(ref, update)
+            transaction.update(ref, {prefix + k: v for k, v in update.items()})
             return self._records({**data, **update})
 
         return with_backoff(lambda: _claim(self.client.transaction(max_attempts=COMMIT_ATTEMPTS)), self.transaction_budget)
 
+    def _update(self, document_id: str, fields: dict[str, Any]) -> None:
+        at = self._outbox_at(document_id)
+        if at is not None:
+            at[0].update({at[1] + k: v for k, v in fields.items()})
+
     def mark_delivered(self, record_id: str, ttl_days: int) -> None:
         now = utcnow()
-        self.client.collection("outbox").document(record_id).update(
-            {"status": "delivered", "delivered_at": now, "lease_until": None, "expire_at": now + timedelta(days=ttl_days)}
-        )
+        # An outbox document expires; messages in an execution document stay its record of what it sent.
+        expiry = {} if "/" in record_id else {"expire_at": now + timedelta(days=ttl_days)}
+        self._update(record_id, {"status": "delivered", "delivered_at": now, "lease_until": None, **expiry})
 
     def release_outbox(self, record_id: str, error: str) -> None:
-        self.client.collection("outbox").document(record_id).update(
-            {"status": "pending", "lease_until": None, "last_error": error[:1000]}
-        )
+        self._update(record_id, {"status": "pending", "lease_until": None, "last_error": error[:1000]})
 
     def pending_outbox(self, older_than: datetime, limit: int) -> list[str]:
         found: list[tuple[datetime, str]] = []
-        for status in ("pending", "delivering"):
-            for shard in range(OUTBOX_SHARDS):
-                query = (
-                    self.client.collection("outbox")
-                    .where(filter=FieldFilter("status", "==", status))
-                    .where(filter=FieldFilter("shard", "==", shard))
-                    .where(filter=FieldFilter("created_at", "<=", older_than))
-                    .order_by("created_at")
-                    .limit(limit)
-                )
-                found.extend((s.get("created_at"), s.id) for s in query.stream())
-        return [record_id for _, record_id in sorted(found)[:limit]]  # oldest first across shards
+        for source, prefix in self._sources():
+            for status in UNDELIVERED:
+                for shard in range(OUTBOX_SHARDS):
+                    query = (
+                        source.where(filter=FieldFilter(prefix + "status", "==", status))
+                        .where(filter=FieldFilter(prefix + "shard", "==", shard))
+                        .where(filter=FieldFilter(prefix + "created_at", "<=", older_than))
+                        .order_by(prefix + "created_at")
+                        .limit(limit)
+                    )
+                    found.extend((s.get(prefix + "created_at"), s.reference.path if prefix else s.id)
+                                 for s in query.stream())
+        return [document_id for _, document_id in sorted(found)[:limit]]  # oldest first, across places and shards
 
     def oldest_pending_outbox(self) -> datetime | None:
-        """When the oldest undelivered record was committed: one indexed query per status, one document each."""
+        """When the oldest undelivered record was committed: one indexed query per place and status, one document each."""
         oldest: list[datetime] = []
-        for status in ("pending", "delivering"):
-            query = (self.client.collection("outbox").where(filter=FieldFilter("status", "==", status))
-                     .order_by("created_at").limit(1))
-            oldest.extend(s.get("created_at") for s in query.stream())
+        for source, prefix in self._sources():
+            for status in UNDELIVERED:
+                query = (source.where(filter=FieldFilter(prefix + "status", "==", status))
+                         .order_by(prefix + "created_at").limit(1))
+                oldest.extend(s.get(prefix + "created_at") for s in query.stream())
         return min(oldest, default=None)
 
     def held_outbox(self, document_id: str) -> list[OutboxRecord]:
-        """The messages of a commit its trigger resends (status "trigger"); none when there is no such document."""
-        data = _data(self.client.collection("outbox").document(document_id).get()) if safe_id(document_id) else None
+        """The messages of a commit its trigger resends (status "trigger"); none when there are no such messages."""
+        at = self._outbox_at(document_id)
+        data = self._fields(at[0].get(), at[1]) if at is not None else None
         return self._records(data) if data and data.get("status") == "trigger" else []
 
     def outbox_records(self) -> Iterator[OutboxRecord]:
         for snap in self.client.collection("outbox").stream():
             yield from self._records(snap.to_dict() or {})
+        for snap in self.client.collection_group("executions").stream():
+            data = (snap.to_dict() or {}).get(OUTBOX_FIELD)
+            if data:
+                yield from self._records(data)
 

@@ -21,7 +21,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.adapters.firestore_common import COMMIT_ATTEMPTS, safe_id, with_backoff
 from shared.adapters.firestore_outbox import FirestoreOutbox
-from shared.adapters.firestore_tx import DocumentGate, FirestoreTx
+from shared.adapters.firestore_tx import DocumentGate, FirestoreTx, execution_of
 from shared.domain.errors import BadRequest
 from shared.domain.journey_model import Journey
 from shared.domain.models import Artifact, Execution, PendingIntent, Reference, Upload
@@ -210,7 +210,7 @@ class FirestoreStore(FirestoreOutbox):
             .order_by("updated_at")
             .limit(limit)
         )
-        return [Execution.model_validate(s.to_dict()) for s in query.stream()]
+        return [e for e in (execution_of(s.to_dict()) for s in query.stream()) if e is not None]
 
     # uploads
     def get_upload(self, tenant_id: str, upload_id: str) -> Upload | None:
@@ -233,8 +233,7 @@ class FirestoreStore(FirestoreOutbox):
 
     # executions
     def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None:
-        data = self._read(self.ref(tenant_id, "executions", execution_id))
-        return Execution.model_validate(data) if data else None
+        return execution_of(self._read(self.ref(tenant_id, "executions", execution_id)))
 
     # idempotency of HTTP submissions: records only (the policy is shared.edges.idempotency)
     def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 # The outbox is one top-level collection written at event rate; a shard field ahead of created_at in its index
 # spreads those writes over 16 key ranges instead of one ever-increasing one (~500 writes/s each).
 OUTBOX_SHARDS = 16
+# The field of an execution document that carries the outbox messages of the commit that created it.
+OUTBOX_FIELD = "outbox"
 LIVE_SLOTS = {IntentStatus.PENDING: "pending_intent_id", IntentStatus.IN_PROGRESS: "running_intent_id"}
 
 
@@ -96,6 +98,11 @@ def _in_journey[J: (Event, Command, Upload)](record: J) -> J:
                                      "origin_execution_id": record.origin_execution_id or current_origin()})
 
 
+def execution_of(data: dict[str, Any] | None) -> Execution | None:
+    """The execution a document holds, without the outbox messages its creating commit left in it."""
+    return Execution.model_validate({k: v for k, v in data.items() if k != OUTBOX_FIELD}) if data else None
+
+
 def _stage_doc(entry: StageEntry) -> dict[str, Any]:
     return _plain(entry.model_dump(mode="python"))
 
@@ -131,6 +138,7 @@ class FirestoreTx:
         self._staged: list[OutboxRecord] = []
         self._owner: tuple[str, str] | None = None
         self._held: str | None = None  # the outbox document's id when the commit's trigger resends it (no sweep)
+        self._created: tuple[Execution, firestore.DocumentReference] | None = None  # written by flush, with the outbox
         self._read: dict[str, dict[str, Any] | None] = {}  # path -> what this transaction read there
         self._pointed: set[tuple[str, str]] = set()  # (intent id, slot id): a live intent its slot already points at
         self._slots: dict[str, tuple[PendingIntent | None, PendingIntent | None]] = {}  # slot id -> (pending, running)
@@ -196,8 +204,7 @@ class FirestoreTx:
         return Upload.model_validate(data) if data else None
 
     def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None:
-        data = self._get(self._s.ref(tenant_id, "executions", execution_id))
-        return Execution.model_validate(data) if data else None
+        return execution_of(self._get(self._s.ref(tenant_id, "executions", execution_id)))
 
     def seen(self, key: str) -> bool:
         ref = self._s.client.collection("dedup").document(key)
@@ -254,7 +261,10 @@ class FirestoreTx:
         self._t.create(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
 
     def create_execution(self, execution: Execution) -> None:
-        self._t.create(self._s.ref_required(execution.tenant_id, "executions", execution.execution_id), _doc(execution))
+        """Buffered until `flush`: the commit's outbox messages ride in the execution document it creates."""
+        if self._created is not None:
+            raise RuntimeError("one commit creates one execution")
+        self._created = (execution, self._s.ref_required(execution.tenant_id, "executions", execution.execution_id))
 
     def intents_of(self, tenant_id: str, intent_type: str, target_artifact_id: str) -> tuple[PendingIntent | None, PendingIntent | None]:
         """The pending and the running intent of one file, read by id through its slot document: no query inside a
@@ -314,28 +324,44 @@ class FirestoreTx:
 
     def hold_outbox_for_trigger(self, document_id: str) -> None:
         """This commit's messages are resent by its trigger's retry (Eventarc, Cloud Tasks), which also runs it
-        again when this process dies before sending them: the document is written under `document_id`, which the
-        retry derives from its own event, is never swept, and needs no delivery mark (a write fewer); a TTL clears it."""
+        again when this process dies before sending them: they are never swept and need no delivery mark (a write
+        fewer). They ride in the execution document the commit creates, else in an outbox document under
+        `document_id`, which the retry derives from its own event (a TTL clears it)."""
         self._held = document_id
 
     def flush(self) -> None:
-        """Write the commit's outbox document. Its id is the message's id when there is one (stable across a retried
-        commit), else a hash of all of them; the committer delivers it right after commit, the sweep after its grace."""
-        if not self._staged:
-            return
-        ids = [r.record_id for r in self._staged]
-        document_id = self._held or (
-            ids[0] if len(ids) == 1 else "batch_" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40])
-        status = "trigger" if self._held else "pending"
-        self._staged = [replace(r, document_id=document_id, status=status) for r in self._staged]
-        first = self._staged[0]
-        tenant_id, execution_id = self._owner or ("", "")
-        held = {"expire_at": first.created_at + timedelta(days=self._s.dedup_ttl_days)} if self._held else {}
-        self._t.set(self._s.client.collection("outbox").document(document_id), {
-            "record_id": document_id, "status": status, "attempts": 0, "created_at": first.created_at,
-            "lease_until": None, "tenant_id": tenant_id, "execution_id": execution_id,
-            "shard": outbox_shard(document_id), **held,
-            "messages": [{"record_id": r.record_id, "kind": r.kind, "payload": r.payload} for r in self._staged]})
+        """Write the commit's outbox messages, and the execution it creates. When the commit creates the execution
+        that staged them, they ride in that document's `outbox` field: no document of their own, and the execution
+        log shows what it sent (no later commit can overwrite them: only this one creates the document). Otherwise
+        one outbox document carries them, under the message's id when there is one (stable across a retried
+        commit), else a hash of all of them. The committer delivers right after commit, the sweep after its grace."""
+        created = self._created
+        self._created = None
+        execution_doc = _doc(created[0]) if created else None
+        if self._staged:
+            ids = [r.record_id for r in self._staged]
+            tenant_id, execution_id = self._owner or ("", "")
+            rides = created is not None and (tenant_id, execution_id) == (
+                created[0].tenant_id, created[0].execution_id)
+            if rides and created is not None:
+                document_id = created[1].path  # = execution_outbox_id(tenant, execution)
+            else:
+                document_id = self._held or (
+                    ids[0] if len(ids) == 1 else "batch_" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40])
+            status = "trigger" if self._held else "pending"
+            self._staged = [replace(r, document_id=document_id, status=status) for r in self._staged]
+            first = self._staged[0]
+            outbox = {"record_id": document_id, "status": status, "attempts": 0, "created_at": first.created_at,
+                      "lease_until": None, "tenant_id": tenant_id, "execution_id": execution_id,
+                      "shard": outbox_shard(document_id),
+                      "messages": [{"record_id": r.record_id, "kind": r.kind, "payload": r.payload} for r in self._staged]}
+            if rides and execution_doc is not None:
+                execution_doc[OUTBOX_FIELD] = outbox
+            else:
+                held = {"expire_at": first.created_at + timedelta(days=self._s.dedup_ttl_days)} if self._held else {}
+                self._t.set(self._s.client.collection("outbox").document(document_id), {**outbox, **held})
+        if created is not None and execution_doc is not None:
+            self._t.create(created[1], execution_doc)
 
     def stage_event(self, event: Event) -> None:
         event = _in_journey(event)

@@ -242,6 +242,7 @@ class Upload(Strict):
     generation: str | None = None
     pending_intent_id: str | None = None
     execution_id: str
+    ingest_execution_id: str | None = None  # finalize's execution: it holds the messages finalize's retry sends again
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime

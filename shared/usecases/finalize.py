@@ -12,7 +12,7 @@ from shared.domain.messages import IngestUploadedObject, StorageObjectData
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import IntentStatus, UploadStatus
 from shared.logs import adopt_trace, get_logger
-from shared.ports import AlreadyStored, Tx, Versioned
+from shared.ports import AlreadyStored, Tx, Versioned, execution_outbox_id
 from shared.runtime.context import Result
 from shared.runtime.uow import UnitOfWork, decided_on_fresh_reads
 from shared.usecases.ingestion import (
@@ -77,7 +77,8 @@ def _reject(uow: UnitOfWork, upload: Upload, obj: StorageObjectData, reason: str
         if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
             raise Duplicate()
         tx.put_upload(current.model_copy(update={"status": UploadStatus.REJECTED, "reason": reason,
-                                                 "generation": obj.generation, "updated_at": utcnow()}))
+                                                 "generation": obj.generation, "updated_at": utcnow(),
+                                                 "ingest_execution_id": uow.context.execution_id}))
         events = []
         if intent is not None and intent.status == IntentStatus.PENDING:
             failed = intent.model_copy(update={"status": IntentStatus.FAILED, "last_error": reason,
@@ -124,7 +125,8 @@ def _finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:
             if upload.status == UploadStatus.INGESTED:
                 # This delivery may be the retry of one that committed and died (or failed to send) before its
                 # messages left: the ingest's commit held them for this retry, which sends them again.
-                services.relay.resend(outbox_id)
+                services.relay.resend(execution_outbox_id(tenant_id, upload.ingest_execution_id)
+                                      if upload.ingest_execution_id else outbox_id)
             return FinalizeResult("duplicate")
         # Signed URLs are create-only; a later generation is not a new upload.
         return _record_ignored(uow, keys, obj, f"upload {upload_id} was already {upload.status.value}; "
@@ -169,11 +171,12 @@ def _finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:
         if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
             raise Duplicate()
         # Eventarc retries this event until it succeeds: the retry, not the sweep, sends what this commit stages
-        # (one commit in all, no delivery mark).
+        # (one commit in all, no delivery mark). They ride in this execution's document, which the upload names.
         tx.hold_outbox_for_trigger(outbox_id)
         artifact, _, result = register_file(tx, candidate, announce_duplicate=True, assume_new=assume_new)
         tx.put_upload(current.model_copy(update={"status": UploadStatus.INGESTED, "file_id": artifact.artifact_id,
-                                                 "generation": obj.generation, "updated_at": utcnow()}))
+                                                 "generation": obj.generation, "updated_at": utcnow(),
+                                                 "ingest_execution_id": uow.context.execution_id}))
         return result
 
     try:

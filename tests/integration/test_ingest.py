@@ -221,12 +221,17 @@ def test_finalize_commits_in_one_batch_and_a_redelivery_writes_nothing(services,
     data = StorageObjectData(bucket=obj["bucket"], name=obj["name"], generation=str(obj["generation"]), size=int(obj["size"]))
     with FirestoreMeter() as first:
         assert finalize(services, "evt-1", SOURCE, data).outcome == "ingested"
-    # The batch holds the execution (opened with it), the state change, its outbox record and the Data Brain
-    # reference. The upload is read once, before the batch, which writes it only if it is still that version; new
-    # bytes are created with a create-only write, so the file is not read. The outbox record is held for Eventarc's
-    # retry, which resends it, so it needs no delivery mark. No claim, no dedup keys: the upload keeps its generation.
+    # The batch holds the execution (opened with it, and carrying the outbox messages), the state change and the
+    # Data Brain reference. The upload is read once, before the batch, which writes it only if it is still that
+    # version; new bytes are created with a create-only write, so the file is not read. The messages are held for
+    # Eventarc's retry, which resends them, so they need no delivery mark. No claim, no dedup keys: the upload keeps
+    # its generation, and names the execution that holds the messages.
     assert first.transactions == 0 and first.rpcs["commit"] == 1
-    assert first.reads == 1 and first.writes == 5
+    assert first.reads == 1 and first.writes == 4
+    assert [s.id for s in services.store.client.collection("outbox").stream()] == []
+    ingested = services.store.get_upload("tenant-a", upload["upload_id"])
+    (held,) = [r for r in services.store.outbox_records() if r.kind == "event"]
+    assert held.status == "trigger" and held.document_id == f"tenants/tenant-a/executions/{ingested.ingest_execution_id}"
     for event_id in ("evt-1", "evt-2"):
         with FirestoreMeter() as again:
             assert finalize(services, event_id, SOURCE, data).outcome == "duplicate"

@@ -118,3 +118,45 @@ def test_commands_leave_as_deterministically_named_tasks(services):
     client = services.queue._client
     names = [t.name for t in client.list_tasks(request=tasks_v2.ListTasksRequest(parent=services.queue._queue))]
     assert f"{services.queue._queue}/tasks/{command.command_id}" in names
+
+
+def test_messages_ride_in_the_execution_their_commit_creates_and_later_commits_keep_their_own(services, event_tap):
+    """The commit that creates an execution keeps its messages in that document (no outbox document: a write fewer).
+    A later commit of the same execution writes an outbox document of its own, so it can never overwrite the first
+    commit's messages, delivered or not; the sweep finds both places, and marks each delivered where it is."""
+    from google.cloud import firestore as fs
+
+    from shared.domain.models import Event, Execution, StageEntry
+    from shared.domain.states import Stage
+
+    store = services.store
+    execution = Execution(execution_id="exec_rides", tenant_id="tenant-a", intent_type="ingest_file")
+    first = Event(event_id="evt_first", event_type="file_ingested", tenant_id="tenant-a", execution_id="exec_rides")
+    later = Event(event_id="evt_later", event_type="parse_completed", tenant_id="tenant-a", execution_id="exec_rides")
+
+    def create(tx):
+        tx.create_execution(execution)
+        tx.stage_event(first)
+
+    _, staged = store.run_in_transaction(create)
+    path = "tenants/tenant-a/executions/exec_rides"
+    assert [(r.record_id, r.document_id) for r in staged] == [("evt_first", path)]
+    client: fs.Client = store.client
+    assert [s.id for s in client.collection("outbox").stream()] == []  # no outbox document of its own
+    assert store.get_execution("tenant-a", "exec_rides").execution_id == "exec_rides"  # still reads as an execution
+
+    def go_on(tx):
+        tx.log_stage("tenant-a", "exec_rides", StageEntry(stage=Stage.EXECUTE_INTENT))
+        tx.stage_event(later)
+
+    _, staged_later = store.run_in_transaction(go_on)
+    assert [(r.record_id, r.document_id) for r in staged_later] == [("evt_later", "evt_later")]
+    held = client.document(path).get().to_dict()["outbox"]
+    assert [m["record_id"] for m in held["messages"]] == ["evt_first"] and held["status"] == "pending"
+
+    assert store.oldest_pending_outbox() == staged[0].created_at  # the older of the two places
+    report = services.relay.sweep(grace_seconds=0)  # neither committer delivered: the sweep takes both
+    assert sorted(report.delivered) == ["evt_first", "evt_later"]
+    assert {r.record_id: r.status for r in store.outbox_records()} == {"evt_first": "delivered", "evt_later": "delivered"}
+    assert store.oldest_pending_outbox() is None and services.relay.sweep(grace_seconds=0).delivered == []
+    assert {e.event_id for e in event_tap.pull(timeout=3, min_count=2)} == {"evt_first", "evt_later"}
