@@ -138,7 +138,7 @@ class FirestoreTx:
         self._staged: list[OutboxRecord] = []
         self._owner: tuple[str, str] | None = None
         self._held: str | None = None  # the outbox document's id when the commit's trigger resends it (no sweep)
-        self._created: tuple[Execution, firestore.DocumentReference] | None = None  # written by flush, with the outbox
+        self._created: list[tuple[Execution, firestore.DocumentReference]] = []  # written by flush, one with the outbox
         self._read: dict[str, dict[str, Any] | None] = {}  # path -> what this transaction read there
         self._pointed: set[tuple[str, str]] = set()  # (intent id, slot id): a live intent its slot already points at
         self._slots: dict[str, tuple[PendingIntent | None, PendingIntent | None]] = {}  # slot id -> (pending, running)
@@ -262,9 +262,7 @@ class FirestoreTx:
 
     def create_execution(self, execution: Execution) -> None:
         """Buffered until `flush`: the commit's outbox messages ride in the execution document it creates."""
-        if self._created is not None:
-            raise RuntimeError("one commit creates one execution")
-        self._created = (execution, self._s.ref_required(execution.tenant_id, "executions", execution.execution_id))
+        self._created.append((execution, self._s.ref_required(execution.tenant_id, "executions", execution.execution_id)))
 
     def intents_of(self, tenant_id: str, intent_type: str, target_artifact_id: str) -> tuple[PendingIntent | None, PendingIntent | None]:
         """The pending and the running intent of one file, read by id through its slot document: no query inside a
@@ -335,19 +333,16 @@ class FirestoreTx:
         log shows what it sent (no later commit can overwrite them: only this one creates the document). Otherwise
         one outbox document carries them, under the message's id when there is one (stable across a retried
         commit), else a hash of all of them. The committer delivers right after commit, the sweep after its grace."""
-        created = self._created
-        self._created = None
-        execution_doc = _doc(created[0]) if created else None
+        created, self._created = self._created, []
+        documents = {ref.path: (ref, _doc(execution)) for execution, ref in created}
         if self._staged:
             ids = [r.record_id for r in self._staged]
             tenant_id, execution_id = self._owner or ("", "")
-            rides = created is not None and (tenant_id, execution_id) == (
-                created[0].tenant_id, created[0].execution_id)
-            if rides and created is not None:
-                document_id = created[1].path  # = execution_outbox_id(tenant, execution)
-            else:
-                document_id = self._held or (
-                    ids[0] if len(ids) == 1 else "batch_" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40])
+            # the document of the execution that staged them, when this commit creates it
+            rides = next((path for execution, ref in created if (execution.tenant_id, execution.execution_id) ==
+                          (tenant_id, execution_id) for path in [ref.path]), None)
+            document_id = rides or self._held or (
+                ids[0] if len(ids) == 1 else "batch_" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40])
             status = "trigger" if self._held else "pending"
             self._staged = [replace(r, document_id=document_id, status=status) for r in self._staged]
             first = self._staged[0]
@@ -355,13 +350,13 @@ class FirestoreTx:
                       "lease_until": None, "tenant_id": tenant_id, "execution_id": execution_id,
                       "shard": outbox_shard(document_id),
                       "messages": [{"record_id": r.record_id, "kind": r.kind, "payload": r.payload} for r in self._staged]}
-            if rides and execution_doc is not None:
-                execution_doc[OUTBOX_FIELD] = outbox
+            if rides:  # = execution_outbox_id(tenant, execution)
+                documents[rides][1][OUTBOX_FIELD] = outbox
             else:
                 held = {"expire_at": first.created_at + timedelta(days=self._s.dedup_ttl_days)} if self._held else {}
                 self._t.set(self._s.client.collection("outbox").document(document_id), {**outbox, **held})
-        if created is not None and execution_doc is not None:
-            self._t.create(created[1], execution_doc)
+        for ref, document in documents.values():
+            self._t.create(ref, document)
 
     def stage_event(self, event: Event) -> None:
         event = _in_journey(event)
