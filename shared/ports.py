@@ -29,6 +29,7 @@ class Versioned[M]:
 
     value: M
     version: Any
+    stored: dict[str, Any] | None = None  # what the document holds beside the model (an artifact's references)
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ class ArtifactsInTx(Protocol):
     def put_artifact(self, artifact: Artifact) -> None: ...
     def create_artifact(self, artifact: Artifact) -> None: ...
     def put_reference(self, reference: Reference) -> None: ...
-    def delete_reference(self, tenant_id: str, reference_id: str) -> None: ...
+    def delete_reference(self, tenant_id: str, artifact_id: str, reference_id: str) -> None: ...
 
 
 class IntentsInTx(Protocol):

@@ -19,12 +19,13 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.adapters.firestore_common import COMMIT_ATTEMPTS, safe_id, with_backoff
+from shared.adapters.firestore_common import COMMIT_ATTEMPTS, DocumentGate, safe_id, with_backoff
 from shared.adapters.firestore_outbox import FirestoreOutbox
-from shared.adapters.firestore_tx import DocumentGate, FirestoreTx, execution_of
+from shared.adapters.firestore_references import REFERENCES, FirestoreReferences, artifact_of, stored_references
+from shared.adapters.firestore_tx import FirestoreTx, execution_of
 from shared.domain.errors import BadRequest
 from shared.domain.journey_model import Journey
-from shared.domain.models import Artifact, Execution, PendingIntent, Reference, Upload
+from shared.domain.models import Artifact, Execution, PendingIntent, Upload
 from shared.domain.states import IntentStatus
 from shared.logs import get_logger
 from shared.ports import AlreadyStored, IdempotencyRecord, OutboxRecord, Page, RecordChanged, Tx, Versioned
@@ -35,7 +36,7 @@ log = get_logger(__name__)
 TRANSACTION_BUDGET_SECONDS = 15.0
 
 
-class FirestoreStore(FirestoreOutbox):
+class FirestoreStore(FirestoreOutbox, FirestoreReferences):
     def __init__(self, client: firestore.Client, dedup_ttl_days: int = 7,
                  transaction_budget: float = TRANSACTION_BUDGET_SECONDS):
         self.client = client
@@ -120,12 +121,12 @@ class FirestoreStore(FirestoreOutbox):
 
     # artifacts
     def get_artifact(self, tenant_id: str, artifact_id: str) -> Artifact | None:
-        data = self._read(self.ref(tenant_id, "artifacts", artifact_id))
-        return Artifact.model_validate(data) if data else None
+        return artifact_of(self._read(self.ref(tenant_id, "artifacts", artifact_id)))
 
     def read_artifact(self, tenant_id: str, artifact_id: str) -> Versioned[Artifact] | None:
         found = self._read_versioned(self.ref(tenant_id, "artifacts", artifact_id))
-        return Versioned(Artifact.model_validate(found[0]), found[1]) if found else None
+        artifact = artifact_of(found[0]) if found else None
+        return Versioned(artifact, found[1], {REFERENCES: stored_references(found[0])}) if found and artifact else None
 
     def list_artifacts(
         self, tenant_id: str, *, artifact_type: str | None, lifecycle_state: str | None, session_id: str | None,
@@ -136,13 +137,13 @@ class FirestoreStore(FirestoreOutbox):
         for field, value in (("artifact_type", artifact_type), ("lifecycle_state", lifecycle_state), ("session_id", session_id)):
             if value is not None:
                 query = query.where(filter=FieldFilter(field, "==", value))
-        return _page(query, col, Artifact, page_size, page_token)
+        return _page(query, col, artifact_of, page_size, page_token)
 
     def list_children(self, tenant_id: str, artifact_id: str) -> list[Artifact]:
         query = self.tenant(tenant_id).collection("artifacts").where(
             filter=FieldFilter("lineage.derived_from", "array_contains", artifact_id)
         )
-        return [Artifact.model_validate(s.to_dict()) for s in query.limit(100).stream()]
+        return [a for a in (artifact_of(s.to_dict()) for s in query.limit(100).stream()) if a is not None]
 
     def expired_artifacts(self, now: datetime, limit: int) -> list[Artifact]:
         """Artifacts whose retention ran out, across tenants, oldest first (the sweep expires them)."""
@@ -152,28 +153,7 @@ class FirestoreStore(FirestoreOutbox):
             .order_by("expires_at")
             .limit(limit)
         )
-        return [Artifact.model_validate(s.to_dict()) for s in query.stream()]
-
-    # Data Brain references
-    def get_reference(self, tenant_id: str, reference_id: str) -> Reference | None:
-        data = self._read(self.ref(tenant_id, "references", reference_id))
-        return Reference.model_validate(data) if data else None
-
-    def list_references(self, tenant_id: str, artifact_id: str, limit: int = 100) -> list[Reference]:
-        query = self.tenant(tenant_id).collection("references").where(filter=FieldFilter("artifact_id", "==", artifact_id))
-        return [Reference.model_validate(s.to_dict()) for s in query.limit(limit).stream()]
-
-    def sample_references(self, start_at: str, limit: int) -> list[Reference]:
-        """Up to `limit` references of any tenant from `start_at` on, in reference_id order (ids are hashes, so a
-        random start is a fair sample); wraps to the beginning when the end comes first."""
-        group = self.client.collection_group("references").order_by("reference_id")
-        found = [Reference.model_validate(s.to_dict()) for s in
-                 group.where(filter=FieldFilter("reference_id", ">=", start_at)).limit(limit).stream()]
-        if len(found) < limit:
-            seen = {r.reference_id for r in found}
-            found += [r for r in (Reference.model_validate(s.to_dict()) for s in group.limit(limit - len(found)).stream())
-                      if r.reference_id not in seen]
-        return found
+        return [a for a in (artifact_of(s.to_dict()) for s in query.stream()) if a is not None]
 
     # intents
     def get_intent(self, tenant_id: str, intent_id: str) -> PendingIntent | None:
@@ -190,7 +170,7 @@ class FirestoreStore(FirestoreOutbox):
             query = query.where(filter=FieldFilter("target_artifact_id", "==", target_artifact_id))
         if status is not None:
             query = query.where(filter=FieldFilter("status", "==", status))
-        return _page(query, col, PendingIntent, page_size, page_token)
+        return _page(query, col, PendingIntent.model_validate, page_size, page_token)
 
     def expired_leases(self, now: datetime, limit: int) -> list[PendingIntent]:
         query = (
@@ -295,7 +275,7 @@ class FirestoreStore(FirestoreOutbox):
         return [Journey.model_validate(s.to_dict()) for s in query.stream()]
 
 
-def _page(query: Any, col: Any, model: Any, page_size: int, page_token: str | None) -> Page:
+def _page(query: Any, col: Any, parse: Callable[[Any], Any], page_size: int, page_token: str | None) -> Page:
     """Newest first, with an opaque cursor (the last document seen), never an offset."""
     query = query.order_by("created_at", direction=firestore.Query.DESCENDING)
     if page_token:
@@ -305,7 +285,7 @@ def _page(query: Any, col: Any, model: Any, page_size: int, page_token: str | No
             raise BadRequest("page_token is not valid", code="INVALID_PAGE_TOKEN")
         query = query.start_after(snap)
     snaps = list(query.limit(page_size + 1).stream())
-    items = [model.model_validate(s.to_dict()) for s in snaps[:page_size]]
+    items = [parse(s.to_dict()) for s in snaps[:page_size]]
     token = _encode_token(snaps[page_size - 1].id) if len(snaps) > page_size and items else None
     return Page(items=items, next_page_token=token)
 

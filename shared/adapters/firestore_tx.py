@@ -4,9 +4,6 @@ models become documents. The store that runs it is shared/adapters/firestore_sto
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
-import weakref
 from dataclasses import replace
 from datetime import timedelta
 from enum import Enum
@@ -15,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from google.cloud import firestore
 
 from shared.adapters.firestore_partners import partner_document
-from shared.domain.errors import TransientError
+from shared.adapters.firestore_references import ReferenceChanges, artifact_of, stored_references
 from shared.domain.journey_model import Journey
 from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus
@@ -32,39 +29,6 @@ OUTBOX_SHARDS = 16
 # The field of an execution document that carries the outbox messages of the commit that created it.
 OUTBOX_FIELD = "outbox"
 LIVE_SLOTS = {IntentStatus.PENDING: "pending_intent_id", IntentStatus.IN_PROGRESS: "running_intent_id"}
-
-
-class DocumentGate:
-    """In-process single flight per document: transactions of this instance that start by reading the same document
-    take turns, instead of all locking it in Firestore and aborting one another (each abort costs seconds on the
-    emulator). Transactions on different documents never wait for each other. One gate per transaction at most,
-    so gates cannot deadlock."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
-        self._held = threading.local()
-
-    def enter(self, path: str, deadline: float) -> None:
-        if getattr(self._held, "lock", None) is not None:
-            return
-        with self._guard:
-            lock = self._locks.get(path)
-            if lock is None:
-                lock = threading.Lock()
-                self._locks[path] = lock
-        if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise TransientError(f"{path} is busy with concurrent changes")
-        self._held.lock = lock
-
-    def holding(self) -> bool:
-        return getattr(self._held, "lock", None) is not None
-
-    def leave(self) -> None:
-        lock = getattr(self._held, "lock", None)
-        self._held.lock = None
-        if lock is not None:
-            lock.release()
 
 
 def slot_id(intent_type: str, target_artifact_id: str) -> str:
@@ -139,6 +103,9 @@ class FirestoreTx:
         self._owner: tuple[str, str] | None = None
         self._held: str | None = None  # the outbox document's id when the commit's trigger resends it (no sweep)
         self._created: list[tuple[Execution, firestore.DocumentReference]] = []  # written by flush, one with the outbox
+        # Artifacts written by flush, each with its references: path -> (create?, reference, document)
+        self._artifacts: dict[str, tuple[bool, firestore.DocumentReference, dict[str, Any] | None]] = {}
+        self._references = ReferenceChanges()
         self._read: dict[str, dict[str, Any] | None] = {}  # path -> what this transaction read there
         self._pointed: set[tuple[str, str]] = set()  # (intent id, slot id): a live intent its slot already points at
         self._slots: dict[str, tuple[PendingIntent | None, PendingIntent | None]] = {}  # slot id -> (pending, running)
@@ -157,15 +124,14 @@ class FirestoreTx:
         return data
 
     def get_artifact(self, tenant_id: str, artifact_id: str) -> Artifact | None:
-        data = self._get(self._s.ref(tenant_id, "artifacts", artifact_id))
-        return Artifact.model_validate(data) if data else None
+        return artifact_of(self._get(self._s.ref(tenant_id, "artifacts", artifact_id)))
 
     def _adopt(self, ref: firestore.DocumentReference, read: Versioned[Any]) -> None:
         """An outside read as if this transaction had made it: later reads return it, and every write there is
         conditioned on its version (the commit fails with RecordChanged if anyone wrote it since)."""
         if ref.path in self._read and ref.path not in self._versions:
             raise RuntimeError(f"{ref.path} was already read in this transaction")
-        self._read[ref.path] = _doc(read.value)
+        self._read[ref.path] = {**_doc(read.value), **(read.stored or {})}
         self._versions[ref.path] = read.version
 
     def adopt_artifact(self, read: Versioned[Artifact]) -> Artifact:
@@ -188,8 +154,7 @@ class FirestoreTx:
     def already_read(self, tenant_id: str, artifact_id: str) -> Artifact | None:
         """The version of an artifact this transaction has read, without reading it (None when it has not)."""
         ref = self._s.ref(tenant_id, "artifacts", artifact_id)
-        data = self._read.get(ref.path) if ref is not None else None
-        return Artifact.model_validate(data) if data else None
+        return artifact_of(self._read.get(ref.path) if ref is not None else None)
 
     def get_intent(self, tenant_id: str, intent_id: str) -> PendingIntent | None:
         data = self._get(self._s.ref(tenant_id, "intents", intent_id))
@@ -248,17 +213,41 @@ class FirestoreTx:
         else:
             self._t.set(ref, {"as2_id": as2_id, "partner_id": partner_id, "updated_at": utcnow()})
 
+    def _artifact(self, tenant_id: str, artifact_id: str, create: bool, document: dict[str, Any] | None) -> str:
+        """Buffer an artifact's write (or only note its document, for a change of its references) until flush."""
+        ref = self._s.ref_required(tenant_id, "artifacts", artifact_id)
+        known = self._artifacts.get(ref.path)
+        if document is not None or known is None:
+            self._artifacts[ref.path] = (create, ref, document) if document is not None else (False, ref, None)
+        return ref.path
+
     def put_artifact(self, artifact: Artifact) -> None:
-        self._put(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
-
-    def put_reference(self, reference: Reference) -> None:
-        self._t.set(self._s.ref_required(reference.tenant_id, "references", reference.reference_id), _doc(reference))
-
-    def delete_reference(self, tenant_id: str, reference_id: str) -> None:
-        self._t.delete(self._s.ref_required(tenant_id, "references", reference_id))
+        self._artifact(artifact.tenant_id, artifact.artifact_id, False, _doc(artifact))
 
     def create_artifact(self, artifact: Artifact) -> None:
-        self._t.create(self._s.ref_required(artifact.tenant_id, "artifacts", artifact.artifact_id), _doc(artifact))
+        self._artifact(artifact.tenant_id, artifact.artifact_id, True, _doc(artifact))
+
+    def put_reference(self, reference: Reference) -> None:
+        """Registered in its artifact's document: written with the artifact, or as a change of that field alone."""
+        path = self._artifact(reference.tenant_id, reference.artifact_id, False, None)
+        self._references.register(path, reference.reference_id, _doc(reference))
+
+    def delete_reference(self, tenant_id: str, artifact_id: str, reference_id: str) -> None:
+        self._references.forget(self._artifact(tenant_id, artifact_id, False, None), reference_id)
+
+    def _flush_artifacts(self) -> None:
+        """Each artifact written with its references: the map as read in this commit (none for a document it did
+        not read, which it replaces whole), with this commit's changes."""
+        for path, (create, ref, document) in self._artifacts.items():
+            if document is None:
+                self._t.update(ref, self._references.field_update(path))
+                continue
+            document = self._references.with_document(path, document, stored_references(self._read.get(path)))
+            if create:
+                self._t.create(ref, document)
+            else:
+                self._put(ref, document)
+        self._artifacts, self._references = {}, ReferenceChanges()
 
     def create_execution(self, execution: Execution) -> None:
         """Buffered until `flush`: the commit's outbox messages ride in the execution document it creates."""
@@ -357,6 +346,7 @@ class FirestoreTx:
                 self._t.set(self._s.client.collection("outbox").document(document_id), {**outbox, **held})
         for ref, document in documents.values():
             self._t.create(ref, document)
+        self._flush_artifacts()
 
     def stage_event(self, event: Event) -> None:
         event = _in_journey(event)

@@ -74,7 +74,7 @@ class DataBrain:
     def forget_references(tx: Tx, artifact: Artifact) -> None:
         """The artifact's objects are gone (deleted or expired): its references go with them, in the same commit."""
         for mat in artifact.materializations:
-            tx.delete_reference(artifact.tenant_id, reference_id_for(artifact.tenant_id, mat.uri))
+            tx.delete_reference(artifact.tenant_id, artifact.artifact_id, reference_id_for(artifact.tenant_id, mat.uri))
 
     @staticmethod
     def get_reference(store: ReferenceRepository, tenant_id: str, uri: str) -> Reference | None:

@@ -34,9 +34,9 @@ def tenant_of(name: str) -> str | None:
     return parts[1] if len(parts) > 2 and parts[0] == "tenants" and parts[1] else None
 
 
-def _forget(uow: UnitOfWork, tenant_id: str, reference_id: str) -> None:
-    def step(tx: Tx) -> None:
-        tx.delete_reference(tenant_id, reference_id)  # forgetting twice is a no-op
+def _forget(uow: UnitOfWork, reference: Reference) -> None:
+    def step(tx: Tx) -> None:  # forgetting twice is a no-op
+        tx.delete_reference(reference.tenant_id, reference.artifact_id, reference.reference_id)
 
     uow.commit(step, blind=True)
 
@@ -53,7 +53,7 @@ def forget_deleted_object(message: ForgetDeletedObject, uow: UnitOfWork) -> str:
         return "unknown"
     if services.blobs.stat(bucket, name) is not None:
         return "still_there"
-    _forget(uow, tenant, reference.reference_id)
+    _forget(uow, reference)
     if reference.persistent:
         # A record's bytes vanished outside the platform: the reference goes, and someone must be told.
         log.error("record object deleted outside the platform", extra={"fields": {
@@ -87,7 +87,7 @@ def reconcile_references(message: ReconcileReferences, uow: UnitOfWork) -> dict[
         reason = _drift(services, ref)
         if reason is None:
             continue
-        _forget(uow, ref.tenant_id, ref.reference_id)
+        _forget(uow, ref)
         fixed += 1
         reasons[reason] = reasons.get(reason, 0) + 1
         log.warning("reference drift fixed", extra={"fields": {

@@ -9,10 +9,11 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
+from shared.adapters.firestore_references import artifact_of
 from shared.bootstrap import messagebus
 from shared.domain.errors import FILE_TOO_LARGE_MESSAGE, IllegalTransition
 from shared.domain.lineage import root_lineage
-from shared.domain.models import Artifact, ProducedBy
+from shared.domain.models import ProducedBy
 from shared.domain.states import LifecycleState, UploadStatus
 from shared.runtime.context import Result
 
@@ -48,7 +49,7 @@ def finalize_event(client, obj: dict, event_id: str = "evt-1"):
 
 
 def artifacts_of(services, tenant="tenant-a"):
-    return [Artifact.model_validate(s.to_dict()) for s in services.store.tenant(tenant).collection("artifacts").stream()]
+    return [artifact_of(s.to_dict()) for s in services.store.tenant(tenant).collection("artifacts").stream()]
 
 
 def events_of(services, event_type):
@@ -221,13 +222,13 @@ def test_finalize_commits_in_one_batch_and_a_redelivery_writes_nothing(services,
     data = StorageObjectData(bucket=obj["bucket"], name=obj["name"], generation=str(obj["generation"]), size=int(obj["size"]))
     with FirestoreMeter() as first:
         assert finalize(services, "evt-1", SOURCE, data).outcome == "ingested"
-    # The batch holds the execution (opened with it, and carrying the outbox messages), the state change and the
-    # Data Brain reference. The upload is read once, before the batch, which writes it only if it is still that
+    # The batch holds the execution (opened with it, and carrying the outbox messages), the upload's state change
+    # and the file (with its Data Brain reference in its document). The upload is read once, before the batch, which writes it only if it is still that
     # version; new bytes are created with a create-only write, so the file is not read. The messages are held for
     # Eventarc's retry, which resends them, so they need no delivery mark. No claim, no dedup keys: the upload keeps
     # its generation, and names the execution that holds the messages.
     assert first.transactions == 0 and first.rpcs["commit"] == 1
-    assert first.reads == 1 and first.writes == 4
+    assert first.reads == 1 and first.writes == 3
     assert [s.id for s in services.store.client.collection("outbox").stream()] == []
     ingested = services.store.get_upload("tenant-a", upload["upload_id"])
     (held,) = [r for r in services.store.outbox_records() if r.kind == "event"]

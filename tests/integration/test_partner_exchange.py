@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import pyx12.x12file
 
+from shared.adapters.firestore_references import artifact_of
 from shared.bootstrap import get_services, set_services
-from shared.domain.models import Artifact
 from shared.settings import get_settings
 from tests.as2.partner import PartnerReceiver, key_pair, load_pyas2lib, raw_http
 
@@ -81,7 +81,7 @@ def test_signed_encrypted_message_gets_signed_mdn_and_acks_delivered(exchange, a
     assert (status, detail) == ("processed", None)  # pyas2lib verified our signature and the MIC it computed
 
     services = exchange["services"]
-    files = [Artifact.model_validate(d.to_dict()) for d in services.store.tenant("tenant-a").collection("artifacts").stream()
+    files = [artifact_of(d.to_dict()) for d in services.store.tenant("tenant-a").collection("artifacts").stream()
              if d.to_dict()["artifact_type"] == "file"]
     assert len(files) == 1
     meta = files[0].source_metadata

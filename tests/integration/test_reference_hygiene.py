@@ -106,3 +106,33 @@ def test_delete_and_expiry_forget_the_references_of_every_object_they_remove(ser
     for uri in [*uris, expiring_uri]:
         assert references(function_client, auth, uri) == [], uri
         assert services.blobs.stat(*split_gs_uri(uri)) is None
+
+
+def test_references_live_in_their_artifacts_document_and_cost_no_write_of_their_own(services, function_client, auth):
+    """The Data Brain's references are written with their artifact, in its document (no references collection):
+    found by uri through the indexed `reference_ids`, listed with the artifact, forgotten one by one without touching
+    the rest of it, and sampled across tenants by the sweep."""
+    from dev.firestore_meter import FirestoreMeter
+    from shared.runtime.data_brain import reference_id_for
+
+    with FirestoreMeter() as meter:
+        file_id = ingest(function_client, auth, b"k,v\n1,2\n")
+    assert "tenants/*/references" not in meter.written and meter.written["tenants/*/artifacts"] == 1
+    uri = location(services, file_id)
+    client = services.store.client
+    assert [s.id for s in client.collection_group("references").stream()] == []
+    stored = client.document(f"tenants/{TENANT}/artifacts/{file_id}").get().to_dict()
+    ref_id = reference_id_for(TENANT, uri)
+    assert stored["reference_ids"] == [ref_id] and stored["references"][ref_id]["uri"] == uri
+    assert [r.uri for r in services.store.list_references(TENANT, file_id)] == [uri]
+    assert services.store.get_reference(TENANT, ref_id).artifact_id == file_id
+    assert services.store.get_reference("tenant-b", ref_id) is None  # another tenant's registry is not yours
+    assert any(r.reference_id == ref_id for r in services.store.sample_references("ref_", 50))
+
+    (reference,) = services.store.list_references(TENANT, file_id)
+    messagebus(services).unit_of_work().commit(
+        lambda tx: tx.delete_reference(TENANT, file_id, reference.reference_id), blind=True)
+    assert references(function_client, auth, uri) == []
+    after = client.document(f"tenants/{TENANT}/artifacts/{file_id}").get().to_dict()
+    assert after["reference_ids"] == [] and after["references"] == {}
+    assert services.store.get_artifact(TENANT, file_id).storage_location == uri  # the artifact itself is untouched
