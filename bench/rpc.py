@@ -76,7 +76,10 @@ def run_journey() -> list[dict[str, Any]]:
                                                                  json={"parameters": {"file_id": file_id}})), 202)
     command = next(r.payload for r in services.store.outbox_records()
                    if r.kind == "command" and r.payload.get("payload", {}).get("intent_id") == accepted["intent_id"])
-    done = ok(measured("parse_worker", lambda: worker.post("/", json=command)), 200)
+    # What Cloud Tasks sends with the body on a task's first attempt.
+    task_headers = {"X-CloudTasks-QueueName": "parse", "X-CloudTasks-TaskName": command["command_id"],
+                    "X-CloudTasks-TaskRetryCount": "0", "X-CloudTasks-TaskExecutionCount": "0"}
+    done = ok(measured("parse_worker", lambda: worker.post("/", json=command, headers=task_headers)), 200)
     if done.get("status") != "completed":
         raise SystemExit(f"the parse did not complete: {done}")
     ok(measured("save_file", lambda: save.post("/v1/intents/save_materialization", headers=auth,

@@ -42,6 +42,7 @@ from dev.procs import (
     wait_until,
 )
 from dev.provision import Topology
+from shared.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STATE_DIR = REPO_ROOT / ".local"
@@ -51,7 +52,9 @@ FUNCTIONS_MANIFEST = REPO_ROOT / "infra" / "functions.json"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 ROUTES_FILE = REPO_ROOT / "infra" / "routes.json"
 CORS_FILE = REPO_ROOT / "infra" / "cors.json"
-TASKS_MAX_RETRIES = 4  # 5 attempts in all, as the Terraform queue (the emulator retries without backoff)
+# All the attempts of the Terraform queue (the emulator retries without backoff): the worker holds a completion's
+# messages for the retry only when one follows (Settings.parse_task_attempts).
+TASKS_MAX_RETRIES = Settings.model_fields["max_parse_attempts"].default + 2 - 1
 # The Terraform job runs every minute; the local scheduler runs the sweep every SWEEP_INTERVAL_SECONDS (10 s unless
 # set), so a parse whose worker died is reclaimed within a minute.
 DEFAULT_SWEEP_INTERVAL = 10.0

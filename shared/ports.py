@@ -120,9 +120,11 @@ class CommandQueue(Protocol):
     def enqueue(self, command: Command) -> None: ...
 
 
-def execution_outbox_id(tenant_id: str, execution_id: str) -> str:
-    """The outbox id of the messages a commit keeps in the execution document it creates."""
-    return f"tenants/{tenant_id}/executions/{execution_id}"
+def execution_outbox_id(tenant_id: str, execution_id: str, *, end: bool = False) -> str:
+    """The outbox id of the messages a commit keeps in an execution's document: the commit that creates it (its
+    `outbox` field), or, held for its trigger's retry, the commit that ends it (`outbox_end`). One commit creates an
+    execution and one ends it, so neither can overwrite the other's messages."""
+    return f"tenants/{tenant_id}/executions/{execution_id}" + ("#end" if end else "")
 
 
 @dataclass(frozen=True)

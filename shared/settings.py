@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         return self.lineage_sink != "none" or bool(self.openlineage_url)
 
     @property
+    def parse_task_attempts(self) -> int:
+        """Cloud Tasks' max_attempts on the parse queue (infra/modules/platform: var.max_parse_attempts + 2): above
+        the claims, so the worker itself records a parse that ran out of them."""
+        return self.max_parse_attempts + 2
+
+    @property
     def job_namespace(self) -> str:
         return self.lineage_namespace or f"ingest.{self.project_id}.{self.environment}"
 

@@ -13,7 +13,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.adapters.firestore_common import COMMIT_ATTEMPTS, safe_id, with_backoff
-from shared.adapters.firestore_tx import OUTBOX_FIELD, OUTBOX_SHARDS
+from shared.adapters.firestore_tx import OUTBOX_END_FIELD, OUTBOX_FIELD, OUTBOX_SHARDS
 from shared.domain.models import utcnow
 from shared.ports import OutboxRecord
 
@@ -27,9 +27,11 @@ class FirestoreOutbox:
     def _outbox_at(self, document_id: str) -> tuple[firestore.DocumentReference, str] | None:
         """Where a commit's messages are, and the prefix of their fields there: an execution document's path
         (tenants/{tenant}/executions/{execution}), or the id of an outbox document."""
-        parts = document_id.split("/")
-        if len(parts) == 4 and parts[0] == "tenants" and parts[2] == "executions" and all(map(safe_id, parts[1::2])):
-            return self.client.document(document_id), OUTBOX_FIELD + "."
+        path, _, end = document_id.partition("#")
+        parts = path.split("/")
+        if len(parts) == 4 and parts[0] == "tenants" and parts[2] == "executions" and all(map(safe_id, parts[1::2])) \
+                and end in ("", "end"):
+            return self.client.document(path), (OUTBOX_END_FIELD if end else OUTBOX_FIELD) + "."
         if len(parts) == 1 and safe_id(document_id):
             return self.client.collection("outbox").document(document_id), ""
         return None
@@ -42,7 +44,7 @@ class FirestoreOutbox:
     @staticmethod
     def _fields(snap: Any, prefix: str) -> dict[str, Any] | None:
         data = (snap.to_dict() or {}) if snap.exists else {}
-        found = data.get(OUTBOX_FIELD) if prefix else data
+        found = data.get(prefix.rstrip(".")) if prefix else data
         return found or None
 
     def _records(self, data: dict[str, Any]) -> list[OutboxRecord]:
@@ -126,7 +128,8 @@ class FirestoreOutbox:
         for snap in self.client.collection("outbox").stream():
             yield from self._records(snap.to_dict() or {})
         for snap in self.client.collection_group("executions").stream():
-            data = (snap.to_dict() or {}).get(OUTBOX_FIELD)
-            if data:
-                yield from self._records(data)
+            for field in (OUTBOX_FIELD, OUTBOX_END_FIELD):
+                data = (snap.to_dict() or {}).get(field)
+                if data:
+                    yield from self._records(data)
 

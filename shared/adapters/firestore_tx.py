@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 # The outbox is one top-level collection written at event rate; a shard field ahead of created_at in its index
 # spreads those writes over 16 key ranges instead of one ever-increasing one (~500 writes/s each).
 OUTBOX_SHARDS = 16
-# The field of an execution document that carries the outbox messages of the commit that created it.
+# The fields of an execution document that carry outbox messages: those of the commit that created it, and those
+# of the commit that ended it when they are held for its trigger's retry (execution_outbox_id(..., end=True)).
 OUTBOX_FIELD = "outbox"
+OUTBOX_END_FIELD = "outbox_end"
 LIVE_SLOTS = {IntentStatus.PENDING: "pending_intent_id", IntentStatus.IN_PROGRESS: "running_intent_id"}
 
 
@@ -64,7 +66,8 @@ def _in_journey[J: (Event, Command, Upload)](record: J) -> J:
 
 def execution_of(data: dict[str, Any] | None) -> Execution | None:
     """The execution a document holds, without the outbox messages its creating commit left in it."""
-    return Execution.model_validate({k: v for k, v in data.items() if k != OUTBOX_FIELD}) if data else None
+    return Execution.model_validate({k: v for k, v in data.items() if k not in (OUTBOX_FIELD, OUTBOX_END_FIELD)}) \
+        if data else None
 
 
 def _stage_doc(entry: StageEntry) -> dict[str, Any]:
@@ -103,6 +106,7 @@ class FirestoreTx:
         self._owner: tuple[str, str] | None = None
         self._held: str | None = None  # the outbox document's id when the commit's trigger resends it (no sweep)
         self._created: list[tuple[Execution, firestore.DocumentReference]] = []  # written by flush, one with the outbox
+        self._logged: dict[str, tuple[firestore.DocumentReference, dict[str, Any]]] = {}  # execution updates, by path
         # Artifacts written by flush, each with its references: path -> (create?, reference, document)
         self._artifacts: dict[str, tuple[bool, firestore.DocumentReference, dict[str, Any] | None]] = {}
         self._references = ReferenceChanges()
@@ -330,6 +334,8 @@ class FirestoreTx:
             # the document of the execution that staged them, when this commit creates it
             rides = next((path for execution, ref in created if (execution.tenant_id, execution.execution_id) ==
                           (tenant_id, execution_id) for path in [ref.path]), None)
+            ends = self._held if self._held and self._held.endswith("#end") else None
+            ended = ends.removesuffix("#end") if ends and ends.removesuffix("#end") in self._logged else None
             document_id = rides or self._held or (
                 ids[0] if len(ids) == 1 else "batch_" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40])
             status = "trigger" if self._held else "pending"
@@ -341,11 +347,16 @@ class FirestoreTx:
                       "messages": [{"record_id": r.record_id, "kind": r.kind, "payload": r.payload} for r in self._staged]}
             if rides:  # = execution_outbox_id(tenant, execution)
                 documents[rides][1][OUTBOX_FIELD] = outbox
+            elif ended:  # = execution_outbox_id(tenant, execution, end=True): in the update that ends it
+                self._logged[ended][1][OUTBOX_END_FIELD] = outbox
             else:
                 held = {"expire_at": first.created_at + timedelta(days=self._s.dedup_ttl_days)} if self._held else {}
                 self._t.set(self._s.client.collection("outbox").document(document_id), {**outbox, **held})
         for ref, document in documents.values():
             self._t.create(ref, document)
+        for ref, update in self._logged.values():
+            self._t.update(ref, update)
+        self._logged = {}
         self._flush_artifacts()
 
     def stage_event(self, event: Event) -> None:
@@ -370,7 +381,12 @@ class FirestoreTx:
         intent_id: str | None = None,
     ) -> None:
         ref = self._s.ref_required(tenant_id, "executions", execution_id)
-        self._t.update(ref, _exec_update(entry, status, error, error_code, result, intent_id))
+        update = _exec_update(entry, status, error, error_code, result, intent_id)
+        if ref.path in self._logged:  # a second entry for the same execution in this commit: one update of both
+            earlier = self._logged[ref.path][1]
+            update["stages"] = firestore.ArrayUnion([*earlier["stages"].values, *update["stages"].values])
+            update = {**earlier, **update}
+        self._logged[ref.path] = (ref, update)  # written by flush
 
     @property
     def staged(self) -> list[OutboxRecord]:

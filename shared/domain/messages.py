@@ -94,6 +94,12 @@ class IngestUploadedObject(Message):
 @dataclass(frozen=True)
 class RunParseTask(Message):
     task: ParseTask
+    retry_count: int | None = None  # X-CloudTasks-TaskRetryCount: 0 on the first attempt; None when not told
+
+    def retried_on_failure(self, attempts: int) -> bool:
+        """Whether Cloud Tasks runs this task again if this attempt fails, when its queue tries each task `attempts`
+        times (its max_retry_duration, a day, is far beyond the parse's attempts)."""
+        return self.retry_count is not None and self.retry_count + 1 < attempts
 
 
 @dataclass(frozen=True)

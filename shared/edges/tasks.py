@@ -36,6 +36,12 @@ def run_task[M: BaseModel](request: flask.Request, model: type[M], use_case: Cal
     return respond(200, {"status": result.status, **result.detail})
 
 
+def retry_count(request: flask.Request) -> int | None:
+    """Which attempt of the task this is (0 for the first), as Cloud Tasks says; None when it does not."""
+    value = request.headers.get("X-CloudTasks-TaskRetryCount", "")
+    return int(value) if value.isdigit() else None
+
+
 def on_parse_task(request: flask.Request) -> flask.Response:
     """The parse worker's Cloud Tasks target."""
-    return run_task(request, ParseTask, lambda task: get_bus().handle(RunParseTask(task)))
+    return run_task(request, ParseTask, lambda task: get_bus().handle(RunParseTask(task, retry_count(request))))

@@ -30,7 +30,7 @@ from shared.domain.models import (
 from shared.domain.reproduction import PARSE_PRODUCER_VERSION
 from shared.domain.states import IntentStatus, LifecycleState, Stage
 from shared.logs import get_logger, log_context
-from shared.ports import Services, Tx
+from shared.ports import Services, Tx, execution_outbox_id
 from shared.runtime.context import Result
 from shared.runtime.uow import UnitOfWork
 from shared.usecases.objects import gs_uri, parsed_prefix, split_gs_uri
@@ -54,7 +54,7 @@ def _uow(uow: UnitOfWork, task: ParseTask, execution_id: str | None = None) -> U
                              metadata={"journey_id": journey_id} if journey_id else None)
 
 
-def _fail_step(intent_id: str, tenant_id: str, reason: str, code: str) -> Any:
+def _fail_step(intent_id: str, tenant_id: str, reason: str, code: str, carried: list[StageEntry]) -> Any:
     def step(tx: Tx) -> Result:
         intent = tx.get_intent(tenant_id, intent_id)
         if intent is None or intent.status != IntentStatus.IN_PROGRESS:
@@ -64,34 +64,52 @@ def _fail_step(intent_id: str, tenant_id: str, reason: str, code: str) -> Any:
         tx.put_intent(failed)
         execution_id = intent.execution_id or ""
         return Result(events=[intent_event("intent_failed", failed, execution_id, reason=reason, error_code=code)],
-                      failure=(reason, code), detail={"attempts": intent.attempts})
+                      failure=(reason, code), detail={"attempts": intent.attempts}, stages=carried)
     return step
 
 
-def _claim(uow: UnitOfWork, task: ParseTask, worker_id: str) -> PendingIntent | WorkResult:
+@dataclass(frozen=True)
+class Claim:
+    intent: PendingIntent
+    # The execution-log entries of this claim (and of a predecessor whose lease lapsed): the claim writes only the
+    # intent, and they commit with the attempt's end (its completion, failure or release).
+    entries: list[StageEntry]
+
+
+def _lapsed(intent: PendingIntent, now: Any) -> list[StageEntry]:
+    """The entry of an attempt whose worker died holding the lease (it never wrote its end)."""
+    if not (intent.lease_owner and intent.lease_expires_at and intent.lease_expires_at <= now):
+        return []
+    return [StageEntry(stage=Stage.ATTEMPT_FAILED, at=intent.lease_expires_at, detail={
+        "attempt": intent.attempts, "worker": intent.lease_owner, "error": "the worker stopped; its lease lapsed"})]
+
+
+def _claim(uow: UnitOfWork, task: ParseTask, worker_id: str) -> Claim | WorkResult:
     settings = uow.services.settings
 
-    def step(tx: Tx) -> Result | WorkResult:
+    def step(tx: Tx) -> Claim | WorkResult:
         intent = tx.get_intent(task.tenant_id, task.intent_id)
         now = utcnow()
         if intent is None or intent.status != IntentStatus.IN_PROGRESS:
-            return WorkResult("duplicate", {"reason": "intent is not in progress"})
+            ended = intent is not None and intent.status in (IntentStatus.COMPLETED, IntentStatus.FAILED)
+            return WorkResult("duplicate", {"reason": "intent is not in progress",
+                                            **({"execution_id": intent.execution_id} if ended and intent else {})})
         if intent.lease_owner and intent.lease_expires_at and intent.lease_expires_at > now:
             return WorkResult("lease_held", {"reason": "another worker holds the lease"})
         attempts = intent.attempts + 1
         if attempts > settings.max_parse_attempts:
-            return WorkResult("exhausted", {"attempts": intent.attempts})
+            return WorkResult("exhausted", {"attempts": intent.attempts, "lapsed": _lapsed(intent, now)})
         claimed = intent.model_copy(update={"attempts": attempts, "lease_owner": worker_id, "updated_at": now,
                                             "lease_expires_at": now + timedelta(seconds=settings.claim_lease_seconds)})
         tx.put_intent(claimed)
-        return Result(subject=claimed, complete=False,
-                      stages=[StageEntry(stage=Stage.CLAIMED, detail={"attempt": attempts, "worker": worker_id})])
+        return Claim(claimed, [*_lapsed(intent, now),
+                               StageEntry(stage=Stage.CLAIMED, at=now, detail={"attempt": attempts, "worker": worker_id})])
 
     value = _uow(uow, task).commit(step)
     if isinstance(value, WorkResult) and value.status == "exhausted":
         reason = f"Gave up after {settings.max_parse_attempts} attempts."
-        return _finish_failure(uow, task, reason, "MAX_ATTEMPTS_EXCEEDED")
-    return value if isinstance(value, WorkResult) else value.subject
+        return _finish_failure(uow, task, reason, "MAX_ATTEMPTS_EXCEEDED", value.detail.pop("lapsed"))
+    return value
 
 
 class Heartbeat:
@@ -146,29 +164,42 @@ def renew_parse_lease(message: RenewParseLease, uow: UnitOfWork) -> bool:
     return bool(uow.commit(step))
 
 
-def _finish_failure(uow: UnitOfWork, task: ParseTask, reason: str, code: str) -> WorkResult:
+def _finish_failure(uow: UnitOfWork, task: ParseTask, reason: str, code: str, carried: list[StageEntry]) -> WorkResult:
     intent = uow.services.store.get_intent(task.tenant_id, task.intent_id)
     execution_id = (intent.execution_id if intent else None) or task.execution_id
     try:
-        _uow(uow, task, execution_id).commit(_fail_step(task.intent_id, task.tenant_id, reason, code))
+        _uow(uow, task, execution_id).commit(_fail_step(task.intent_id, task.tenant_id, reason, code, carried))
     except Duplicate:
         return WorkResult("duplicate", {})
     log.warning("parse failed", extra={"fields": {"intent_id": task.intent_id, "error_code": code, "reason": reason}})
     return WorkResult("failed", {"error_code": code, "error": reason})
 
 
-def _release(uow: UnitOfWork, task: ParseTask, worker_id: str, error: str) -> None:
+def _release(uow: UnitOfWork, task: ParseTask, claim: Claim, error: str) -> None:
     """Give the lease back so the platform's retry (with backoff) can claim at once."""
 
     def step(tx: Tx) -> Result | None:
         intent = tx.get_intent(task.tenant_id, task.intent_id)
-        if intent is None or intent.lease_owner != worker_id or intent.status != IntentStatus.IN_PROGRESS:
+        if intent is None or intent.lease_owner != claim.intent.lease_owner or intent.status != IntentStatus.IN_PROGRESS:
             return None
         tx.put_intent(intent.model_copy(update={"lease_owner": None, "lease_expires_at": utcnow(), "last_error": error[:500]}))
-        return Result(complete=False, stages=[
-            StageEntry(stage=Stage.ATTEMPT_FAILED, detail={"attempt": intent.attempts, "error": error[:500]})])
+        failed = StageEntry(stage=Stage.ATTEMPT_FAILED, detail={"attempt": intent.attempts, "error": error[:500]})
+        return Result(complete=False, stages=[*claim.entries, failed])
 
     _uow(uow, task).commit(step)
+
+
+def _resend_held(uow: UnitOfWork, task: ParseTask, result: WorkResult) -> WorkResult:
+    """A task of an intent that has ended: it may be the retry of the attempt that ended it and died (or failed to
+    send) before its messages left, so it sends them again when that attempt held them; duplicates are dropped by
+    consumers on event id."""
+    execution_id = result.detail.pop("execution_id", None)
+    if execution_id:
+        try:
+            uow.services.relay.resend(execution_outbox_id(task.tenant_id, execution_id, end=True))
+        except TransientError:
+            return WorkResult("retry", {"error": "sending the parse's messages failed; retried with backoff"})
+    return result
 
 
 def _parse_to_derived(services: Services, source: Artifact, intent: PendingIntent, parsed_id: str) -> Any:
@@ -250,12 +281,12 @@ def handle_parse_task(message: RunParseTask, uow: UnitOfWork) -> WorkResult:
                 # The holder may have died: retrying after the queue's backoff reclaims once its short lease lapses;
                 # a live holder keeps renewing, and this duplicate runs out of attempts harmlessly.
                 return WorkResult("retry", claimed.detail)
-            return claimed
-        intent = claimed
+            return _resend_held(uow, task, claimed)
+        intent, entries = claimed.intent, claimed.entries
         execution_id = intent.execution_id or task.execution_id
         source = services.store.get_artifact(task.tenant_id, intent.target_artifact_id or "")
         if source is None or source.lifecycle_state == LifecycleState.DELETED:
-            return _finish_failure(uow, task, "The source file no longer exists.", "SOURCE_MISSING")
+            return _finish_failure(uow, task, "The source file no longer exists.", "SOURCE_MISSING", entries)
         parsed_id = parsed_id_for(task.tenant_id, intent.intent_id)
         try:
             with Heartbeat(uow, task, worker_id):
@@ -263,11 +294,11 @@ def handle_parse_task(message: RunParseTask, uow: UnitOfWork) -> WorkResult:
                 stats = next((structured_statistics(services.blobs, derived, prefix + o.name)
                               for o in result.outputs if o.format == "parquet"), None)
         except PermanentError as exc:
-            return _finish_failure(uow, task, exc.message, exc.code)
+            return _finish_failure(uow, task, exc.message, exc.code, entries)
         except Exception as exc:
             log.warning("parse attempt failed; will retry", exc_info=not isinstance(exc, TransientError))
             with contextlib.suppress(TransientError):  # unreleased, the short lease lapses by itself
-                _release(uow, task, worker_id, str(exc))
+                _release(uow, task, claimed, str(exc))
             return WorkResult("retry", {"error": "transient failure; retried with backoff"})
         parsed = _build_parsed(source, intent, parsed_id, result, derived, prefix, execution_id,
                                services.settings.working_material_ttl_days, digests, stats)
@@ -276,6 +307,11 @@ def handle_parse_task(message: RunParseTask, uow: UnitOfWork) -> WorkResult:
             current = tx.get_intent(task.tenant_id, intent.intent_id)
             if current is None or current.lease_owner != worker_id or current.status != IntentStatus.IN_PROGRESS:
                 raise Duplicate()  # the lease was lost; whoever holds it writes the same artifact
+            if message.retried_on_failure(services.settings.parse_task_attempts):
+                # Cloud Tasks runs this task again if the send fails or this process dies before it: that retry
+                # finds the intent ended and sends these messages again (_resend_held), so they need no delivery
+                # mark; they ride in the execution's own update. On the queue's last attempt the sweep keeps them.
+                tx.hold_outbox_for_trigger(execution_outbox_id(task.tenant_id, execution_id, end=True))
             produced, failure = reproduced_parse(tx, current, parsed, digests)
             reason, code = failure or (None, None)
             done = update_intent_status(current, IntentStatus.FAILED if failure else IntentStatus.COMPLETED,
@@ -288,7 +324,8 @@ def handle_parse_task(message: RunParseTask, uow: UnitOfWork) -> WorkResult:
             if failure:  # the artifact is kept beside the original: the lineage shows both
                 events.append(intent_event("intent_failed", done, execution_id, reason=reason, error_code=code))
             return Result(body, artifacts=[produced], inputs=[source], intent_id=intent.intent_id, events=events, failure=failure,
-                          detail={"artifact_id": parsed_id, "record_count": produced.semantic_descriptor.record_count})
+                          detail={"artifact_id": parsed_id, "record_count": produced.semantic_descriptor.record_count},
+                          stages=entries)
 
         try:
             _uow(uow, task, execution_id).commit(complete)
@@ -297,7 +334,7 @@ def handle_parse_task(message: RunParseTask, uow: UnitOfWork) -> WorkResult:
         except TransientError as exc:  # the retry parses again onto the same artifact id
             log.warning("completing the parse failed; will retry", extra={"fields": {"error": str(exc)[:300]}})
             with contextlib.suppress(TransientError):
-                _release(uow, task, worker_id, str(exc))
+                _release(uow, task, claimed, str(exc))
             return WorkResult("retry", {"error": "transient failure; retried with backoff"})
         # Upload-to-parsed time of this file (its ingest), the journey freshness SLO's measure (metrics.json).
         freshness = round((utcnow() - source.created_at).total_seconds(), 3)

@@ -230,6 +230,11 @@ def test_parse_worker_timeout_fits_cloud_tasks_and_a_100_mb_parse(
     assert tasks["max_concurrent_dispatches"] == f"${{{worker}.max_instances * {worker}.concurrency}}"
     # The queue outlasts the worker's own claim limit, so the worker can record the failure.
     assert tasks["max_attempts"] == "${var.max_parse_attempts + 2}"
+    # The worker holds a completion's messages for the queue's retry only when one follows: it must count the
+    # queue's attempts as Terraform sets them.
+    from shared.settings import Settings
+
+    assert Settings(max_parse_attempts=7).parse_task_attempts == 7 + 2
 
 
 def test_concurrency_follows_each_function_s_workload(declared_functions: dict[str, dict[str, Any]]) -> None:

@@ -223,10 +223,10 @@ def test_finalize_commits_in_one_batch_and_a_redelivery_writes_nothing(services,
     with FirestoreMeter() as first:
         assert finalize(services, "evt-1", SOURCE, data).outcome == "ingested"
     # The batch holds the execution (opened with it, and carrying the outbox messages), the upload's state change
-    # and the file (with its Data Brain reference in its document). The upload is read once, before the batch, which writes it only if it is still that
-    # version; new bytes are created with a create-only write, so the file is not read. The messages are held for
-    # Eventarc's retry, which resends them, so they need no delivery mark. No claim, no dedup keys: the upload keeps
-    # its generation, and names the execution that holds the messages.
+    # and the file (with its Data Brain reference in its document). The upload is read once, before the batch,
+    # which writes it only if it is still that version; new bytes are created with a create-only write, so the
+    # file is not read. The messages are held for Eventarc's retry, which resends them, so they need no delivery
+    # mark. No claim, no dedup keys: the upload keeps its generation, and names the execution holding the messages.
     assert first.transactions == 0 and first.rpcs["commit"] == 1
     assert first.reads == 1 and first.writes == 3
     assert [s.id for s in services.store.client.collection("outbox").stream()] == []

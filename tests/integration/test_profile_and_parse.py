@@ -339,3 +339,70 @@ def test_upload_with_a_profile_is_dispatched_when_it_is_ingested(services, funct
     assert intent.status == IntentStatus.IN_PROGRESS and intent.target_artifact_id == result.file_id
     assert run_worker(services).status == "completed"
     assert services.store.get_intent("tenant-a", upload["pending_intent_id"]).status == IntentStatus.COMPLETED
+
+
+def test_a_claim_writes_only_the_intent_and_its_log_entries_commit_with_the_attempts_end(services, function_client, auth):
+    """The worker's claim is one write (the intent's lease); the execution log gets the claim with the attempt's end,
+    and an attempt whose worker died holding the lease is logged by the claim that takes over."""
+    from dev.firestore_meter import FirestoreMeter
+
+    file_id = ingest(function_client, auth())
+    execution_id = submit(function_client, auth(), file_id, ingestion_profile="structured").get_json()["execution_id"]
+    task = pending_tasks(services)[0]
+    intent = services.store.get_intent("tenant-a", task.intent_id)
+    dead = intent.model_copy(update={"attempts": 1, "lease_owner": "worker_dead", "lease_expires_at": utcnow() - timedelta(seconds=1)})
+    services.store.run_in_transaction(lambda tx: tx.put_intent(dead))
+    with FirestoreMeter() as meter:
+        assert run_worker(services, task).status == "completed"
+    assert meter.written["tenants/*/executions"] == 1 and meter.written["tenants/*/intents"] == 2  # claim + end
+    log = services.store.get_execution("tenant-a", execution_id).stages
+    names = [s.stage for s in log]
+    assert names[names.index("attempt_failed"):names.index("attempt_failed") + 2] == ["attempt_failed", "claimed"]
+    lapsed, claimed = log[names.index("attempt_failed")], log[names.index("claimed")]
+    assert lapsed.detail["worker"] == "worker_dead" and lapsed.detail["attempt"] == 1 and claimed.detail["attempt"] == 2
+    assert names[-1] == "complete_execution"
+
+
+def _completion_messages(services, execution_id):
+    return [r for r in services.store.outbox_records() if r.kind == "event" and r.payload["event_type"] == "parse_completed"
+            and r.payload["execution_id"] == execution_id]
+
+
+def test_a_completion_cloud_tasks_will_retry_holds_its_messages_for_that_retry(services, function_client, auth, event_tap):
+    """Not on the queue's last attempt, the completion's messages ride in the execution's ending update, held for
+    Cloud Tasks: no outbox document, no delivery mark, never swept. A worker that dies before sending them is
+    retried; the retry finds the intent completed and sends them, under the same event id."""
+    from tests.integration.test_outbox import SimulatedCrash, crashing_services
+
+    file_id = ingest(function_client, auth())
+    execution_id = submit(function_client, auth(), file_id, ingestion_profile="structured").get_json()["execution_id"]
+    task = pending_tasks(services)[0]
+    event_tap.pull(timeout=1)  # what the ingest and the dispatch sent
+    with pytest.raises(SimulatedCrash):
+        messagebus(crashing_services(services, "before_publish")).handle(RunParseTask(task, retry_count=0))
+    (held,) = _completion_messages(services, execution_id)
+    assert held.status == "trigger" and held.document_id == f"tenants/tenant-a/executions/{execution_id}#end"
+    assert services.relay.sweep(grace_seconds=0).delivered == []  # the retry's, not the sweep's
+    assert services.store.get_execution("tenant-a", execution_id).status == ExecutionStatus.COMPLETED
+
+    retry = messagebus(services).handle(RunParseTask(task, retry_count=1))  # Cloud Tasks' retry of the task
+    assert retry.status == "duplicate"
+    sent = [e for e in event_tap.pull(timeout=3, min_count=1) if e.event_type == "parse_completed"]
+    assert [e.event_id for e in sent] == [held.record_id]
+
+
+def test_a_completion_on_the_queues_last_attempt_leaves_its_messages_to_the_sweep(services, function_client, auth, event_tap):
+    """No retry follows the last attempt (or an attempt that does not say which it is), so nothing would send
+    held messages again: they go to an outbox document that the sweep delivers."""
+    from tests.integration.test_outbox import SimulatedCrash, crashing_services
+
+    file_id = ingest(function_client, auth())
+    execution_id = submit(function_client, auth(), file_id, ingestion_profile="structured").get_json()["execution_id"]
+    task = pending_tasks(services)[0]
+    last = services.settings.parse_task_attempts - 1
+    with pytest.raises(SimulatedCrash):
+        messagebus(crashing_services(services, "before_publish")).handle(RunParseTask(task, retry_count=last))
+    (record,) = _completion_messages(services, execution_id)
+    assert record.status == "pending" and "/" not in record.document_id
+    assert record.record_id in services.relay.sweep(grace_seconds=0).delivered
+    assert any(e.event_id == record.record_id for e in event_tap.pull(timeout=3, min_count=1))
