@@ -127,6 +127,11 @@ def execution_outbox_id(tenant_id: str, execution_id: str, *, end: bool = False)
     return f"tenants/{tenant_id}/executions/{execution_id}" + ("#end" if end else "")
 
 
+def upload_outbox_id(tenant_id: str, upload_id: str) -> str:
+    """The outbox id of the messages finalize holds in the upload record it ingests (one ingest per upload)."""
+    return f"tenants/{tenant_id}/uploads/{upload_id}"
+
+
 @dataclass(frozen=True)
 class OutboxRecord:
     record_id: str

@@ -13,7 +13,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.adapters.firestore_common import COMMIT_ATTEMPTS, safe_id, with_backoff
-from shared.adapters.firestore_tx import OUTBOX_END_FIELD, OUTBOX_FIELD, OUTBOX_SHARDS
+from shared.adapters.firestore_documents import OUTBOX_END_FIELD, OUTBOX_FIELD, OUTBOX_SHARDS
 from shared.domain.models import utcnow
 from shared.ports import OutboxRecord
 
@@ -26,11 +26,12 @@ class FirestoreOutbox:
 
     def _outbox_at(self, document_id: str) -> tuple[firestore.DocumentReference, str] | None:
         """Where a commit's messages are, and the prefix of their fields there: an execution document's path
-        (tenants/{tenant}/executions/{execution}), or the id of an outbox document."""
+        (tenants/{tenant}/executions/{execution}, `#end` for its ending commit's), an upload record's (finalize's held
+        messages), or the id of an outbox document."""
         path, _, end = document_id.partition("#")
         parts = path.split("/")
-        if len(parts) == 4 and parts[0] == "tenants" and parts[2] == "executions" and all(map(safe_id, parts[1::2])) \
-                and end in ("", "end"):
+        if len(parts) == 4 and parts[0] == "tenants" and all(map(safe_id, parts[1::2])) and (parts[2], end) in (
+                ("executions", ""), ("executions", "end"), ("uploads", "")):
             return self.client.document(path), (OUTBOX_END_FIELD if end else OUTBOX_FIELD) + "."
         if len(parts) == 1 and safe_id(document_id):
             return self.client.collection("outbox").document(document_id), ""
@@ -127,9 +128,10 @@ class FirestoreOutbox:
     def outbox_records(self) -> Iterator[OutboxRecord]:
         for snap in self.client.collection("outbox").stream():
             yield from self._records(snap.to_dict() or {})
-        for snap in self.client.collection_group("executions").stream():
-            for field in (OUTBOX_FIELD, OUTBOX_END_FIELD):
-                data = (snap.to_dict() or {}).get(field)
-                if data:
-                    yield from self._records(data)
+        for group in ("executions", "uploads"):
+            for snap in self.client.collection_group(group).stream():
+                for field in (OUTBOX_FIELD, OUTBOX_END_FIELD):
+                    data = (snap.to_dict() or {}).get(field)
+                    if data:
+                        yield from self._records(data)
 

@@ -20,9 +20,11 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.adapters.firestore_common import COMMIT_ATTEMPTS, DocumentGate, safe_id, with_backoff
+from shared.adapters.firestore_documents import execution_of
 from shared.adapters.firestore_outbox import FirestoreOutbox
 from shared.adapters.firestore_references import REFERENCES, FirestoreReferences, artifact_of, stored_references
-from shared.adapters.firestore_tx import FirestoreTx, execution_of
+from shared.adapters.firestore_tx import FirestoreTx
+from shared.adapters.firestore_uploads import FirestoreUploads, upload_of
 from shared.domain.errors import BadRequest
 from shared.domain.journey_model import Journey
 from shared.domain.models import Artifact, Execution, PendingIntent, Upload
@@ -36,7 +38,7 @@ log = get_logger(__name__)
 TRANSACTION_BUDGET_SECONDS = 15.0
 
 
-class FirestoreStore(FirestoreOutbox, FirestoreReferences):
+class FirestoreStore(FirestoreOutbox, FirestoreReferences, FirestoreUploads):
     def __init__(self, client: firestore.Client, dedup_ttl_days: int = 7,
                  transaction_budget: float = TRANSACTION_BUDGET_SECONDS):
         self.client = client
@@ -194,12 +196,12 @@ class FirestoreStore(FirestoreOutbox, FirestoreReferences):
 
     # uploads
     def get_upload(self, tenant_id: str, upload_id: str) -> Upload | None:
-        data = self._read(self.ref(tenant_id, "uploads", upload_id))
-        return Upload.model_validate(data) if data else None
+        return upload_of(self._read(self.ref(tenant_id, "uploads", upload_id)))
 
     def read_upload(self, tenant_id: str, upload_id: str) -> Versioned[Upload] | None:
         found = self._read_versioned(self.ref(tenant_id, "uploads", upload_id))
-        return Versioned(Upload.model_validate(found[0]), found[1]) if found else None
+        upload = upload_of(found[0]) if found else None
+        return Versioned(upload, found[1]) if found and upload else None
 
     def seen_and_upload(self, keys: list[str], tenant_id: str | None, upload_id: str | None) -> tuple[bool, Upload | None]:
         """Whether any dedup key was recorded, and the upload record: one batched read."""
@@ -208,12 +210,14 @@ class FirestoreStore(FirestoreOutbox, FirestoreReferences):
         found = {snap.reference.path: snap for snap in self.client.get_all([*refs, *([upload_ref] if upload_ref else [])])}
         seen = any(found[r.path].exists for r in refs)
         upload_snap = found.get(upload_ref.path) if upload_ref else None
-        upload = Upload.model_validate(upload_snap.to_dict()) if upload_snap is not None and upload_snap.exists else None
+        upload = upload_of(upload_snap.to_dict()) if upload_snap is not None and upload_snap.exists else None
         return seen, upload
 
     # executions
     def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None:
-        return execution_of(self._read(self.ref(tenant_id, "executions", execution_id)))
+        """From its own document, or from the upload record that keeps it (shared/adapters/firestore_uploads.py)."""
+        return execution_of(self._read(self.ref(tenant_id, "executions", execution_id))
+                            or self.kept_execution(tenant_id, execution_id))
 
     # idempotency of HTTP submissions: records only (the policy is shared.edges.idempotency)
     def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None:

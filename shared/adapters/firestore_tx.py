@@ -1,96 +1,38 @@
-"""Firestore adapter, the transaction side: what one unit of work's commit reads and buffers (FirestoreTx), and how
-models become documents. The store that runs it is shared/adapters/firestore_store.py."""
+"""Firestore adapter, the transaction side: what one unit of work's commit reads and buffers (FirestoreTx). How models
+become documents is shared/adapters/firestore_documents.py; the store that runs it is firestore_store.py."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
 from datetime import timedelta
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from google.cloud import firestore
 
+from shared.adapters.firestore_documents import (
+    LIVE_SLOTS,
+    OUTBOX_END_FIELD,
+    OUTBOX_FIELD,
+    execution_of,
+    execution_update,
+    in_journey,
+    outbox_shard,
+    plain,
+    slot_id,
+    to_document,
+)
 from shared.adapters.firestore_partners import partner_document
 from shared.adapters.firestore_references import ReferenceChanges, artifact_of, stored_references
+from shared.adapters.firestore_uploads import keeps, upload_of, with_kept
 from shared.domain.journey_model import Journey
 from shared.domain.models import Artifact, Command, Event, Execution, PendingIntent, Reference, StageEntry, Upload, utcnow
 from shared.domain.states import ExecutionStatus, IntentStatus
-from shared.logs import current_origin, current_traceparent
 from shared.partners.models import Acknowledgement, Partner
 from shared.ports import OutboxRecord, Versioned
 
 if TYPE_CHECKING:
     from shared.adapters.firestore_store import FirestoreStore
-
-# The outbox is one top-level collection written at event rate; a shard field ahead of created_at in its index
-# spreads those writes over 16 key ranges instead of one ever-increasing one (~500 writes/s each).
-OUTBOX_SHARDS = 16
-# The fields of an execution document that carry outbox messages: those of the commit that created it, and those
-# of the commit that ended it when they are held for its trigger's retry (execution_outbox_id(..., end=True)).
-OUTBOX_FIELD = "outbox"
-OUTBOX_END_FIELD = "outbox_end"
-LIVE_SLOTS = {IntentStatus.PENDING: "pending_intent_id", IntentStatus.IN_PROGRESS: "running_intent_id"}
-
-
-def slot_id(intent_type: str, target_artifact_id: str) -> str:
-    return f"{intent_type}:{target_artifact_id}"
-
-
-def outbox_shard(record_id: str) -> int:
-    return int(hashlib.sha256(record_id.encode()).hexdigest()[:8], 16) % OUTBOX_SHARDS
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _doc(model: Any) -> dict[str, Any]:
-    return _plain(model.model_dump(mode="python", by_alias=True))
-
-
-def _in_journey[J: (Event, Command, Upload)](record: J) -> J:
-    """What this invocation stages or creates carries its trace and the journey's first execution, unless it
-    already does (an update keeps the journey it was created in)."""
-    if record.trace_context and record.origin_execution_id:
-        return record
-    return record.model_copy(update={"trace_context": record.trace_context or current_traceparent(),
-                                     "origin_execution_id": record.origin_execution_id or current_origin()})
-
-
-def execution_of(data: dict[str, Any] | None) -> Execution | None:
-    """The execution a document holds, without the outbox messages its creating commit left in it."""
-    return Execution.model_validate({k: v for k, v in data.items() if k not in (OUTBOX_FIELD, OUTBOX_END_FIELD)}) \
-        if data else None
-
-
-def _stage_doc(entry: StageEntry) -> dict[str, Any]:
-    return _plain(entry.model_dump(mode="python"))
-
-
-def _exec_update(
-    entry: StageEntry | list[StageEntry], status: ExecutionStatus | None, error: str | None, error_code: str | None,
-    result: dict[str, Any] | None, intent_id: str | None = None,
-) -> dict[str, Any]:
-    entries = entry if isinstance(entry, list) else [entry]
-    data: dict[str, Any] = {"stages": firestore.ArrayUnion([_stage_doc(e) for e in entries]), "updated_at": entries[-1].at}
-    if status is not None:
-        data["status"] = status.value
-    if error is not None:
-        data["error"] = error
-        data["error_code"] = error_code
-    if result is not None:
-        data["result"] = _plain(result)
-    if intent_id is not None:
-        data["intent_id"] = intent_id
-    return data
-
 
 class FirestoreTx:
     """Implements the Tx port over one firestore.Transaction."""
@@ -107,6 +49,7 @@ class FirestoreTx:
         self._held: str | None = None  # the outbox document's id when the commit's trigger resends it (no sweep)
         self._created: list[tuple[Execution, firestore.DocumentReference]] = []  # written by flush, one with the outbox
         self._logged: dict[str, tuple[firestore.DocumentReference, dict[str, Any]]] = {}  # execution updates, by path
+        self._uploads: dict[str, tuple[firestore.DocumentReference, dict[str, Any]]] = {}  # upload writes, by path
         # Artifacts written by flush, each with its references: path -> (create?, reference, document)
         self._artifacts: dict[str, tuple[bool, firestore.DocumentReference, dict[str, Any] | None]] = {}
         self._references = ReferenceChanges()
@@ -135,7 +78,7 @@ class FirestoreTx:
         conditioned on its version (the commit fails with RecordChanged if anyone wrote it since)."""
         if ref.path in self._read and ref.path not in self._versions:
             raise RuntimeError(f"{ref.path} was already read in this transaction")
-        self._read[ref.path] = {**_doc(read.value), **(read.stored or {})}
+        self._read[ref.path] = {**to_document(read.value), **(read.stored or {})}
         self._versions[ref.path] = read.version
 
     def adopt_artifact(self, read: Versioned[Artifact]) -> Artifact:
@@ -169,8 +112,7 @@ class FirestoreTx:
         return intent
 
     def get_upload(self, tenant_id: str, upload_id: str) -> Upload | None:
-        data = self._get(self._s.ref(tenant_id, "uploads", upload_id))
-        return Upload.model_validate(data) if data else None
+        return upload_of(self._get(self._s.ref(tenant_id, "uploads", upload_id)))
 
     def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None:
         return execution_of(self._get(self._s.ref(tenant_id, "executions", execution_id)))
@@ -226,15 +168,15 @@ class FirestoreTx:
         return ref.path
 
     def put_artifact(self, artifact: Artifact) -> None:
-        self._artifact(artifact.tenant_id, artifact.artifact_id, False, _doc(artifact))
+        self._artifact(artifact.tenant_id, artifact.artifact_id, False, to_document(artifact))
 
     def create_artifact(self, artifact: Artifact) -> None:
-        self._artifact(artifact.tenant_id, artifact.artifact_id, True, _doc(artifact))
+        self._artifact(artifact.tenant_id, artifact.artifact_id, True, to_document(artifact))
 
     def put_reference(self, reference: Reference) -> None:
         """Registered in its artifact's document: written with the artifact, or as a change of that field alone."""
         path = self._artifact(reference.tenant_id, reference.artifact_id, False, None)
-        self._references.register(path, reference.reference_id, _doc(reference))
+        self._references.register(path, reference.reference_id, to_document(reference))
 
     def delete_reference(self, tenant_id: str, artifact_id: str, reference_id: str) -> None:
         self._references.forget(self._artifact(tenant_id, artifact_id, False, None), reference_id)
@@ -276,7 +218,7 @@ class FirestoreTx:
         return pending, running
 
     def put_intent(self, intent: PendingIntent) -> None:
-        self._t.set(self._s.ref_required(intent.tenant_id, "intents", intent.intent_id), _doc(intent))
+        self._t.set(self._s.ref_required(intent.tenant_id, "intents", intent.intent_id), to_document(intent))
         field = LIVE_SLOTS.get(intent.status)
         if not field or not intent.target_artifact_id:
             return
@@ -295,15 +237,17 @@ class FirestoreTx:
         self._pointed.add((intent.intent_id, key))
 
     def put_upload(self, upload: Upload) -> None:
-        upload = _in_journey(upload)
-        self._put(self._s.ref_required(upload.tenant_id, "uploads", upload.upload_id), _doc(upload))
+        """Buffered until flush, which may add the executions the record keeps."""
+        upload = in_journey(upload)
+        ref = self._s.ref_required(upload.tenant_id, "uploads", upload.upload_id)
+        self._uploads[ref.path] = (ref, to_document(upload))
 
     def put_journey(self, journey: Journey) -> None:
-        self._t.set(self._s.ref_required(journey.tenant_id, "journeys", journey.journey_id), _doc(journey))
+        self._t.set(self._s.ref_required(journey.tenant_id, "journeys", journey.journey_id), to_document(journey))
 
     def mark_seen(self, key: str, info: dict[str, Any]) -> None:
         expire = utcnow() + timedelta(days=self._s.dedup_ttl_days)
-        self._t.set(self._s.client.collection("dedup").document(key), {**_plain(info), "seen_at": utcnow(), "expire_at": expire})
+        self._t.set(self._s.client.collection("dedup").document(key), {**plain(info), "seen_at": utcnow(), "expire_at": expire})
 
     def _stage(self, record_id: str, kind: str, tenant_id: str, execution_id: str, payload: dict[str, Any]) -> None:
         """Buffered until the step ends: then ONE outbox document carries every message of the commit (`flush`)."""
@@ -321,31 +265,45 @@ class FirestoreTx:
         self._held = document_id
 
     def flush(self) -> None:
-        """Write the commit's outbox messages, and the execution it creates. When the commit creates the execution
-        that staged them, they ride in that document's `outbox` field: no document of their own, and the execution
-        log shows what it sent (no later commit can overwrite them: only this one creates the document). Otherwise
-        one outbox document carries them, under the message's id when there is one (stable across a retried
-        commit), else a hash of all of them. The committer delivers right after commit, the sweep after its grace."""
+        """Write the commit's outbox messages, with the executions it creates and the uploads it writes.
+
+        An execution that opens and ends here, named by an upload record this commit writes, is kept in that record
+        (shared/adapters/firestore_uploads.py). Messages ride in the document of the execution that staged them when
+        this commit creates it (its `outbox` field: only this commit creates it, so no later one overwrites them),
+        in the upload record that keeps that execution when they are held for the trigger's retry, or in the update
+        that ends the execution (`outbox_end`, held too). Otherwise one outbox document carries them, under the
+        message's id when there is one (stable across a retried commit), else a hash of all of them. The committer
+        delivers right after commit; the sweep, after its grace, whatever is not held."""
         created, self._created = self._created, []
-        documents = {ref.path: (ref, _doc(execution)) for execution, ref in created}
+        uploads, self._uploads = self._uploads, {}
+        owner = self._owner or ("", "")
+        kept: dict[str, tuple[str, Execution]] = {}  # execution path -> (the upload record keeping it, execution)
+        for execution, ref in created:
+            swept = self._staged and not self._held and (execution.tenant_id, execution.execution_id) == owner
+            record = None if swept else next((p for p, (_, doc) in uploads.items() if keeps(doc, execution)), None)
+            if record is not None:
+                kept[ref.path] = (record, execution)
+        documents = {ref.path: (ref, to_document(execution)) for execution, ref in created if ref.path not in kept}
+        held_in: dict[str, dict[str, Any]] = {}  # upload path -> the held messages it carries
         if self._staged:
             ids = [r.record_id for r in self._staged]
-            tenant_id, execution_id = self._owner or ("", "")
-            # the document of the execution that staged them, when this commit creates it
-            rides = next((path for execution, ref in created if (execution.tenant_id, execution.execution_id) ==
-                          (tenant_id, execution_id) for path in [ref.path]), None)
-            ends = self._held if self._held and self._held.endswith("#end") else None
-            ended = ends.removesuffix("#end") if ends and ends.removesuffix("#end") in self._logged else None
-            document_id = rides or self._held or (
+            staged_by = next((ref.path for e, ref in created if (e.tenant_id, e.execution_id) == owner), None)
+            in_upload = kept[staged_by][0] if staged_by in kept else None
+            rides = staged_by if staged_by in documents else None
+            ends = self._held.removesuffix("#end") if self._held and self._held.endswith("#end") else None
+            ended = ends if ends in self._logged else None
+            document_id = in_upload or rides or self._held or (
                 ids[0] if len(ids) == 1 else "batch_" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40])
             status = "trigger" if self._held else "pending"
             self._staged = [replace(r, document_id=document_id, status=status) for r in self._staged]
             first = self._staged[0]
             outbox = {"record_id": document_id, "status": status, "attempts": 0, "created_at": first.created_at,
-                      "lease_until": None, "tenant_id": tenant_id, "execution_id": execution_id,
+                      "lease_until": None, "tenant_id": owner[0], "execution_id": owner[1],
                       "shard": outbox_shard(document_id),
                       "messages": [{"record_id": r.record_id, "kind": r.kind, "payload": r.payload} for r in self._staged]}
-            if rides:  # = execution_outbox_id(tenant, execution)
+            if in_upload:  # = upload_outbox_id(tenant, upload)
+                held_in[in_upload] = outbox
+            elif rides:  # = execution_outbox_id(tenant, execution)
                 documents[rides][1][OUTBOX_FIELD] = outbox
             elif ended:  # = execution_outbox_id(tenant, execution, end=True): in the update that ends it
                 self._logged[ended][1][OUTBOX_END_FIELD] = outbox
@@ -354,17 +312,25 @@ class FirestoreTx:
                 self._t.set(self._s.client.collection("outbox").document(document_id), {**outbox, **held})
         for ref, document in documents.values():
             self._t.create(ref, document)
+        for path, (ref, document) in uploads.items():
+            executions = {e.execution_id: to_document(e) for record, e in kept.values() if record == path}
+            version = self._versions.get(path)
+            document = with_kept(document, executions, held_in.get(path), version is not None)
+            if version is None:
+                self._t.set(ref, document, merge=True)  # keeps what the record already keeps
+            else:
+                self._t.update(ref, document, option=self._s.client.write_option(last_update_time=version))
         for ref, update in self._logged.values():
             self._t.update(ref, update)
         self._logged = {}
         self._flush_artifacts()
 
     def stage_event(self, event: Event) -> None:
-        event = _in_journey(event)
+        event = in_journey(event)
         self._stage(event.event_id, "event", event.tenant_id, event.execution_id, event.model_dump(mode="json"))
 
     def stage_command(self, command: Command) -> None:
-        command = _in_journey(command)
+        command = in_journey(command)
         self._stage(command.command_id, "command", command.tenant_id, command.execution_id, command.model_dump(mode="json"))
 
     def stage_lineage(self, tenant_id: str, execution_id: str, events: list[dict[str, Any]]) -> None:
@@ -381,7 +347,7 @@ class FirestoreTx:
         intent_id: str | None = None,
     ) -> None:
         ref = self._s.ref_required(tenant_id, "executions", execution_id)
-        update = _exec_update(entry, status, error, error_code, result, intent_id)
+        update = execution_update(entry, status, error, error_code, result, intent_id)
         if ref.path in self._logged:  # a second entry for the same execution in this commit: one update of both
             earlier = self._logged[ref.path][1]
             update["stages"] = firestore.ArrayUnion([*earlier["stages"].values, *update["stages"].values])

@@ -12,7 +12,7 @@ from shared.domain.messages import IngestUploadedObject, StorageObjectData
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import IntentStatus, UploadStatus
 from shared.logs import adopt_trace, get_logger
-from shared.ports import AlreadyStored, Tx, Versioned, execution_outbox_id
+from shared.ports import AlreadyStored, Services, Tx, Versioned, execution_outbox_id, upload_outbox_id
 from shared.runtime.context import Result
 from shared.runtime.uow import UnitOfWork, decided_on_fresh_reads
 from shared.usecases.ingestion import (
@@ -101,6 +101,16 @@ def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeR
     return decided_on_fresh_reads(lambda: _finalize(message, uow), "upload")
 
 
+def _resend_held(services: Services, tenant_id: str, upload: Upload, outbox_id: str) -> None:
+    """Where the ingest's commit held its messages: the upload record (a record ingested before it kept them: its
+    execution, or an outbox document)."""
+    for where in (upload_outbox_id(tenant_id, upload.upload_id),
+                  execution_outbox_id(tenant_id, upload.ingest_execution_id) if upload.ingest_execution_id else None,
+                  outbox_id):
+        if where and services.relay.resend(where).delivered:
+            return
+
+
 def _finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:
     services, obj = uow.services, message.object
     settings = services.settings
@@ -125,8 +135,7 @@ def _finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:
             if upload.status == UploadStatus.INGESTED:
                 # This delivery may be the retry of one that committed and died (or failed to send) before its
                 # messages left: the ingest's commit held them for this retry, which sends them again.
-                services.relay.resend(execution_outbox_id(tenant_id, upload.ingest_execution_id)
-                                      if upload.ingest_execution_id else outbox_id)
+                _resend_held(services, tenant_id, upload, outbox_id)
             return FinalizeResult("duplicate")
         # Signed URLs are create-only; a later generation is not a new upload.
         return _record_ignored(uow, keys, obj, f"upload {upload_id} was already {upload.status.value}; "

@@ -205,9 +205,11 @@ def test_redelivered_finalize_is_a_no_op(services, function_client, auth):
         assert finalize_event(fin, obj, event_id).status_code == 200
     assert len(artifacts_of(services)) == 1
     assert len(events_of(services, "artifact_ingested")) == 1
-    ingest_executions = [s for s in services.store.tenant("tenant-a").collection("executions").stream()
-                         if s.to_dict()["intent_type"] == "ingest_file"]
-    assert len(ingest_executions) == 1
+    own = [s for s in services.store.tenant("tenant-a").collection("executions").stream()
+           if s.to_dict()["intent_type"] == "ingest_file"]
+    kept = [e for s in services.store.tenant("tenant-a").collection("uploads").stream()
+            for e in (s.to_dict().get("executions") or {}).values() if e["intent_type"] == "ingest_file"]
+    assert len(own) + len(kept) == 1  # one ingest, kept in its upload record
 
 
 def test_finalize_commits_in_one_batch_and_a_redelivery_writes_nothing(services, function_client, auth):
@@ -222,17 +224,19 @@ def test_finalize_commits_in_one_batch_and_a_redelivery_writes_nothing(services,
     data = StorageObjectData(bucket=obj["bucket"], name=obj["name"], generation=str(obj["generation"]), size=int(obj["size"]))
     with FirestoreMeter() as first:
         assert finalize(services, "evt-1", SOURCE, data).outcome == "ingested"
-    # The batch holds the execution (opened with it, and carrying the outbox messages), the upload's state change
-    # and the file (with its Data Brain reference in its document). The upload is read once, before the batch,
-    # which writes it only if it is still that version; new bytes are created with a create-only write, so the
-    # file is not read. The messages are held for Eventarc's retry, which resends them, so they need no delivery
-    # mark. No claim, no dedup keys: the upload keeps its generation, and names the execution holding the messages.
+    # The batch holds two documents: the upload record (its state change, the ingest's execution, which opens and
+    # ends with it, and the messages held for Eventarc's retry) and the file (with its Data Brain reference in its
+    # document). The upload is read once, before the batch, which writes it only if it is still that version; new
+    # bytes are created with a create-only write, so the file is not read. The held messages need no delivery mark.
+    # No claim, no dedup keys: the upload keeps its generation.
     assert first.transactions == 0 and first.rpcs["commit"] == 1
-    assert first.reads == 1 and first.writes == 3
+    assert first.reads == 1 and first.writes == 2 and set(first.written) == {"tenants/*/uploads", "tenants/*/artifacts"}
     assert [s.id for s in services.store.client.collection("outbox").stream()] == []
     ingested = services.store.get_upload("tenant-a", upload["upload_id"])
     (held,) = [r for r in services.store.outbox_records() if r.kind == "event"]
-    assert held.status == "trigger" and held.document_id == f"tenants/tenant-a/executions/{ingested.ingest_execution_id}"
+    assert held.status == "trigger" and held.document_id == f"tenants/tenant-a/uploads/{ingested.upload_id}"
+    execution = services.store.get_execution("tenant-a", ingested.ingest_execution_id)  # read from the record
+    assert execution.status.value == "completed" and execution.intent_type == "ingest_file"
     for event_id in ("evt-1", "evt-2"):
         with FirestoreMeter() as again:
             assert finalize(services, event_id, SOURCE, data).outcome == "duplicate"
@@ -422,3 +426,20 @@ def test_hostile_filenames_never_reach_object_names(services, function_client, a
     status = client.get(f"/v1/uploads/{upload['upload_id']}", headers=auth()).get_json()
     artifact = services.store.get_artifact("tenant-a", status["file_id"])
     assert "/" not in artifact.filename and "\x00" not in artifact.filename and len(artifact.filename) <= 255
+
+
+def test_asking_for_an_upload_is_one_write_and_its_execution_is_kept_in_the_record(services, function_client, auth):
+    """request_upload's execution opens and ends in the commit that creates the upload record, so the record keeps
+    it (no execution document); the read API still answers for it, and another tenant still gets 404."""
+    from dev.firestore_meter import FirestoreMeter
+
+    with FirestoreMeter() as meter:
+        upload = request_upload(function_client(*INGEST), auth())
+    assert meter.writes == 1 and set(meter.written) == {"tenants/*/uploads"}
+    assert [s.id for s in services.store.tenant("tenant-a").collection("executions").stream()] == []
+    read = function_client("read_api", "read_http")
+    body = read.get(f"/v1/executions/{upload['execution_id']}", headers=auth()).get_json()
+    assert body["intent_type"] == "request_upload" and body["status"] == "completed"
+    assert body["result"]["upload_id"] == upload["upload_id"]
+    assert read.get(f"/v1/executions/{upload['execution_id']}", headers=auth(tenant="tenant-b")).status_code == 404
+    assert services.store.get_upload("tenant-a", upload["upload_id"]).execution_id == upload["execution_id"]
