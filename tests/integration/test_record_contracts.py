@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.adapters.memory import MemoryIdempotencyRecords
-from shared.ports import IdempotencyRecord, RecordChanged
+from shared.ports import AlreadyStored, IdempotencyRecord, RecordChanged
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -57,3 +57,145 @@ def test_a_conditional_put_replaces_only_the_version_it_read(records):
     records.delete_idempotency("t1", "k")
     with pytest.raises(RecordChanged):  # deleted since it was read
         records.put_idempotency("t1", "k", _record(request_hash="h4"), replacing=stale, conditional=True)
+
+
+# ---- the whole store: every repository and the commit, in memory and on the emulator ------------------------------
+
+@pytest.fixture(params=["memory", "firestore"])
+def store(request) -> Iterator[object]:
+    from shared.adapters.memory import MemoryStore
+
+    yield MemoryStore() if request.param == "memory" else request.getfixturevalue("services").store
+
+
+def _file(artifact_id: str = "file_1", tenant: str = "t1"):
+    from shared.domain.lineage import root_lineage
+    from shared.domain.models import Artifact, Materialization, ProducedBy
+
+    return Artifact(
+        artifact_id=artifact_id, artifact_type="file", tenant_id=tenant, session_id="s",
+        storage_location=f"gs://uploads/{artifact_id}", boundary_contract_id="bc",
+        produced_by=ProducedBy(intent="ingest_file", execution_id="exec_9"), lineage=root_lineage(artifact_id),
+        materializations=[Materialization(materialization_id="m1", uri=f"gs://uploads/{artifact_id}", format="text/csv")])
+
+
+def _upload(upload_id: str = "up_1"):
+    from shared.domain.models import Upload
+
+    return Upload(upload_id=upload_id, tenant_id="t1", session_id="s", bucket="b", object_name=f"o/{upload_id}",
+                  ui_name="a.csv", filename="a.csv", mime_type="text/csv", declared_size=3, execution_id="exec_u",
+                  expires_at=T0 + timedelta(days=1))
+
+
+def _event(event_id: str, execution_id: str = "exec_1"):
+    from shared.domain.models import Event
+
+    return Event(event_id=event_id, event_type="file_ingested", tenant_id="t1", execution_id=execution_id)
+
+
+def test_a_create_only_write_fails_whole_when_its_document_exists(store):
+    store.run_in_transaction(lambda tx: tx.create_artifact(_file()))
+
+    def again(tx):
+        tx.put_upload(_upload())
+        tx.create_artifact(_file())
+
+    with pytest.raises(AlreadyStored):
+        store.run_in_transaction(again)
+    assert store.get_upload("t1", "up_1") is None  # nothing of that commit landed
+    assert store.get_artifact("t1", "file_1").artifact_id == "file_1" and store.get_artifact("t2", "file_1") is None
+
+
+def test_an_adopted_read_writes_only_over_the_version_read(store):
+    store.write_batch(lambda tx: tx.put_upload(_upload()))
+    read = store.read_upload("t1", "up_1")
+    store.write_batch(lambda tx: tx.put_upload(tx.adopt_upload(read).model_copy(update={"reason": "first"})))
+    assert store.get_upload("t1", "up_1").reason == "first"
+
+    def stale(tx):
+        tx.put_upload(tx.adopt_upload(read).model_copy(update={"reason": "stale"}))
+        tx.create_artifact(_file("file_2"))
+
+    with pytest.raises(RecordChanged):  # another writer moved it since `read`: the whole commit fails
+        store.write_batch(stale)
+    assert store.get_upload("t1", "up_1").reason == "first" and store.get_artifact("t1", "file_2") is None
+
+
+def test_references_are_registered_with_their_artifact_found_by_id_and_forgotten_one_by_one(store):
+    from shared.runtime.data_brain import DataBrain, reference_id_for
+
+    artifact = _file()
+
+    def register(tx):
+        tx.create_artifact(artifact)
+        DataBrain().track_provenance(tx, artifact)
+
+    store.run_in_transaction(register)
+    ref_id = reference_id_for("t1", artifact.storage_location)
+    assert [r.reference_id for r in store.list_references("t1", "file_1")] == [ref_id]
+    assert store.get_reference("t1", ref_id).artifact_id == "file_1" and store.get_reference("t2", ref_id) is None
+    assert [r.reference_id for r in store.sample_references("ref_", 10)] == [ref_id]
+    store.write_batch(lambda tx: tx.delete_reference("t1", "file_1", ref_id))
+    assert store.list_references("t1", "file_1") == [] and store.get_reference("t1", ref_id) is None
+    assert store.get_artifact("t1", "file_1") is not None
+
+
+def test_a_files_live_intents_are_found_by_their_own_status(store):
+    from shared.domain.models import PendingIntent
+    from shared.domain.states import IntentStatus
+
+    intent = PendingIntent(intent_id="intent_1", tenant_id="t1", session_id="s", target_artifact_id="file_1")
+    store.run_in_transaction(lambda tx: tx.put_intent(intent))
+    assert store.run_in_transaction(lambda tx: tx.intents_of("t1", "parse_content", "file_1"))[0] == (intent, None)
+    running = intent.model_copy(update={"status": IntentStatus.IN_PROGRESS, "lease_expires_at": T0})
+    store.run_in_transaction(lambda tx: tx.put_intent(running))
+    assert store.run_in_transaction(lambda tx: tx.intents_of("t1", "parse_content", "file_1"))[0] == (None, running)
+    assert [i.intent_id for i in store.expired_leases(T0 + timedelta(seconds=1), 10)] == ["intent_1"]
+    assert store.expired_leases(T0 - timedelta(seconds=1), 10) == []
+    done = running.model_copy(update={"status": IntentStatus.COMPLETED})
+    store.run_in_transaction(lambda tx: tx.put_intent(done))
+    assert store.run_in_transaction(lambda tx: tx.intents_of("t1", "parse_content", "file_1"))[0] == (None, None)
+
+
+def test_an_execution_is_created_once_and_its_log_grows_by_commits(store):
+    from shared.domain.models import Execution, StageEntry
+    from shared.domain.states import ExecutionStatus
+
+    execution = Execution(execution_id="exec_1", tenant_id="t1", intent_type="parse_content", updated_at=T0,
+                          stages=[StageEntry(stage="accept_intent", at=T0)])
+    store.run_in_transaction(lambda tx: tx.create_execution(execution))
+    with pytest.raises(AlreadyStored):
+        store.write_batch(lambda tx: tx.create_execution(execution))
+    assert [e.execution_id for e in store.stale_executions("accepted", T0 + timedelta(seconds=1), 10)] == ["exec_1"]
+    store.write_batch(lambda tx: tx.log_stage("t1", "exec_1", StageEntry(stage="complete_execution", at=T0 + timedelta(1)),
+                                              status=ExecutionStatus.COMPLETED, result={"ok": True}))
+    stored = store.get_execution("t1", "exec_1")
+    assert [s.stage for s in stored.stages] == ["accept_intent", "complete_execution"]
+    assert stored.status == ExecutionStatus.COMPLETED and stored.result == {"ok": True}
+    assert store.stale_executions("accepted", T0 + timedelta(days=2), 10) == [] and store.get_execution("t2", "exec_1") is None
+
+
+def test_staged_messages_wait_for_delivery_under_a_lease_and_held_ones_for_their_trigger(store):
+    from shared.domain.models import utcnow
+
+    _, staged = store.run_in_transaction(lambda tx: tx.stage_event(_event("evt_1")))
+    (record,) = staged
+    assert record.status == "pending" and store.pending_outbox(utcnow(), 10) == [record.document_id]
+    assert store.oldest_pending_outbox() == record.created_at
+    assert [r.record_id for r in store.claim_outbox(record.document_id, 60)] == ["evt_1"]
+    assert store.claim_outbox(record.document_id, 60) is None  # leased to the first claimer
+    store.release_outbox(record.document_id, "pubsub down")
+    assert store.pending_outbox(utcnow(), 10) == [record.document_id]
+    assert store.claim_outbox(record.document_id, 60)[0].attempts == 2
+    store.mark_delivered(record.document_id, 7)
+    assert store.pending_outbox(utcnow(), 10) == [] and store.oldest_pending_outbox() is None
+    assert store.claim_outbox(record.document_id, 60) is None and store.held_outbox(record.document_id) == []
+
+    def held(tx):
+        tx.hold_outbox_for_trigger("finalize_evt_2")
+        tx.stage_event(_event("evt_2"))
+
+    _, (kept,) = store.run_in_transaction(held)
+    assert kept.status == "trigger" and store.pending_outbox(utcnow(), 10) == []  # never swept
+    assert [r.record_id for r in store.held_outbox(kept.document_id)] == ["evt_2"]
+    assert {r.record_id: r.status for r in store.outbox_records()} == {"evt_1": "delivered", "evt_2": "trigger"}
