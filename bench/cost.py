@@ -199,7 +199,11 @@ def run_journeys(files: int, size_kb: int, counts: Counts) -> dict[str, Any]:
                 call("ingest-finalize", finalize, "POST", "/", via_gateway=False, json=data, headers=headers)
                 deliver_published()  # artifact_ingested -> auto-dispatch -> the parse command
                 while counts.commands:
-                    call("parse-worker", parse, "POST", "/", via_gateway=False, json=counts.commands.pop(0))
+                    command = counts.commands.pop(0)
+                    # with what Cloud Tasks sends on a task's first attempt
+                    call("parse-worker", parse, "POST", "/", via_gateway=False, json=command, headers={
+                        "X-CloudTasks-QueueName": "parse", "X-CloudTasks-TaskName": command["command_id"],
+                        "X-CloudTasks-TaskRetryCount": "0", "X-CloudTasks-TaskExecutionCount": "0"})
                     deliver_published()
                 status = call("ingest-http", ingest, "GET", f"/v1/uploads/{up['upload_id']}", headers=auth)
                 intent = plain.store.get_intent("cost-t", up["pending_intent_id"])
