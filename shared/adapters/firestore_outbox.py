@@ -1,7 +1,9 @@
 """Firestore adapter, the outbox repository: the messages of one commit, claimed by the sweep under a lease, marked once
-delivered (or held for its trigger's retry, and never swept). A commit that creates its execution keeps them in that
-execution document's `outbox` field (their id is the document's path); any other commit writes them to a document of
-the top-level `outbox` collection. Mixed into FirestoreStore."""
+delivered (or held for its trigger's retry, and never swept). They ride in a document the commit writes anyway, and
+their id is that document's path: the execution it creates (`outbox`), the execution it ends when they are held
+(`outbox_end`, id suffixed `#end`), or the upload record finalize ingests (held). Any other commit writes them to a
+document of the top-level `outbox` collection. The sweep reads the two places undelivered messages can wait in.
+Mixed into FirestoreStore."""
 
 from __future__ import annotations
 

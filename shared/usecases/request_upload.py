@@ -114,5 +114,5 @@ def handle_request_upload(params: RequestUploadParams, uow: UnitOfWork) -> Resul
         return Result(body, events=events, intent_id=pending.intent_id if pending else None,
                       detail={"upload_id": upload_id})
 
-    return uow.commit(step)
+    return uow.commit(step, blind=True)  # reads nothing (a new upload id): one batch, no transaction to begin
 

@@ -436,6 +436,7 @@ def test_asking_for_an_upload_is_one_write_and_its_execution_is_kept_in_the_reco
     with FirestoreMeter() as meter:
         upload = request_upload(function_client(*INGEST), auth())
     assert meter.writes == 1 and set(meter.written) == {"tenants/*/uploads"}
+    assert meter.rpcs == {"commit": 1} and meter.transactions == 0  # it reads nothing: one batch
     assert [s.id for s in services.store.tenant("tenant-a").collection("executions").stream()] == []
     read = function_client("read_api", "read_http")
     body = read.get(f"/v1/executions/{upload['execution_id']}", headers=auth()).get_json()
