@@ -95,31 +95,25 @@ class FirestoreOutbox:
     def release_outbox(self, record_id: str, error: str) -> None:
         self._update(record_id, {"status": "pending", "lease_until": None, "last_error": error[:1000]})
 
-    def pending_outbox(self, older_than: datetime, limit: int) -> list[str]:
-        found: list[tuple[datetime, str]] = []
+    def _undelivered(self, status: str, older_than: datetime | None, limit: int) -> Iterator[tuple[datetime, str]]:
+        """(created_at, id) of undelivered messages in both places, oldest first in each. One query per place and
+        status, over every shard at once (`in`), each shard served by the (status, shard, created_at) index: no index
+        on an ever-increasing created_at alone, which would undo the shards' spreading of index writes."""
         for source, prefix in self._sources():
-            for status in UNDELIVERED:
-                for shard in range(OUTBOX_SHARDS):
-                    query = (
-                        source.where(filter=FieldFilter(prefix + "status", "==", status))
-                        .where(filter=FieldFilter(prefix + "shard", "==", shard))
-                        .where(filter=FieldFilter(prefix + "created_at", "<=", older_than))
-                        .order_by(prefix + "created_at")
-                        .limit(limit)
-                    )
-                    found.extend((s.get(prefix + "created_at"), s.reference.path if prefix else s.id)
-                                 for s in query.stream())
+            query = (source.where(filter=FieldFilter(prefix + "status", "==", status))
+                     .where(filter=FieldFilter(prefix + "shard", "in", list(range(OUTBOX_SHARDS)))))
+            if older_than is not None:
+                query = query.where(filter=FieldFilter(prefix + "created_at", "<=", older_than))
+            for snap in query.order_by(prefix + "created_at").limit(limit).stream():
+                yield snap.get(prefix + "created_at"), snap.reference.path if prefix else snap.id
+
+    def pending_outbox(self, older_than: datetime, limit: int) -> list[str]:
+        found = [f for status in UNDELIVERED for f in self._undelivered(status, older_than, limit)]
         return [document_id for _, document_id in sorted(found)[:limit]]  # oldest first, across places and shards
 
     def oldest_pending_outbox(self) -> datetime | None:
-        """When the oldest undelivered record was committed: one indexed query per place and status, one document each."""
-        oldest: list[datetime] = []
-        for source, prefix in self._sources():
-            for status in UNDELIVERED:
-                query = (source.where(filter=FieldFilter(prefix + "status", "==", status))
-                         .order_by(prefix + "created_at").limit(1))
-                oldest.extend(s.get(prefix + "created_at") for s in query.stream())
-        return min(oldest, default=None)
+        """When the oldest undelivered message was committed: one document from each place and status."""
+        return min((created for status in UNDELIVERED for created, _ in self._undelivered(status, None, 1)), default=None)
 
     def held_outbox(self, document_id: str) -> list[OutboxRecord]:
         """The messages of a commit its trigger resends (status "trigger"); none when there are no such messages."""

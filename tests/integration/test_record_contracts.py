@@ -199,3 +199,21 @@ def test_staged_messages_wait_for_delivery_under_a_lease_and_held_ones_for_their
     assert kept.status == "trigger" and store.pending_outbox(utcnow(), 10) == []  # never swept
     assert [r.record_id for r in store.held_outbox(kept.document_id)] == ["evt_2"]
     assert {r.record_id: r.status for r in store.outbox_records()} == {"evt_1": "delivered", "evt_2": "trigger"}
+
+
+def test_the_sweep_takes_the_oldest_undelivered_first_whatever_their_shard(store):
+    """Ids hash to 16 shards; one `in` query per status must still return the oldest across all of them."""
+    from shared.domain.models import utcnow
+
+    ids = [f"evt_{n:02d}" for n in range(24)]
+    created = []
+    for event_id in ids:
+        _, (record,) = store.run_in_transaction(lambda tx, e=event_id: tx.stage_event(_event(e)))
+        created.append((record.created_at, record.document_id))
+    oldest = [document_id for _, document_id in sorted(created)]
+    assert store.pending_outbox(utcnow(), 5) == oldest[:5]
+    assert store.oldest_pending_outbox() == min(created)[0]
+    for document_id in oldest[:3]:
+        store.mark_delivered(document_id, 7)
+    assert store.pending_outbox(utcnow(), 5) == oldest[3:8]
+    assert store.oldest_pending_outbox() == sorted(created)[3][0]
