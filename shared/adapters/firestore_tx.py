@@ -292,9 +292,11 @@ class FirestoreTx:
             rides = staged_by if staged_by in documents else None
             ends = self._held.removesuffix("#end") if self._held and self._held.endswith("#end") else None
             ended = ends if ends in self._logged else None
-            document_id = in_upload or rides or self._held or (
+            # A hold names a place this commit writes; one it does not write is no hold: the sweep takes them.
+            held = self._held if in_upload or ended or (self._held and "/" not in self._held) else None
+            document_id = in_upload or rides or held or (
                 ids[0] if len(ids) == 1 else "batch_" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40])
-            status = "trigger" if self._held else "pending"
+            status = "trigger" if held else "pending"
             self._staged = [replace(r, document_id=document_id, status=status) for r in self._staged]
             first = self._staged[0]
             outbox = {"record_id": document_id, "status": status, "attempts": 0, "created_at": first.created_at,
@@ -308,8 +310,8 @@ class FirestoreTx:
             elif ended:  # = execution_outbox_id(tenant, execution, end=True): in the update that ends it
                 self._logged[ended][1][OUTBOX_END_FIELD] = outbox
             else:
-                held = {"expire_at": first.created_at + timedelta(days=self._s.dedup_ttl_days)} if self._held else {}
-                self._t.set(self._s.client.collection("outbox").document(document_id), {**outbox, **held})
+                expiry = {"expire_at": first.created_at + timedelta(days=self._s.dedup_ttl_days)} if held else {}
+                self._t.set(self._s.client.collection("outbox").document(document_id), {**outbox, **expiry})
         for ref, document in documents.values():
             self._t.create(ref, document)
         for path, (ref, document) in uploads.items():

@@ -160,3 +160,22 @@ def test_messages_ride_in_the_execution_their_commit_creates_and_later_commits_k
     assert {r.record_id: r.status for r in store.outbox_records()} == {"evt_first": "delivered", "evt_later": "delivered"}
     assert store.oldest_pending_outbox() is None and services.relay.sweep(grace_seconds=0).delivered == []
     assert {e.event_id for e in event_tap.pull(timeout=3, min_count=2)} == {"evt_first", "evt_later"}
+
+
+def test_a_hold_on_a_place_the_commit_does_not_write_leaves_the_messages_to_the_sweep(services, event_tap):
+    """Held messages ride in a document their commit writes (the execution it ends, the upload it ingests). A commit
+    that names such a place but does not write it cannot hold them there: they wait for the sweep instead of being
+    lost to a retry that would look in the wrong place."""
+    from shared.domain.models import Event
+    from shared.ports import execution_outbox_id
+
+    event = Event(event_id="evt_unheld", event_type="parse_completed", tenant_id="tenant-a", execution_id="exec_x")
+
+    def step(tx):
+        tx.hold_outbox_for_trigger(execution_outbox_id("tenant-a", "exec_x", end=True))
+        tx.stage_event(event)
+
+    _, (record,) = services.store.run_in_transaction(step)
+    assert record.status == "pending" and record.document_id == "evt_unheld"
+    assert services.relay.sweep(grace_seconds=0).delivered == ["evt_unheld"]
+    assert [e.event_id for e in event_tap.pull(timeout=3, min_count=1)] == ["evt_unheld"]
