@@ -162,9 +162,8 @@ class FirestoreTx:
     def _artifact(self, tenant_id: str, artifact_id: str, create: bool, document: dict[str, Any] | None) -> str:
         """Buffer an artifact's write (or only note its document, for a change of its references) until flush."""
         ref = self._s.ref_required(tenant_id, "artifacts", artifact_id)
-        known = self._artifacts.get(ref.path)
-        if document is not None or known is None:
-            self._artifacts[ref.path] = (create, ref, document) if document is not None else (False, ref, None)
+        if document is not None or ref.path not in self._artifacts:  # a reference change keeps the artifact's write
+            self._artifacts[ref.path] = (create, ref, document)
         return ref.path
 
     def put_artifact(self, artifact: Artifact) -> None:
@@ -260,8 +259,10 @@ class FirestoreTx:
     def hold_outbox_for_trigger(self, document_id: str) -> None:
         """This commit's messages are resent by its trigger's retry (Eventarc, Cloud Tasks), which also runs it
         again when this process dies before sending them: they are never swept and need no delivery mark (a write
-        fewer). They ride in the execution document the commit creates, else in an outbox document under
-        `document_id`, which the retry derives from its own event (a TTL clears it)."""
+        fewer). They ride in a document the commit writes: the upload record that keeps the execution staging them,
+        the execution it creates, or the update that ends it when `document_id` is execution_outbox_id(..., end=True).
+        Otherwise a plain `document_id`, which the retry derives from its own event, names an outbox document (a TTL
+        clears it); a path to a document this commit does not write is no hold, and the sweep takes them."""
         self._held = document_id
 
     def flush(self) -> None:

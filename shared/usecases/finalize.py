@@ -12,7 +12,7 @@ from shared.domain.messages import IngestUploadedObject, StorageObjectData
 from shared.domain.models import Upload, utcnow
 from shared.domain.states import IntentStatus, UploadStatus
 from shared.logs import adopt_trace, get_logger
-from shared.ports import AlreadyStored, Services, Tx, Versioned, execution_outbox_id, upload_outbox_id
+from shared.ports import AlreadyStored, Services, Tx, Versioned, upload_outbox_id
 from shared.runtime.context import Result
 from shared.runtime.uow import UnitOfWork, decided_on_fresh_reads
 from shared.usecases.ingestion import (
@@ -102,13 +102,10 @@ def handle_finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeR
 
 
 def _resend_held(services: Services, tenant_id: str, upload: Upload, outbox_id: str) -> None:
-    """Where the ingest's commit held its messages: the upload record (a record ingested before it kept them: its
-    execution, or an outbox document)."""
-    for where in (upload_outbox_id(tenant_id, upload.upload_id),
-                  execution_outbox_id(tenant_id, upload.ingest_execution_id) if upload.ingest_execution_id else None,
-                  outbox_id):
-        if where and services.relay.resend(where).delivered:
-            return
+    """Where the ingest's commit held its messages: the upload record (a record ingested before records kept them
+    has them in an outbox document named by its event)."""
+    if not services.relay.resend(upload_outbox_id(tenant_id, upload.upload_id)).delivered:
+        services.relay.resend(outbox_id)
 
 
 def _finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:
@@ -180,7 +177,7 @@ def _finalize(message: IngestUploadedObject, uow: UnitOfWork) -> FinalizeResult:
         if current is None or current.status != UploadStatus.AWAITING_UPLOAD:
             raise Duplicate()
         # Eventarc retries this event until it succeeds: the retry, not the sweep, sends what this commit stages
-        # (one commit in all, no delivery mark). They ride in this execution's document, which the upload names.
+        # (one commit in all, no delivery mark). They ride in the upload record, which also keeps this execution.
         tx.hold_outbox_for_trigger(outbox_id)
         artifact, _, result = register_file(tx, candidate, announce_duplicate=True, assume_new=assume_new)
         tx.put_upload(current.model_copy(update={"status": UploadStatus.INGESTED, "file_id": artifact.artifact_id,
